@@ -1,0 +1,59 @@
+# Acionar: the two commands a newcomer needs are `make run` and `make test`.
+# Both install what is missing (uv, Python packages, PostgreSQL + PostGIS, Redis),
+# use DATABASE_URL / REDIS_URL when set, and otherwise start project-local
+# instances under .var/ on loopback ports (`make stop` stops them).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.PHONY: help setup sync services migrate seed run test stop status lint format bench
+
+UV = $(shell ./scripts/bootstrap-uv.sh)
+BIN := .venv/bin
+export UV_PYTHON_DOWNLOADS := never
+export PYTHONUNBUFFERED := 1
+
+help:
+	@echo "make run    set everything up and serve Acionar with demo data (HOST, PORT settable)"
+	@echo "make test   set everything up and run the whole test suite"
+	@echo "make stop   stop the local PostgreSQL and Redis started under .var/"
+	@echo "make status show the local services"
+	@echo "make lint   ruff and mypy"
+	@echo "make bench  run the benchmarks and record docs/benchmarks.md"
+
+sync:
+	@$(UV) sync --frozen --quiet
+
+services: sync
+	@$(BIN)/acionar services up
+
+migrate: services
+	@$(BIN)/acionar migrate
+
+seed: migrate
+	@$(BIN)/acionar seed-demo
+
+setup: seed
+
+run: setup
+	@$(BIN)/acionar serve
+
+test: services
+	@$(BIN)/pytest
+
+stop:
+	@if [ -x $(BIN)/acionar ]; then $(BIN)/acionar services down; else echo "nothing to stop"; fi
+
+status: sync
+	@$(BIN)/acionar services status
+
+lint: sync
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: sync
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: migrate
+	@$(BIN)/python -m bench

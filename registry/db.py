@@ -1,0 +1,99 @@
+"""Shared database helpers: the declarative base, engine and session factories.
+
+Every module's SQLAlchemy models derive from :class:`Base`, so that one metadata
+holds the whole schema (Alembic compares against it). Names of constraints and
+indexes follow :data:`NAMING_CONVENTION`, so migrations stay stable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Base of every model; one metadata for the whole schema."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Timestamped:
+    """created_at / updated_at columns, timezone-aware, set by the database."""
+
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=utcnow, nullable=False
+    )
+
+
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+    pool_timeout_s: float = 5.0,
+    connect_timeout_s: float = 3.0,
+    null_pool: bool = False,
+    **kwargs: Any,
+) -> AsyncEngine:
+    """An asyncpg engine with bounded pool and timeouts.
+
+    ``pool_pre_ping`` makes a connection that died with its server (a PostgreSQL
+    restart) be replaced on checkout instead of failing the request that got it.
+    ``null_pool`` opens a connection per use (migrations, one-shot commands).
+    """
+    pooling: dict[str, Any] = (
+        {"poolclass": NullPool}
+        if null_pool
+        else {"pool_size": pool_size, "max_overflow": max_overflow,
+              "pool_timeout": pool_timeout_s, "pool_pre_ping": True}
+    )
+    return create_async_engine(
+        to_async_url(url),
+        **pooling,
+        connect_args={"timeout": connect_timeout_s,
+                      "server_settings": {"application_name": "acionar"}},
+        **kwargs,
+    )
+
+
+def to_async_url(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs and use the asyncpg driver for them."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix):]
+    return url
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def transaction(
+    sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """A session inside one transaction: committed on success, rolled back otherwise."""
+    async with sessions() as session, session.begin():
+        yield session

@@ -1,0 +1,58 @@
+"""The Starlette application factory: the composition root of Acionar."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server import health
+from server.http import error_response
+from server.logs import RequestIdMiddleware
+from server.resources import open_resources
+from server.settings import Settings, load_settings
+
+log = logging.getLogger("acionar.app")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed"}
+    return error_response(codes.get(exc.status_code, "http_error"), str(exc.detail),
+                          exc.status_code)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response("internal_error", "Erro interno. Tente novamente.", 500)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the application; its lifespan owns the database engine and Redis client."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_resources(settings) as resources:
+            app.state.resources = resources
+            log.info("acionar started")
+            yield
+        log.info("acionar stopped")
+
+    routes = [
+        Route("/healthz", health.healthz, methods=["GET"]),
+        Route("/readyz", health.readyz, methods=["GET"]),
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(RequestIdMiddleware, max_len=settings.request_id_max_len)],
+        exception_handlers={HTTPException: _http_error, Exception: _unexpected},
+    )

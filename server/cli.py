@@ -1,0 +1,101 @@
+"""The ``acionar`` console command.
+
+Subcommands: ``serve``, ``migrate``, ``seed-demo``, ``create-user``,
+``services up|down|status``. Each prints what it did and exits non-zero, with one
+clear line on standard error, when it could not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Sequence
+
+from server.errors import AcionarServerError
+from server.settings import Settings, load_settings
+
+
+def _cmd_services(settings: Settings, args: argparse.Namespace) -> None:
+    from server import services
+
+    action = {"up": services.services_up, "down": services.services_down,
+              "status": services.services_status}[args.action]
+    for line in action(settings):
+        print(line)
+
+
+def _cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
+    from server.migrate import upgrade
+
+    upgrade(settings.effective_database_url, args.revision)
+    print(f"database migrated to {args.revision}")
+
+
+def _cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> None:
+    from server.demo import seed_demo_command
+
+    summary = asyncio.run(seed_demo_command(settings))
+    print(summary)
+
+
+def _cmd_create_user(settings: Settings, args: argparse.Namespace) -> None:
+    from server.demo import create_user_command
+
+    password = args.password or getpass.getpass("password: ")
+    line = asyncio.run(create_user_command(settings, args.login, args.name or args.login,
+                                           password, args.role))
+    print(line)
+
+
+def _cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    from server.run import serve
+
+    serve(settings, host=args.host or settings.host, port=args.port or settings.port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="acionar", description="Acionar operations platform")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP and websocket server")
+    serve.add_argument("--host", help="listen address (default: HOST)")
+    serve.add_argument("--port", type=int, help="listen port (default: PORT)")
+    serve.set_defaults(func=_cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("revision", nargs="?", default="head")
+    migrate.set_defaults(func=_cmd_migrate)
+
+    seed = sub.add_parser("seed-demo", help="load the demo assistance (idempotent)")
+    seed.set_defaults(func=_cmd_seed_demo)
+
+    user = sub.add_parser("create-user", help="create or update an operator user")
+    user.add_argument("login")
+    user.add_argument("--name")
+    user.add_argument("--role", default="Administrador", help="role name (default Administrador)")
+    user.add_argument("--password", help="password (asked for when omitted)")
+    user.set_defaults(func=_cmd_create_user)
+
+    services = sub.add_parser("services", help="local PostgreSQL and Redis instances")
+    services.add_argument("action", choices=["up", "down", "status"])
+    services.set_defaults(func=_cmd_services)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        args.func(settings, args)
+    except AcionarServerError as exc:
+        print(f"acionar: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

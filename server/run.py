@@ -1,0 +1,31 @@
+"""Run the server with uvicorn (``acionar serve``)."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from server.app import create_app
+from server.logs import configure_logging
+from server.settings import Settings
+
+log = logging.getLogger("acionar")
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    """Serve until SIGINT/SIGTERM; open connections get SHUTDOWN_TIMEOUT_S to finish."""
+    configure_logging(settings.log_format, settings.log_level)
+    config = uvicorn.Config(
+        create_app(settings),
+        host=host,
+        port=port,
+        ws="websockets-sansio",
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
+        server_header=False,
+    )
+    log.info("Acionar serving at http://%s:%d (Ctrl-C stops it)", host, port)
+    uvicorn.Server(config).run()

@@ -1,0 +1,227 @@
+"""All of Acionar's settings, in one place.
+
+Every setting is read from an environment variable of the same name in upper case
+(``database_url`` from ``DATABASE_URL``). A ``.env`` file in the working directory is
+read too; real environment variables win over it. Every bound the platform has
+(pools, timeouts, batch sizes) is a setting here with a finite default, documented
+beside it; ``.env.example`` lists them all and a test keeps the two in step.
+
+``DATABASE_URL`` and ``REDIS_URL`` are special: when they are not set, Acionar uses
+project-local PostgreSQL and Redis instances under ``LOCAL_SERVICES_DIR`` on the
+loopback ports ``LOCAL_PG_PORT`` and ``LOCAL_REDIS_PORT``, which ``acionar services
+up`` starts (``make run`` and ``make test`` call it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from server.errors import SettingsError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class LogFormat(enum.StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+def _s(default: Any, doc: str) -> Any:
+    """A setting's default and its one-line documentation."""
+    return field(default=default, metadata={"doc": doc})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Acionar's settings. Build with :func:`load_settings` or :meth:`from_env`."""
+
+    database_url: str = _s(
+        "",
+        "PostgreSQL URL (postgresql+asyncpg://user:pass@host:port/db). Empty: the local "
+        "instance under LOCAL_SERVICES_DIR.",
+    )
+    redis_url: str = _s("", "Redis URL (redis://host:port/db). Empty: the local instance.")
+    redis_prefix: str = _s("acionar:", "Prefix of every Redis key and channel Acionar uses.")
+    host: str = _s("127.0.0.1", "Address the HTTP server listens on.")
+    port: int = _s(8000, "Port the HTTP server listens on.")
+    log_format: LogFormat = _s(LogFormat.TEXT, "text (human-readable) or json (JSON lines).")
+    log_level: str = _s("INFO", "Logging level: DEBUG, INFO, WARNING, ERROR.")
+    db_pool_size: int = _s(10, "PostgreSQL connections kept open per server process.")
+    db_max_overflow: int = _s(10, "Extra PostgreSQL connections allowed under load.")
+    db_pool_timeout_s: float = _s(5.0, "Seconds to wait for a free PostgreSQL connection.")
+    db_connect_timeout_s: float = _s(3.0, "Seconds to wait when opening a PostgreSQL connection.")
+    redis_max_connections: int = _s(200, "Redis connections per server process.")
+    redis_timeout_s: float = _s(2.0, "Seconds to wait for a Redis connection or reply.")
+    ready_timeout_s: float = _s(2.0, "Seconds each /readyz check may take before it fails.")
+    shutdown_timeout_s: float = _s(10.0, "Seconds open connections get to finish on shutdown.")
+    request_id_max_len: int = _s(64, "Longest X-Request-ID accepted from a client.")
+    local_services_dir: str = _s(
+        ".var", "Where local PostgreSQL and Redis keep data (relative to the project)."
+    )
+    local_pg_port: int = _s(55432, "Loopback port of the local PostgreSQL instance.")
+    local_redis_port: int = _s(56379, "Loopback port of the local Redis instance.")
+    demo_providers: int = _s(240, "Providers created by seed-demo.")
+    demo_beneficiaries: int = _s(60, "Beneficiaries created by seed-demo.")
+
+    @property
+    def uses_local_postgres(self) -> bool:
+        return self.database_url == ""
+
+    @property
+    def uses_local_redis(self) -> bool:
+        return self.redis_url == ""
+
+    @property
+    def effective_database_url(self) -> str:
+        """The URL to connect to: DATABASE_URL, or the local instance's."""
+        if self.database_url:
+            return self.database_url
+        return f"postgresql+asyncpg://acionar@127.0.0.1:{self.local_pg_port}/acionar"
+
+    @property
+    def effective_redis_url(self) -> str:
+        """The URL to connect to: REDIS_URL, or the local instance's."""
+        return self.redis_url or f"redis://127.0.0.1:{self.local_redis_port}/0"
+
+    @property
+    def services_dir(self) -> Path:
+        path = Path(self.local_services_dir)
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Parse settings from a mapping of environment variables.
+
+        Raises:
+            SettingsError: listing every variable that could not be parsed.
+        """
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for spec in dataclasses.fields(cls):
+            raw = env.get(spec.name.upper())
+            if raw is None:
+                continue
+            try:
+                values[spec.name] = _parse(spec.type, raw.strip())
+            except ValueError as exc:
+                problems.append(f"{spec.name.upper()}={raw!r}: {exc}")
+        if problems:
+            raise SettingsError("invalid settings: " + "; ".join(problems), problems)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Check ranges that a type alone cannot express."""
+        problems = [
+            f"{name.upper()} must be at least {low}"
+            for name, low in (
+                ("port", 1),
+                ("db_pool_size", 1),
+                ("db_max_overflow", 0),
+                ("redis_max_connections", 1),
+                ("local_pg_port", 1),
+                ("local_redis_port", 1),
+                ("demo_providers", 0),
+                ("demo_beneficiaries", 0),
+                ("request_id_max_len", 8),
+            )
+            if getattr(self, name) < low
+        ]
+        problems += [
+            f"{name.upper()} must be greater than 0"
+            for name in (
+                "db_pool_timeout_s",
+                "db_connect_timeout_s",
+                "redis_timeout_s",
+                "ready_timeout_s",
+                "shutdown_timeout_s",
+            )
+            if getattr(self, name) <= 0
+        ]
+        problems += [
+            f"{name.upper()} must be at most 65535"
+            for name in ("port", "local_pg_port", "local_redis_port")
+            if getattr(self, name) > 65535
+        ]
+        if self.database_url and not self.database_url.startswith("postgresql"):
+            problems.append("DATABASE_URL must start with postgresql:// or postgresql+asyncpg://")
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
+        if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            problems.append("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        if problems:
+            raise SettingsError("invalid settings: " + "; ".join(problems), problems)
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _parse(kind: Any, raw: str) -> Any:
+    """Convert one raw value to the type a field declares (given as a string)."""
+    if kind == "str":
+        return raw
+    if kind == "int":
+        if not re.fullmatch(r"[+-]?\d+", raw):
+            raise ValueError("expected a whole number")
+        return int(raw)
+    if kind == "float":
+        try:
+            number = float(raw)
+        except ValueError:
+            raise ValueError("expected a number") from None
+        if not math.isfinite(number):
+            raise ValueError("expected a finite number")
+        return number
+    if kind == "bool":
+        if raw.lower() in _TRUE:
+            return True
+        if raw.lower() in _FALSE:
+            return False
+        raise ValueError("expected true or false")
+    if kind == "LogFormat":
+        try:
+            return LogFormat(raw.lower())
+        except ValueError:
+            raise ValueError("expected text or json") from None
+    raise TypeError(f"no parser for settings of type {kind}")
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Read KEY=VALUE lines of a .env file; blank lines and # comments are skipped."""
+    if not path.is_file():
+        return {}
+    values: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip().strip("\"'")
+    return values
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the process environment over the project's ``.env`` file."""
+    merged = read_dotenv(PROJECT_ROOT / ".env")
+    merged.update(os.environ if env is None else env)
+    return Settings.from_env(merged)
+
+
+def documented_settings() -> list[tuple[str, str, str]]:
+    """(VARIABLE, default, doc) for every setting, for docs and .env.example."""
+    rows = []
+    for spec in dataclasses.fields(Settings):
+        default = spec.default
+        shown = default.value if isinstance(default, enum.Enum) else default
+        rows.append((spec.name.upper(), str(shown), str(spec.metadata["doc"])))
+    return rows
