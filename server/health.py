@@ -30,19 +30,19 @@ class CheckResult:
     error: str | None = None
 
 
-async def _check(name: str, probe: Callable[[], Awaitable[None]], timeout: float) -> CheckResult:
+async def _check(name: str, probe: Callable[[], Awaitable[None]], limit_s: float) -> CheckResult:
     try:
-        await asyncio.wait_for(probe(), timeout)
+        await asyncio.wait_for(probe(), limit_s)
     except TimeoutError:
-        return CheckResult(name, False, f"no answer within {timeout:g}s")
-    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"; it is logged
+        return CheckResult(name, False, f"no answer within {limit_s:g}s")
+    except Exception as exc:
         log.warning("readiness check %s failed: %s: %s", name, type(exc).__name__, exc)
         return CheckResult(name, False, "unreachable" if isinstance(exc, OSError) else
                            type(exc).__name__)
     return CheckResult(name, True)
 
 
-async def check_database(resources: Resources, timeout: float) -> list[CheckResult]:
+async def check_database(resources: Resources, limit_s: float) -> list[CheckResult]:
     """PostgreSQL reachable, then PostGIS present (reported as two checks)."""
     postgis_missing = False
 
@@ -55,7 +55,7 @@ async def check_database(resources: Resources, timeout: float) -> list[CheckResu
             )
             postgis_missing = not found
 
-    pg = await _check("postgresql", probe, timeout)
+    pg = await _check("postgresql", probe, limit_s)
     if not pg.ok:
         return [pg, CheckResult("postgis", False, "postgresql unavailable")]
     if postgis_missing:
@@ -63,17 +63,17 @@ async def check_database(resources: Resources, timeout: float) -> list[CheckResu
     return [pg, CheckResult("postgis", True)]
 
 
-async def check_redis(resources: Resources, timeout: float) -> CheckResult:
+async def check_redis(resources: Resources, limit_s: float) -> CheckResult:
     async def probe() -> None:
         await resources.redis.ping()
 
-    return await _check("redis", probe, timeout)
+    return await _check("redis", probe, limit_s)
 
 
 async def readiness(resources: Resources) -> list[CheckResult]:
-    timeout = resources.settings.ready_timeout_s
+    limit_s = resources.settings.ready_timeout_s
     database, redis = await asyncio.gather(
-        check_database(resources, timeout), check_redis(resources, timeout)
+        check_database(resources, limit_s), check_redis(resources, limit_s)
     )
     return [*database, redis]
 

@@ -52,7 +52,9 @@ class Settings:
     redis_prefix: str = _s("acionar:", "Prefix of every Redis key and channel Acionar uses.")
     host: str = _s("127.0.0.1", "Address the HTTP server listens on.")
     port: int = _s(8000, "Port the HTTP server listens on.")
-    log_format: LogFormat = _s(LogFormat.TEXT, "text (human-readable) or json (JSON lines).")
+    log_format: LogFormat = _s(  # noqa: RUF009 - an immutable enum member
+        LogFormat.TEXT, "text (human-readable) or json (JSON lines)."
+    )
     log_level: str = _s("INFO", "Logging level: DEBUG, INFO, WARNING, ERROR.")
     db_pool_size: int = _s(10, "PostgreSQL connections kept open per server process.")
     db_max_overflow: int = _s(10, "Extra PostgreSQL connections allowed under load.")

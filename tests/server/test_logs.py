@@ -6,11 +6,17 @@ import logging
 
 import orjson
 
-from server.logs import TEXT_FORMAT, JsonFormatter, _RequestIdFilter, pick_request_id, request_id_var
+from server.logs import (
+    TEXT_FORMAT,
+    JsonFormatter,
+    _RequestIdFilter,
+    pick_request_id,
+    request_id_var,
+)
 
 
-def _record(msg: str, **extra: object) -> logging.LogRecord:
-    record = logging.LogRecord("acionar.test", logging.INFO, __file__, 1, msg, (), None)
+def _record(msg: str, *args: object, **extra: object) -> logging.LogRecord:
+    record = logging.LogRecord("acionar.test", logging.INFO, __file__, 1, msg, args, None)
     for key, value in extra.items():
         setattr(record, key, value)
     _RequestIdFilter().filter(record)
@@ -20,7 +26,7 @@ def _record(msg: str, **extra: object) -> logging.LogRecord:
 def test_json_lines_carry_the_request_id_and_extras() -> None:
     token = request_id_var.set("req-42")
     try:
-        line = JsonFormatter().format(_record("hello %s" % "world", provider_id=7))
+        line = JsonFormatter().format(_record("hello %s", "world", provider_id=7))
     finally:
         request_id_var.reset(token)
     entry = orjson.loads(line)
