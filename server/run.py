@@ -28,4 +28,9 @@ def serve(settings: Settings, host: str, port: int) -> None:
         server_header=False,
     )
     log.info("Acionar serving at http://%s:%d (Ctrl-C stops it)", host, port)
-    uvicorn.Server(config).run()
+    try:
+        uvicorn.Server(config).run()
+    except KeyboardInterrupt:
+        # uvicorn re-raises the SIGINT it handled once shutdown is complete: a
+        # requested stop, not a failure.
+        log.info("stopped by Ctrl-C")
