@@ -5,7 +5,7 @@
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help setup sync services migrate seed run test stop status lint format bench
+.PHONY: help setup sync services browser migrate seed run test stop status lint format bench
 
 UV = $(shell ./scripts/bootstrap-uv.sh)
 BIN := .venv/bin
@@ -37,7 +37,10 @@ setup: seed
 run: setup
 	@$(BIN)/acionar serve
 
-test: services
+browser:
+	@./scripts/ensure-chromium.sh
+
+test: services browser
 	@$(BIN)/pytest
 
 stop:

@@ -10,28 +10,36 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from server import health
 from server.http import error_response
 from server.logs import RequestIdMiddleware
 from server.resources import open_resources
-from server.settings import Settings, load_settings
+from server.settings import PROJECT_ROOT, Settings, load_settings
+
+WEB_STATIC = PROJECT_ROOT / "clients" / "web" / "static"
 
 log = logging.getLogger("acionar.app")
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    codes = {404: "not_found", 405: "method_not_allowed"}
-    return error_response(codes.get(exc.status_code, "http_error"), str(exc.detail),
-                          exc.status_code)
+    known = {404: ("not_found", "Recurso não encontrado."),
+             405: ("method_not_allowed", "Método não permitido.")}
+    code, message = known.get(exc.status_code, ("http_error", str(exc.detail)))
+    return error_response(code, message, exc.status_code)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response("internal_error", "Erro interno. Tente novamente.", 500)
+
+
+async def _index(request: Request) -> Response:
+    return FileResponse(WEB_STATIC / "index.html")
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -49,6 +57,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
+        Route("/", _index, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=WEB_STATIC), name="static"),
     ]
     return Starlette(
         routes=routes,

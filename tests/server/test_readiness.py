@@ -107,3 +107,13 @@ async def test_request_id_is_echoed_or_replaced(stack: Stack) -> None:
     replaced = await stack.client.get("/healthz", headers={"X-Request-ID": "bad id\n"})
     assert replaced.headers["x-request-id"] != "bad id\n"
     assert len(replaced.headers["x-request-id"]) == 32
+
+
+async def test_landing_page_and_pt_br_errors(stack: Stack) -> None:
+    page = await stack.client.get("/")
+    assert page.status_code == 200
+    assert "Acionar está no ar" in page.text
+    assert (await stack.client.get("/static/status.js")).status_code == 200
+    missing = await stack.client.get("/no-such-page")
+    assert missing.status_code == 404
+    assert missing.json() == {"error": {"code": "not_found", "message": "Recurso não encontrado."}}
