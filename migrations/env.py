@@ -19,9 +19,19 @@ def _url() -> str:
     return config.attributes.get("url") or load_settings().effective_database_url
 
 
+def _include_name(name: str | None, type_: str, parents: object) -> bool:
+    """Leave PostGIS's own table out of autogenerate comparisons."""
+    return not (type_ == "table" and name == "spatial_ref_sys")
+
+
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata,
-                      compare_type=True, transaction_per_migration=True)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        compare_type=True,
+        transaction_per_migration=True,
+        include_name=_include_name,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -13,9 +13,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, func
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.pool import NullPool
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -66,14 +71,20 @@ def make_engine(
     pooling: dict[str, Any] = (
         {"poolclass": NullPool}
         if null_pool
-        else {"pool_size": pool_size, "max_overflow": max_overflow,
-              "pool_timeout": pool_timeout_s, "pool_pre_ping": True}
+        else {
+            "pool_size": pool_size,
+            "max_overflow": max_overflow,
+            "pool_timeout": pool_timeout_s,
+            "pool_pre_ping": True,
+        }
     )
     return create_async_engine(
         to_async_url(url),
         **pooling,
-        connect_args={"timeout": connect_timeout_s,
-                      "server_settings": {"application_name": "acionar"}},
+        connect_args={
+            "timeout": connect_timeout_s,
+            "server_settings": {"application_name": "acionar"},
+        },
         **kwargs,
     )
 
@@ -82,7 +93,7 @@ def to_async_url(url: str) -> str:
     """Accept plain ``postgresql://`` URLs and use the asyncpg driver for them."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix):]
+            return "postgresql+asyncpg://" + url[len(prefix) :]
     return url
 
 

@@ -27,8 +27,10 @@ log = logging.getLogger("acionar.app")
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    known = {404: ("not_found", "Recurso não encontrado."),
-             405: ("method_not_allowed", "Método não permitido.")}
+    known = {
+        404: ("not_found", "Recurso não encontrado."),
+        405: ("method_not_allowed", "Método não permitido."),
+    }
     code, message = known.get(exc.status_code, ("http_error", str(exc.detail)))
     return error_response(code, message, exc.status_code)
 

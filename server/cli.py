@@ -13,6 +13,7 @@ import getpass
 import sys
 from collections.abc import Sequence
 
+from registry.errors import RegistryError
 from server.errors import AcionarServerError
 from server.settings import Settings, load_settings
 
@@ -20,8 +21,11 @@ from server.settings import Settings, load_settings
 def _cmd_services(settings: Settings, args: argparse.Namespace) -> None:
     from server import services
 
-    action = {"up": services.services_up, "down": services.services_down,
-              "status": services.services_status}[args.action]
+    action = {
+        "up": services.services_up,
+        "down": services.services_down,
+        "status": services.services_status,
+    }[args.action]
     for line in action(settings):
         print(line)
 
@@ -44,8 +48,9 @@ def _cmd_create_user(settings: Settings, args: argparse.Namespace) -> None:
     from server.demo import create_user_command
 
     password = args.password or getpass.getpass("password: ")
-    line = asyncio.run(create_user_command(settings, args.login, args.name or args.login,
-                                           password, args.role))
+    line = asyncio.run(
+        create_user_command(settings, args.login, args.name or args.login, password, args.role)
+    )
     print(line)
 
 
@@ -89,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         args.func(settings, args)
-    except AcionarServerError as exc:
+    except (AcionarServerError, RegistryError) as exc:
         print(f"acionar: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

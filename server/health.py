@@ -37,8 +37,9 @@ async def _check(name: str, probe: Callable[[], Awaitable[None]], limit_s: float
         return CheckResult(name, False, f"no answer within {limit_s:g}s")
     except Exception as exc:
         log.warning("readiness check %s failed: %s: %s", name, type(exc).__name__, exc)
-        return CheckResult(name, False, "unreachable" if isinstance(exc, OSError) else
-                           type(exc).__name__)
+        return CheckResult(
+            name, False, "unreachable" if isinstance(exc, OSError) else type(exc).__name__
+        )
     return CheckResult(name, True)
 
 
@@ -88,7 +89,8 @@ async def readyz(request: Request) -> Response:
     body = {
         "status": "ready" if not failed else "unavailable",
         "failed": failed,
-        "checks": {r.name: {"ok": r.ok, **({"error": r.error} if r.error else {})}
-                   for r in results},
+        "checks": {
+            r.name: {"ok": r.ok, **({"error": r.error} if r.error else {})} for r in results
+        },
     }
     return json_response(body, status_code=503 if failed else 200)

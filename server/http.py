@@ -23,8 +23,9 @@ def json_response(content: Any, status_code: int = 200) -> ORJSONResponse:
     return ORJSONResponse(content, status_code=status_code)
 
 
-def error_response(code: str, message: str, status_code: int,
-                   fields: list[dict[str, str]] | None = None) -> ORJSONResponse:
+def error_response(
+    code: str, message: str, status_code: int, fields: list[dict[str, str]] | None = None
+) -> ORJSONResponse:
     error: dict[str, Any] = {"code": code, "message": message}
     if fields is not None:
         error["fields"] = fields

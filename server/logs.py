@@ -88,8 +88,9 @@ class RequestIdMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        incoming = next((v.decode("latin-1") for k, v in scope["headers"]
-                         if k == b"x-request-id"), None)
+        incoming = next(
+            (v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None
+        )
         request_id = pick_request_id(incoming, self.max_len)
         token = request_id_var.set(request_id)
         started = time.perf_counter()
@@ -99,14 +100,21 @@ class RequestIdMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []),
-                                      (b"x-request-id", request_id.encode())]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
             if scope["type"] == "http":
-                access_log.info("%s %s %d %.1fms", scope["method"], scope["path"], status,
-                                (time.perf_counter() - started) * 1000)
+                access_log.info(
+                    "%s %s %d %.1fms",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    (time.perf_counter() - started) * 1000,
+                )
             request_id_var.reset(token)

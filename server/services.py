@@ -132,12 +132,19 @@ class _Apt:
             prefix = ["sudo", "-n"]
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         steps = [] if self._updated else [[*prefix, "apt-get", "update", "-q"]]
-        steps.append([*prefix, "apt-get", "install", "-y", "-q", "--no-install-recommends",
-                      *packages])
+        steps.append(
+            [*prefix, "apt-get", "install", "-y", "-q", "--no-install-recommends", *packages]
+        )
         for step in steps:
             print(f"[services] {' '.join(step)}", flush=True)
-            result = subprocess.run(step, env=env, capture_output=True, text=True,
-                                    timeout=COMMAND_TIMEOUT_S, check=False)
+            result = subprocess.run(
+                step,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=COMMAND_TIMEOUT_S,
+                check=False,
+            )
             if result.returncode != 0:
                 raise PackageInstallError(
                     f"{' '.join(step)} failed:\n{(result.stderr or result.stdout)[-2000:]}"
@@ -177,8 +184,9 @@ def _prepare_pg_dirs(paths: LocalPaths) -> None:
         return
     shutil.chown(paths.pg_root, user, user)
     shutil.chown(paths.pg_socket_dir, user, user)
-    check = subprocess.run(["runuser", "-u", user, "--", "test", "-w", str(paths.pg_root)],
-                           check=False)
+    check = subprocess.run(
+        ["runuser", "-u", user, "--", "test", "-w", str(paths.pg_root)], check=False
+    )
     if check.returncode != 0:
         raise ServicesError(
             f"the {user} OS user cannot reach {paths.pg_root} (a parent folder is private,"
@@ -207,8 +215,19 @@ def start_postgres(settings: Settings, paths: LocalPaths) -> None:
     user = _pg_user()
     if not (paths.pg_data / "PG_VERSION").is_file():
         print(f"[services] initdb {paths.pg_data}", flush=True)
-        _run([str(bin_dir / "initdb"), "-D", str(paths.pg_data), "-U", PG_SUPERUSER,
-              "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"], as_user=user)
+        _run(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(paths.pg_data),
+                "-U",
+                PG_SUPERUSER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ],
+            as_user=user,
+        )
     if not pg_running(paths):
         if _port_open(settings.local_pg_port):
             raise ServicesError(
@@ -221,8 +240,22 @@ def start_postgres(settings: Settings, paths: LocalPaths) -> None:
             " -c shared_buffers=256MB"
         )
         print(f"[services] postgres on 127.0.0.1:{settings.local_pg_port}", flush=True)
-        _run([str(bin_dir / "pg_ctl"), "start", "-w", "-t", str(int(START_TIMEOUT_S)),
-              "-D", str(paths.pg_data), "-l", str(paths.pg_log), "-o", options], as_user=user)
+        _run(
+            [
+                str(bin_dir / "pg_ctl"),
+                "start",
+                "-w",
+                "-t",
+                str(int(START_TIMEOUT_S)),
+                "-D",
+                str(paths.pg_data),
+                "-l",
+                str(paths.pg_log),
+                "-o",
+                options,
+            ],
+            as_user=user,
+        )
     asyncio.run(_create_database(settings.local_pg_port))
 
 
@@ -230,8 +263,9 @@ async def _create_database(port: int) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:
         try:
-            conn = await asyncpg.connect(host="127.0.0.1", port=port, user=PG_SUPERUSER,
-                                         database="postgres", timeout=5)
+            conn = await asyncpg.connect(
+                host="127.0.0.1", port=port, user=PG_SUPERUSER, database="postgres", timeout=5
+            )
             break
         except (OSError, asyncpg.PostgresError) as exc:
             if time.monotonic() > deadline:
@@ -250,8 +284,20 @@ def stop_postgres(paths: LocalPaths) -> bool:
     bin_dir = pg_bin_dir()
     if bin_dir is None or not pg_running(paths):
         return False
-    _run([str(bin_dir / "pg_ctl"), "stop", "-m", "fast", "-w", "-t", str(int(STOP_TIMEOUT_S)),
-          "-D", str(paths.pg_data)], as_user=_pg_user())
+    _run(
+        [
+            str(bin_dir / "pg_ctl"),
+            "stop",
+            "-m",
+            "fast",
+            "-w",
+            "-t",
+            str(int(STOP_TIMEOUT_S)),
+            "-D",
+            str(paths.pg_data),
+        ],
+        as_user=_pg_user(),
+    )
     return True
 
 
@@ -284,10 +330,29 @@ def start_redis(settings: Settings, paths: LocalPaths) -> None:
     if server is None:
         raise ServicesError("redis-server is not installed")
     print(f"[services] redis on 127.0.0.1:{port}", flush=True)
-    _run([server, "--port", str(port), "--bind", "127.0.0.1", "--daemonize", "yes",
-          "--dir", str(paths.redis_root), "--pidfile", str(paths.redis_pidfile),
-          "--logfile", str(paths.redis_root / "redis.log"), "--save", "",
-          "--appendonly", "no", "--maxclients", "20000"])
+    _run(
+        [
+            server,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--daemonize",
+            "yes",
+            "--dir",
+            str(paths.redis_root),
+            "--pidfile",
+            str(paths.redis_pidfile),
+            "--logfile",
+            str(paths.redis_root / "redis.log"),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--maxclients",
+            "20000",
+        ]
+    )
     deadline = time.monotonic() + START_TIMEOUT_S
     while not _port_open(port):
         if time.monotonic() > deadline:
@@ -343,8 +408,18 @@ def services_down(settings: Settings) -> list[str]:
 
 def services_status(settings: Settings) -> list[str]:
     paths = LocalPaths(settings.services_dir)
-    pg = "DATABASE_URL" if not settings.uses_local_postgres else (
-        f"running on 127.0.0.1:{settings.local_pg_port}" if pg_running(paths) else "stopped")
-    rd = "REDIS_URL" if not settings.uses_local_redis else (
-        f"running on 127.0.0.1:{settings.local_redis_port}" if redis_running(paths) else "stopped")
+    pg = (
+        "DATABASE_URL"
+        if not settings.uses_local_postgres
+        else (f"running on 127.0.0.1:{settings.local_pg_port}" if pg_running(paths) else "stopped")
+    )
+    rd = (
+        "REDIS_URL"
+        if not settings.uses_local_redis
+        else (
+            f"running on 127.0.0.1:{settings.local_redis_port}"
+            if redis_running(paths)
+            else "stopped"
+        )
+    )
     return [f"postgresql: {pg}", f"redis: {rd}"]

@@ -67,8 +67,8 @@ def test_database_url(base_settings: Settings, run_id: str) -> Iterator[str]:
     server_url = base_settings.effective_database_url
     name = f"acionar_test_{run_id}"
     asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
-    url = make_url(to_async_url(server_url)).set(database=name).render_as_string(
-        hide_password=False
+    url = (
+        make_url(to_async_url(server_url)).set(database=name).render_as_string(hide_password=False)
     )
     try:
         upgrade(url)

@@ -38,8 +38,9 @@ async def browser() -> AsyncIterator[Browser]:
 
 @pytest.fixture
 async def page(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(locale="pt-BR", timezone_id="America/Sao_Paulo",
-                                        viewport={"width": 1280, "height": 800})
+    context = await browser.new_context(
+        locale="pt-BR", timezone_id="America/Sao_Paulo", viewport={"width": 1280, "height": 800}
+    )
     page = await context.new_page()
     try:
         yield page

@@ -23,28 +23,34 @@ def taken_port() -> Iterator[int]:
 
 
 def test_nothing_local_is_started_when_urls_are_set(tmp_path: Path) -> None:
-    settings = Settings.from_env({
-        "DATABASE_URL": "postgresql://u@127.0.0.1:1/x",
-        "REDIS_URL": "redis://127.0.0.1:1/0",
-        "LOCAL_SERVICES_DIR": str(tmp_path / "var"),
-    })
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": "postgresql://u@127.0.0.1:1/x",
+            "REDIS_URL": "redis://127.0.0.1:1/0",
+            "LOCAL_SERVICES_DIR": str(tmp_path / "var"),
+        }
+    )
     lines = services.services_up(settings)
-    assert lines == ["postgresql: DATABASE_URL (nothing started)",
-                     "redis: REDIS_URL (nothing started)"]
+    assert lines == [
+        "postgresql: DATABASE_URL (nothing started)",
+        "redis: REDIS_URL (nothing started)",
+    ]
     assert not (tmp_path / "var").exists()
-    assert services.services_status(settings) == ["postgresql: DATABASE_URL",
-                                                  "redis: REDIS_URL"]
+    assert services.services_status(settings) == ["postgresql: DATABASE_URL", "redis: REDIS_URL"]
 
 
 def test_down_with_nothing_running_says_so(tmp_path: Path) -> None:
     settings = Settings.from_env({"LOCAL_SERVICES_DIR": str(tmp_path)})
-    assert services.services_down(settings) == ["postgresql: was not running",
-                                                 "redis: was not running"]
+    assert services.services_down(settings) == [
+        "postgresql: was not running",
+        "redis: was not running",
+    ]
 
 
 def test_a_port_taken_by_another_program_is_refused(tmp_path: Path, taken_port: int) -> None:
-    settings = Settings.from_env({"LOCAL_SERVICES_DIR": str(tmp_path),
-                                  "LOCAL_REDIS_PORT": str(taken_port)})
+    settings = Settings.from_env(
+        {"LOCAL_SERVICES_DIR": str(tmp_path), "LOCAL_REDIS_PORT": str(taken_port)}
+    )
     with pytest.raises(ServicesError, match=f"port {taken_port} is taken"):
         services.start_redis(settings, services.LocalPaths(tmp_path))
 

@@ -35,9 +35,12 @@ def test_local_ports_follow_their_settings() -> None:
 
 
 def test_urls_given_are_used_as_they_are() -> None:
-    settings = Settings.from_env({
-        "DATABASE_URL": "postgresql://u:p@db:5432/x", "REDIS_URL": "redis://cache:6379/2",
-    })
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": "postgresql://u:p@db:5432/x",
+            "REDIS_URL": "redis://cache:6379/2",
+        }
+    )
     assert not settings.uses_local_postgres and not settings.uses_local_redis
     assert settings.effective_database_url == "postgresql://u:p@db:5432/x"
     assert settings.effective_redis_url == "redis://cache:6379/2"

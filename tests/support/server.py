@@ -76,7 +76,10 @@ def running_server(settings: Settings, tmp_path: Path, **env: str) -> Iterator[S
     with stderr_path.open("wb") as stderr:
         proc = subprocess.Popen(
             [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
-            cwd=PROJECT_ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=stderr,
+            cwd=PROJECT_ROOT,
+            env=full_env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
         )
         server = ServerProcess(proc, port, stderr_path)
         try:

@@ -1,0 +1,121 @@
+"""Beneficiaries (Beneficiário / associado), their plans and their vehicles."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from geoalchemy2 import WKBElement
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+    func,
+    true,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from registry.db import Base, Timestamped
+from registry.enums import PersonKind, Sex
+from registry.models.columns import Address, IdPk, geography_point, str_enum
+
+# Documents are digits only: a CPF for a pessoa física, a CNPJ for a jurídica.
+DOCUMENT_MATCHES_KIND = (
+    "(person_kind = 'pf' AND document ~ '^[0-9]{11}$') "
+    "OR (person_kind = 'pj' AND document ~ '^[0-9]{14}$')"
+)
+E164 = r"^\+[1-9][0-9]{7,14}$"
+
+
+class Beneficiary(IdPk, Address, Timestamped, Base):
+    """Beneficiário: a person or company entitled to a client's assistance.
+
+    ``document`` (CPF or CNPJ, digits only) is unique within the client: the same
+    person may be a beneficiary of two clients. ``phone`` and ``whatsapp`` are E.164.
+    Operators find beneficiaries by name (accent- and case-insensitive trigram
+    index), by document or by a vehicle's plate.
+    """
+
+    __tablename__ = "beneficiaries"
+    __table_args__ = (
+        UniqueConstraint("client_id", "document"),
+        CheckConstraint(DOCUMENT_MATCHES_KIND, name="document_matches_kind"),
+        CheckConstraint(f"phone ~ '{E164}'", name="phone_e164"),
+        CheckConstraint(f"whatsapp ~ '{E164}'", name="whatsapp_e164"),
+        Index("ix_beneficiaries_location", "location", postgresql_using="gist"),
+    )
+
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    person_kind: Mapped[PersonKind] = mapped_column(str_enum(PersonKind, "person_kind"))
+    document: Mapped[str] = mapped_column(String(14), index=True)
+    rg: Mapped[str | None] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(160))
+    sex: Mapped[Sex | None] = mapped_column(str_enum(Sex, "sex"))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    location: Mapped[WKBElement | None] = mapped_column(geography_point())
+    email: Mapped[str | None] = mapped_column(String(160))
+    phone: Mapped[str | None] = mapped_column(String(16))
+    whatsapp: Mapped[str | None] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=true())
+
+
+# Accent- and case-insensitive name search: WHERE immutable_unaccent(lower(name)) % ...
+Index(
+    "ix_beneficiaries_name_trgm",
+    func.immutable_unaccent(func.lower(Beneficiary.name)).label("name_unaccent"),
+    postgresql_using="gin",
+    postgresql_ops={"name_unaccent": "gin_trgm_ops"},
+)
+
+
+class BeneficiaryPlan(IdPk, Timestamped, Base):
+    """A non-vehicle plan (home, pet, funeral...) held by a beneficiary for a period.
+
+    ``ends_on`` NULL: open-ended. The plan must be of kind ``beneficiary`` (checked
+    by the registry services, not by the database).
+    """
+
+    __tablename__ = "beneficiary_plans"
+    __table_args__ = (
+        UniqueConstraint("beneficiary_id", "plan_id", "starts_on"),
+        CheckConstraint("ends_on >= starts_on", name="period_ordered"),
+    )
+
+    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiaries.id", ondelete="CASCADE"))
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+
+
+class Vehicle(IdPk, Timestamped, Base):
+    """Veículo: a beneficiary's vehicle, with the ``vehicle`` plan that covers it.
+
+    ``plate`` is normalised (upper case, no dash; old ``ABC1234`` or Mercosul
+    ``ABC1D23``) and unique: a plate identifies one vehicle in the whole registry.
+    """
+
+    __tablename__ = "vehicles"
+    __table_args__ = (
+        CheckConstraint("plate ~ '^[A-Z]{3}[0-9][A-Z0-9][0-9]{2}$'", name="plate_format"),
+        CheckConstraint("vin ~ '^[A-HJ-NPR-Z0-9]{17}$'", name="vin_format"),
+        CheckConstraint("year BETWEEN 1900 AND 2100", name="year_range"),
+        CheckConstraint("plan_ends_on >= plan_starts_on", name="plan_period_ordered"),
+    )
+
+    beneficiary_id: Mapped[int] = mapped_column(
+        ForeignKey("beneficiaries.id", ondelete="CASCADE"), index=True
+    )
+    plate: Mapped[str] = mapped_column(String(7), unique=True)
+    vin: Mapped[str | None] = mapped_column(String(17))
+    make: Mapped[str | None] = mapped_column(String(40))
+    model: Mapped[str | None] = mapped_column(String(60))
+    year: Mapped[int | None] = mapped_column(SmallInteger)
+    colour: Mapped[str | None] = mapped_column(String(30))
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"), index=True)
+    plan_starts_on: Mapped[date | None] = mapped_column(Date)
+    plan_ends_on: Mapped[date | None] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=true())
