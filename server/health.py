@@ -13,6 +13,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import redis.exceptions
+import sqlalchemy.exc
 from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,6 +32,14 @@ class CheckResult:
     error: str | None = None
 
 
+UNREACHABLE = (OSError, redis.exceptions.ConnectionError, sqlalchemy.exc.DBAPIError)
+
+
+def _describe(exc: Exception) -> str:
+    """A short, detail-free reason for a failed check (the log has the details)."""
+    return "unreachable" if isinstance(exc, UNREACHABLE) else type(exc).__name__
+
+
 async def _check(name: str, probe: Callable[[], Awaitable[None]], limit_s: float) -> CheckResult:
     try:
         await asyncio.wait_for(probe(), limit_s)
@@ -37,9 +47,7 @@ async def _check(name: str, probe: Callable[[], Awaitable[None]], limit_s: float
         return CheckResult(name, False, f"no answer within {limit_s:g}s")
     except Exception as exc:
         log.warning("readiness check %s failed: %s: %s", name, type(exc).__name__, exc)
-        return CheckResult(
-            name, False, "unreachable" if isinstance(exc, OSError) else type(exc).__name__
-        )
+        return CheckResult(name, False, _describe(exc))
     return CheckResult(name, True)
 
 

@@ -74,6 +74,7 @@ async def test_postgresql_outage_then_recovery_without_restart(stack: Stack) -> 
     assert status == 503
     assert body["status"] == "unavailable"
     assert body["failed"] == ["postgresql", "postgis"]
+    assert body["checks"]["postgresql"] == {"ok": False, "error": "unreachable"}
     assert body["checks"]["redis"] == {"ok": True}
     await stack.pg.up()
     status, body = await stack.ready()
@@ -86,6 +87,7 @@ async def test_redis_outage_then_recovery_without_restart(stack: Stack) -> None:
     status, body = await stack.ready()
     assert (status, body["failed"]) == (503, ["redis"])
     assert body["checks"]["postgresql"] == {"ok": True}
+    assert body["checks"]["redis"] == {"ok": False, "error": "unreachable"}
     await stack.redis.up()
     status, body = await stack.ready()
     assert (status, body["failed"]) == (200, [])
