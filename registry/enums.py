@@ -70,3 +70,28 @@ class UserKind(enum.StrEnum):
     STAFF = "staff"
     CLIENT = "client"
     PROVIDER = "provider"
+
+
+class LedgerKind(enum.StrEnum):
+    """Categoria para lançamento: an expense (despesa) or a revenue (receita)."""
+
+    EXPENSE = "expense"
+    REVENUE = "revenue"
+
+
+class BankAccountType(enum.StrEnum):
+    CHECKING = "checking"
+    SAVINGS = "savings"
+
+
+class AuditAction(enum.StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+class TokenKind(enum.StrEnum):
+    """A bearer token for an API client, or a provider app's device token."""
+
+    API = "api"
+    DEVICE = "device"

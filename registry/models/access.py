@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.db import Base, Timestamped
-from registry.enums import UserKind
+from registry.enums import TokenKind, UserKind
 from registry.models.columns import IdPk, str_enum
 
 # Staff users belong to no client nor provider; portal users to exactly one.
@@ -73,3 +73,44 @@ class User(IdPk, Timestamped, Base):
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, server_default=true())
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ApiToken(IdPk, Base):
+    """A bearer token: an API client's (``api``) or a provider app's (``device``).
+
+    Only the SHA-256 of the token is stored; the token itself is shown once, when
+    issued. A revoked or expired token authenticates nothing.
+    """
+
+    __tablename__ = "api_tokens"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[TokenKind] = mapped_column(str_enum(TokenKind, "kind"))
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UserSession(Base):
+    """A signed-in web session. The cookie carries a random id; only its SHA-256
+    is stored (``id_hash``), beside the session's CSRF token."""
+
+    __tablename__ = "user_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    last_seen_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(200))

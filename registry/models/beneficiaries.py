@@ -46,6 +46,7 @@ class Beneficiary(IdPk, Address, Timestamped, Base):
         CheckConstraint(DOCUMENT_MATCHES_KIND, name="document_matches_kind"),
         CheckConstraint(f"phone ~ '{E164}'", name="phone_e164"),
         CheckConstraint(f"whatsapp ~ '{E164}'", name="whatsapp_e164"),
+        CheckConstraint(f"phone_secondary ~ '{E164}'", name="phone_secondary_e164"),
         Index("ix_beneficiaries_location", "location", postgresql_using="gist"),
     )
 
@@ -59,7 +60,11 @@ class Beneficiary(IdPk, Address, Timestamped, Base):
     location: Mapped[WKBElement | None] = mapped_column(geography_point())
     email: Mapped[str | None] = mapped_column(String(160))
     phone: Mapped[str | None] = mapped_column(String(16))
+    phone_secondary: Mapped[str | None] = mapped_column(String(16))
     whatsapp: Mapped[str | None] = mapped_column(String(16))
+    representative_id: Mapped[int | None] = mapped_column(
+        ForeignKey("representatives.id", ondelete="SET NULL"), index=True
+    )
     active: Mapped[bool] = mapped_column(Boolean, server_default=true())
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.db import Base, Timestamped
-from registry.enums import ContactKind
+from registry.enums import BankAccountType, ContactKind
 from registry.models.columns import Address, IdPk, geography_point, str_enum
 
 
@@ -100,3 +100,37 @@ class PartnerSite(IdPk, Address, Timestamped, Base):
     name: Mapped[str] = mapped_column(String(120))
     kind: Mapped[str] = mapped_column(String(40))
     location: Mapped[WKBElement | None] = mapped_column(geography_point())
+
+
+class ClientBankAccount(IdPk, Timestamped, Base):
+    """Conta: one of a client's bank accounts (bank by its COMPE code)."""
+
+    __tablename__ = "client_bank_accounts"
+    __table_args__ = (
+        UniqueConstraint("client_id", "bank_code", "branch", "account"),
+        CheckConstraint("bank_code ~ '^[0-9]{3}$'", name="bank_code_digits"),
+    )
+
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    bank_code: Mapped[str] = mapped_column(String(3))
+    branch: Mapped[str] = mapped_column(String(10))
+    account: Mapped[str] = mapped_column(String(20))
+    account_type: Mapped[BankAccountType] = mapped_column(
+        str_enum(BankAccountType, "account_type"), server_default=BankAccountType.CHECKING.value
+    )
+    holder_name: Mapped[str | None] = mapped_column(String(160))
+    pix_key: Mapped[str | None] = mapped_column(String(120))
+
+
+class ClientResponsible(IdPk, Timestamped, Base):
+    """Responsável: a person in charge at the client (manager, contact person)."""
+
+    __tablename__ = "client_responsibles"
+
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(160))
+    position: Mapped[str | None] = mapped_column(String(80))
+    email: Mapped[str | None] = mapped_column(String(160))
+    phone: Mapped[str | None] = mapped_column(String(16))
