@@ -127,9 +127,7 @@ class ClientResponsible(IdPk, Timestamped, Base):
 
     __tablename__ = "client_responsibles"
 
-    client_id: Mapped[int] = mapped_column(
-        ForeignKey("clients.id", ondelete="CASCADE"), index=True
-    )
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(160))
     position: Mapped[str | None] = mapped_column(String(80))
     email: Mapped[str | None] = mapped_column(String(160))
