@@ -312,3 +312,26 @@ def normalize_phone(value: str, field: str = "phone") -> str:
     if not valid:
         raise ValidationError(field, "Telefone inválido: informe DDD e número")
     return f"+55{national}"
+
+
+# --- e-mail (added for registry/importing) ------------------------------------------
+
+EMAIL_MAX_LENGTH = 160  # the width of every e-mail column of the registry
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
+
+
+def normalize_email(value: str, field: str = "email") -> str:
+    """An e-mail address as stored: trimmed, with its domain in lower case.
+
+    Only the shape is checked (one ``@``, a dotted domain, no spaces): whether the
+    mailbox exists is for the mail server to say.
+
+    Raises:
+        ValidationError: not shaped like an e-mail address, or longer than
+            :data:`EMAIL_MAX_LENGTH`.
+    """
+    email = value.strip()
+    if len(email) > EMAIL_MAX_LENGTH or not _EMAIL.fullmatch(email):
+        raise ValidationError(field, "E-mail inválido")
+    local, domain = email.rsplit("@", 1)
+    return f"{local}@{domain.lower()}"

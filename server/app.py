@@ -15,6 +15,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from server import health
+from server.api import api_routes
 from server.http import error_response
 from server.logs import RequestIdMiddleware
 from server.resources import open_resources
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         log.info("acionar stopped")
 
     routes = [
+        *api_routes(),
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
         Route("/", _index, methods=["GET"]),

@@ -70,6 +70,15 @@ class Settings:
     )
     local_pg_port: int = _s(55432, "Loopback port of the local PostgreSQL instance.")
     local_redis_port: int = _s(56379, "Loopback port of the local Redis instance.")
+    api_max_body_bytes: int = _s(1_048_576, "Largest JSON request body accepted by the API.")
+    session_ttl_hours: float = _s(12.0, "Longest a web session lasts, active or not.")
+    session_idle_minutes: float = _s(120.0, "A web session unused this long expires.")
+    login_max_failures: int = _s(10, "Failed logins allowed per address and per login...")
+    login_window_s: int = _s(300, "...in this many seconds, before login answers 429.")
+    api_token_max_days: int = _s(365, "Longest validity of an API token.")
+    files_dir: str = _s(".var/files", "Where attached files are stored (by content hash).")
+    files_max_bytes: int = _s(10_485_760, "Largest attached file accepted.")
+    import_max_bytes: int = _s(104_857_600, "Largest CSV import accepted.")
     demo_providers: int = _s(240, "Providers created by seed-demo.")
     demo_beneficiaries: int = _s(60, "Beneficiaries created by seed-demo.")
 
@@ -96,6 +105,11 @@ class Settings:
     @property
     def services_dir(self) -> Path:
         path = Path(self.local_services_dir)
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
+    @property
+    def files_path(self) -> Path:
+        path = Path(self.files_dir)
         return path if path.is_absolute() else PROJECT_ROOT / path
 
     @classmethod
@@ -135,6 +149,12 @@ class Settings:
                 ("demo_providers", 0),
                 ("demo_beneficiaries", 0),
                 ("request_id_max_len", 8),
+                ("api_max_body_bytes", 1024),
+                ("login_max_failures", 1),
+                ("login_window_s", 1),
+                ("api_token_max_days", 1),
+                ("files_max_bytes", 1),
+                ("import_max_bytes", 1),
             )
             if getattr(self, name) < low
         ]
@@ -146,6 +166,8 @@ class Settings:
                 "redis_timeout_s",
                 "ready_timeout_s",
                 "shutdown_timeout_s",
+                "session_ttl_hours",
+                "session_idle_minutes",
             )
             if getattr(self, name) <= 0
         ]

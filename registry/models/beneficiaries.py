@@ -8,11 +8,13 @@ from geoalchemy2 import WKBElement
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Computed,
     Date,
     ForeignKey,
     Index,
     SmallInteger,
     String,
+    Text,
     UniqueConstraint,
     func,
     true,
@@ -29,6 +31,14 @@ DOCUMENT_MATCHES_KIND = (
     "OR (person_kind = 'pj' AND document ~ '^[0-9]{14}$')"
 )
 E164 = r"^\+[1-9][0-9]{7,14}$"
+# The search key of a name (registry.search mirrors it in Python): unaccented, lower
+# case, every run of other characters one space, with a leading space so that "a word
+# starts with tok" is always ``name_search LIKE '% tok%'``. COLLATE "C" makes its
+# btree order byte order, so that a prefix is an index range whatever the database's
+# collation.
+NAME_SEARCH_SQL = (
+    "' ' || btrim(regexp_replace(lower(immutable_unaccent(name)), '[^a-z0-9]+', ' ', 'g'))"
+)
 
 
 class Beneficiary(IdPk, Address, Timestamped, Base):
@@ -66,6 +76,9 @@ class Beneficiary(IdPk, Address, Timestamped, Base):
         ForeignKey("representatives.id", ondelete="SET NULL"), index=True
     )
     active: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    name_search: Mapped[str] = mapped_column(
+        Text(collation="C"), Computed(NAME_SEARCH_SQL, persisted=True), index=True
+    )
 
 
 # Accent- and case-insensitive name search: WHERE immutable_unaccent(lower(name)) % ...
@@ -74,6 +87,14 @@ Index(
     func.immutable_unaccent(func.lower(Beneficiary.name)).label("name_unaccent"),
     postgresql_using="gin",
     postgresql_ops={"name_unaccent": "gin_trgm_ops"},
+)
+# registry.search: any word starting with a token (LIKE '% tok%'), candidates for
+# the ranking; the plain btree on name_search serves names starting with the query.
+Index(
+    "ix_beneficiaries_name_search_trgm",
+    Beneficiary.name_search,
+    postgresql_using="gin",
+    postgresql_ops={"name_search": "gin_trgm_ops"},
 )
 
 

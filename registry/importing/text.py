@@ -1,0 +1,181 @@
+"""Bytes to CSV records (pure, sans-I/O): decoding and physical lines.
+
+:class:`RecordSplitter` is fed the file's bytes in chunks of any size and returns
+complete records, each with the physical line it starts on. A record is one line,
+or several when a quoted field holds line breaks: a record ends at the first line
+break where the count of ``"`` so far is even (RFC 4180 doubles quotes inside
+quoted fields, so the parity tells whether a quote is open).
+
+Encoding: a UTF-8 byte-order mark means UTF-8, a UTF-16 one UTF-16; otherwise
+UTF-8 is assumed, and if the bytes turn out not to be UTF-8 while everything
+decoded so far was ASCII, the rest is decoded as Windows-1252 (which Excel in
+Portuguese writes, and which covers Latin-1's letters). Line breaks may be
+``\\r\\n``, ``\\n`` or ``\\r``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+from registry.importing.errors import ImportFileError
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (b"\xfe\xff", "utf-16"))
+_ZIP = b"PK\x03\x04"  # .xlsx and .ods are zip files
+_HEAD = 4  # bytes needed to recognise a byte-order mark or a zip file
+FALLBACK = "cp1252"
+
+
+class Decoder:
+    """Incremental bytes → text, choosing the encoding as described above."""
+
+    def __init__(self) -> None:
+        self.encoding = ""
+        self._head = b""
+        self._decoder: codecs.IncrementalDecoder | None = None
+        self._ascii = True
+
+    def decode(self, data: bytes, final: bool = False) -> str:
+        """The text of ``data`` (some bytes may wait for the next call).
+
+        Raises:
+            ImportFileError: not text in a supported encoding (``bad_encoding``),
+                or a spreadsheet file rather than a CSV (``not_csv``).
+        """
+        if self._decoder is None:
+            self._head += data
+            if len(self._head) < _HEAD and not final:
+                return ""
+            data, self._head = self._start(self._head), b""
+        text = self._decode(data, final)
+        if "\x00" in text and self.encoding != "utf-16":
+            raise ImportFileError("not_csv", "o arquivo não é um CSV de texto")
+        self._ascii = self._ascii and text.isascii()
+        return text
+
+    def _start(self, head: bytes) -> bytes:
+        """Choose the decoder from the first bytes; what of them is left to decode."""
+        if head.startswith(_ZIP):
+            raise ImportFileError(
+                "not_csv", "o arquivo é uma planilha (.xlsx/.ods): exporte-a como CSV"
+            )
+        self.encoding = "utf-8"
+        for bom, encoding in _BOMS:
+            if head.startswith(bom):
+                self.encoding = encoding
+        if self.encoding == "utf-8-sig":
+            head = head[len(codecs.BOM_UTF8) :]
+        codec = "utf-8" if self.encoding == "utf-8-sig" else self.encoding
+        self._decoder = codecs.getincrementaldecoder(codec)()
+        return head
+
+    def _decode(self, data: bytes, final: bool) -> str:
+        assert self._decoder is not None
+        try:
+            return self._decoder.decode(data, final)
+        except UnicodeDecodeError:
+            if self.encoding != "utf-8" or not self._ascii:
+                raise ImportFileError(
+                    "bad_encoding", f"o arquivo não é texto {self.encoding} válido"
+                ) from None
+        # Still at the bytes before this call: ASCII so far, so the same text in
+        # Windows-1252. Carry on in it, with the bytes the decoder was holding.
+        pending, _ = self._decoder.getstate()
+        self.encoding = FALLBACK
+        self._decoder = codecs.getincrementaldecoder(FALLBACK)()
+        try:
+            return self._decoder.decode(pending + data, final)
+        except UnicodeDecodeError:
+            raise ImportFileError(
+                "bad_encoding", "codificação não reconhecida: salve o CSV como UTF-8"
+            ) from None
+
+
+Record = tuple[int, list[str]]  # (physical line it starts on, its lines with their breaks)
+
+
+class RecordSplitter:
+    """Bytes in, complete records out; counts physical lines.
+
+    Attributes:
+        line: the physical lines completed so far.
+    """
+
+    def __init__(self, max_line_chars: int) -> None:
+        self.decoder = Decoder()
+        self.line = 0
+        self._max = max_line_chars
+        self._tail = ""
+        self._lines: list[str] = []
+        self._start = 0
+        self._quotes = 0
+        self._chars = 0
+
+    def feed(self, data: bytes) -> list[Record]:
+        """The records completed by ``data``.
+
+        Raises:
+            ImportFileError: a record longer than the limit (``line_too_long``), or
+                from :meth:`Decoder.decode`.
+        """
+        return self._split(self._text(data, final=False), final=False)
+
+    def close(self) -> list[Record]:
+        """The last records, at the end of the file.
+
+        Raises:
+            ImportFileError: a quoted field is never closed (``unclosed_quote``).
+        """
+        records = self._split(self._text(b"", final=True), final=True)
+        if self._lines:
+            raise ImportFileError(
+                "unclosed_quote",
+                f"aspas abertas na linha {self._start} não são fechadas até o fim do arquivo",
+                self._start,
+            )
+        return records
+
+    def _text(self, data: bytes, final: bool) -> str:
+        try:
+            return self.decoder.decode(data, final)
+        except ImportFileError as exc:
+            line = self.line + 1
+            raise ImportFileError(exc.code, f"linha {line}: {exc.message}", line) from exc
+
+    def _split(self, text: str, final: bool) -> list[Record]:
+        buffer = self._tail + text
+        hold = "\r" if buffer.endswith("\r") and not final else ""  # maybe half a \r\n
+        buffer = buffer[: len(buffer) - len(hold)]
+        lines = _LINE.findall(buffer)
+        rest = buffer[sum(map(len, lines)) :]
+        if final and rest:
+            lines.append(rest)
+            rest = ""
+        self._tail = rest + hold
+        records = [record for line in lines if (record := self._add(line)) is not None]
+        if self._chars + len(self._tail) > self._max:
+            self._too_long(self._start if self._lines else self.line + 1)
+        return records
+
+    def _add(self, line: str) -> Record | None:
+        """Add one physical line; the record it completes, if any."""
+        self.line += 1
+        if not self._lines:
+            self._start, self._quotes, self._chars = self.line, 0, 0
+        self._lines.append(line)
+        self._quotes += line.count('"')
+        self._chars += len(line)
+        if self._chars > self._max:
+            self._too_long(self._start)
+        if self._quotes % 2:
+            return None
+        record, self._lines, self._chars = (self._start, self._lines), [], 0
+        return record
+
+    def _too_long(self, line: int) -> None:
+        raise ImportFileError(
+            "line_too_long",
+            f"linha {line} longa demais (máximo {self._max} caracteres; aspas não fechadas?)",
+            line,
+        )

@@ -1,0 +1,3 @@
+"""placeholder"""
+async def search(*args, **kwargs):  # type: ignore
+    raise NotImplementedError

@@ -1,0 +1,272 @@
+"""List, read, create, update and delete endpoints built from a ResourceSpec.
+
+Lists paginate (``page``, ``page_size`` up to MAX_PAGE_SIZE), sort (``sort=name`` or
+``sort=-name`` among the spec's sort fields), filter by exact value on the spec's
+filter fields, and search text (``q``: accent- and case-insensitive, partial) on its
+text fields. Client-portal users see only their own client's rows. PATCH merges the
+given fields into the current record and validates the whole result with the same
+schema as POST, so cross-field rules hold on updates too.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import pydantic
+from pydantic import BaseModel, Field, create_model
+from sqlalchemy import ColumnElement, Select, func, inspect, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from registry.crud import create_row, delete_row, update_row
+from registry.points import Point
+from registry.resource import ResourceSpec, Values
+from server.api.core import Access, BodyKind, Ctx, Operation
+from server.api.errors import invalid, not_found, pydantic_fields
+from server.api.principal import Principal
+
+MAX_PAGE_SIZE = 200
+DEFAULT_PAGE_SIZE = 50
+MAX_QUERY_TEXT = 100
+
+
+class PageOut(BaseModel):
+    items: list[Any]
+    total: int
+    page: int
+    page_size: int
+
+
+def _camel(name: str) -> str:
+    return "".join(part.title() for part in name.split("_"))
+
+
+def _column_type(spec: ResourceSpec, name: str) -> Any:
+    column = inspect(spec.model).columns[name]
+    try:
+        python_type = column.type.python_type
+    except NotImplementedError:
+        return str
+    return python_type if python_type in (int, bool, str) else str
+
+
+def list_query_model(spec: ResourceSpec) -> type[BaseModel]:
+    """The query parameters of a list endpoint, as a pydantic model (for OpenAPI too)."""
+    sort_values = tuple(s for name in spec.sort for s in (name, f"-{name}"))
+    fields: dict[str, Any] = {
+        "page": (Annotated[int, Field(ge=1, le=100_000)], 1),
+        "page_size": (Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)], DEFAULT_PAGE_SIZE),
+        "sort": (Literal[sort_values] | None, None),  # type: ignore[valid-type]
+    }
+    if spec.text_search:
+        fields["q"] = (Annotated[str, Field(max_length=MAX_QUERY_TEXT)] | None, None)
+    for name in spec.filters:
+        fields[name] = (_column_type(spec, name) | None, None)
+    model_name = _camel(spec.entity) + "ListQuery"
+    return create_model(model_name, __config__=pydantic.ConfigDict(extra="forbid"), **fields)
+
+
+def page_model(spec: ResourceSpec) -> type[BaseModel]:
+    name = _camel(spec.entity) + "Page"
+    return create_model(name, __base__=PageOut, items=(list[spec.schema_out], ...))  # type: ignore[name-defined]
+
+
+# -- scoping --------------------------------------------------------------------------
+
+
+def _portal_client(principal: Principal | None) -> int | None:
+    """The client id a client-portal user is confined to (None for staff)."""
+    if principal is None or not principal.is_client_user:
+        return None
+    return principal.client_id
+
+
+async def _check_parent(ctx: Ctx, spec: ResourceSpec) -> dict[str, int]:
+    """The parent ids of the path, checked to exist and to be within the caller's scope."""
+    parent = spec.parent
+    if parent is None:
+        return {}
+    parent_id = int(ctx.path[parent.param])
+    row = await ctx.session.get(parent.model, parent_id)
+    client = _portal_client(ctx.principal)
+    if row is None or (client is not None and getattr(row, parent.portal_column or "") != client):
+        raise not_found(parent.title)
+    return {parent.param: parent_id}
+
+
+def _scoped(spec: ResourceSpec, statement: Select[Any], ctx: Ctx, ids: dict[str, int]) -> Select[Any]:
+    for column, value in ids.items():
+        statement = statement.where(getattr(spec.model, column) == value)
+    client = _portal_client(ctx.principal)
+    if client is not None and spec.parent is None and spec.portal_column:
+        statement = statement.where(getattr(spec.model, spec.portal_column) == client)
+    return statement
+
+
+async def _get_row(ctx: Ctx, spec: ResourceSpec) -> tuple[Any, dict[str, int]]:
+    ids = await _check_parent(ctx, spec)
+    row_id = int(ctx.path["item_id"])
+    statement = _scoped(spec, select(spec.model).where(spec.model.id == row_id), ctx, ids)  # type: ignore[attr-defined]
+    row = await ctx.session.scalar(statement)
+    if row is None:
+        raise not_found(spec.title)
+    return row, ids
+
+
+# -- listing --------------------------------------------------------------------------
+
+
+def _text_filter(spec: ResourceSpec, text: str) -> ColumnElement[bool]:
+    needle = func.immutable_unaccent(func.lower(f"%{text.strip()}%"))
+    return or_(
+        *(func.immutable_unaccent(func.lower(getattr(spec.model, c))).like(needle)
+          for c in spec.text_search)
+    )
+
+
+def _filtered(spec: ResourceSpec, statement: Select[Any], query: Any) -> Select[Any]:
+    for name in spec.filters:
+        value = getattr(query, name)
+        if value is not None:
+            statement = statement.where(getattr(spec.model, name) == value)
+    text = getattr(query, "q", None)
+    if text and text.strip():
+        statement = statement.where(_text_filter(spec, text))
+    return statement
+
+
+def _ordered(spec: ResourceSpec, statement: Select[Any], sort: str | None) -> Select[Any]:
+    key = sort or spec.sort[0]
+    column = getattr(spec.model, key.lstrip("-"))
+    primary = column.desc() if key.startswith("-") else column.asc()
+    return statement.order_by(primary, spec.model.id)  # type: ignore[attr-defined]
+
+
+async def out(spec: ResourceSpec, session: AsyncSession, row: Any) -> BaseModel:
+    if spec.to_out is not None:
+        return await spec.to_out(session, row)
+    return spec.schema_out.model_validate(row)
+
+
+async def _list(ctx: Ctx, spec: ResourceSpec) -> PageOut:
+    ids = await _check_parent(ctx, spec)
+    query = ctx.query
+    base = _filtered(spec, _scoped(spec, select(spec.model), ctx, ids), query)
+    total = await ctx.session.scalar(select(func.count()).select_from(base.subquery()))
+    statement = _ordered(spec, base, query.sort).limit(query.page_size)
+    rows = await ctx.session.scalars(statement.offset((query.page - 1) * query.page_size))
+    items = [await out(spec, ctx.session, row) for row in rows]
+    return PageOut(items=items, total=total or 0, page=query.page, page_size=query.page_size)
+
+
+# -- writing --------------------------------------------------------------------------
+
+
+async def _columns(ctx: Ctx, spec: ResourceSpec, data: BaseModel, ids: dict[str, int],
+                   existing: Any) -> Values:
+    values = data.model_dump()
+    if spec.to_columns is not None:
+        values = await spec.to_columns(ctx.session, values, ids, existing)
+    for name in spec.point_fields:
+        point = values.get(name)
+        values[name] = Point(point["lat"], point["lng"]).element() if point else None
+    for name in spec.write_only:
+        values.pop(name, None)
+    return {**values, **ids}
+
+
+def _validate_in(spec: ResourceSpec, data: dict[str, Any]) -> BaseModel:
+    try:
+        return spec.schema_in.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise invalid(pydantic_fields(exc)) from exc
+
+
+async def _create(ctx: Ctx, spec: ResourceSpec) -> BaseModel:
+    ids = await _check_parent(ctx, spec)
+    _forbid_foreign_client(ctx, ctx.body)
+    values = await _columns(ctx, spec, ctx.body, ids, None)
+    row = await create_row(ctx.session, ctx.actor, spec.entity, spec.model, values)
+    if spec.after_write is not None:
+        await spec.after_write(ctx.session, row, ctx.body.model_dump())
+    return await out(spec, ctx.session, row)
+
+
+def _current_input(spec: ResourceSpec, current: BaseModel) -> dict[str, Any]:
+    """The current record expressed as input fields (what PATCH merges into)."""
+    dumped = current.model_dump(mode="json")
+    return {name: dumped[name] for name in spec.schema_in.model_fields if name in dumped}
+
+
+async def _update(ctx: Ctx, spec: ResourceSpec) -> BaseModel:
+    row, ids = await _get_row(ctx, spec)
+    unknown = set(ctx.body) - set(spec.schema_in.model_fields)
+    if unknown:
+        raise invalid([{"field": name, "message": "Campo desconhecido"} for name in sorted(unknown)])
+    merged = {**_current_input(spec, await out(spec, ctx.session, row)), **ctx.body}
+    data = _validate_in(spec, merged)
+    _forbid_foreign_client(ctx, data)
+    values = await _columns(ctx, spec, data, ids, row)
+    await update_row(ctx.session, ctx.actor, spec.entity, row, values)
+    if spec.after_write is not None:
+        await spec.after_write(ctx.session, row, data.model_dump())
+    return await out(spec, ctx.session, row)
+
+
+def _forbid_foreign_client(ctx: Ctx, data: BaseModel) -> None:
+    """A client-portal user cannot write records of another client."""
+    client = _portal_client(ctx.principal)
+    if client is not None and getattr(data, "client_id", client) != client:
+        raise invalid([{"field": "client_id", "message": "Cliente não permitido"}])
+
+
+async def _delete(ctx: Ctx, spec: ResourceSpec) -> None:
+    row, _ = await _get_row(ctx, spec)
+    await delete_row(ctx.session, ctx.actor, spec.entity, row)
+
+
+# -- operations -----------------------------------------------------------------------
+
+
+def operations(spec: ResourceSpec) -> list[Operation]:
+    """The five endpoints of a resource."""
+    perms = spec.permissions
+    read_access = Access.PORTAL if _portal_visible(spec) else Access.PERMISSION
+    item = spec.path + "/{item_id:int}"
+    tag = spec.parent.model.__tablename__ if spec.parent else spec.name
+    title = spec.title
+
+    async def list_(ctx: Ctx) -> PageOut:
+        return await _list(ctx, spec)
+
+    async def get(ctx: Ctx) -> BaseModel:
+        row, _ = await _get_row(ctx, spec)
+        return await out(spec, ctx.session, row)
+
+    async def create(ctx: Ctx) -> BaseModel:
+        return await _create(ctx, spec)
+
+    async def update(ctx: Ctx) -> BaseModel:
+        return await _update(ctx, spec)
+
+    async def delete(ctx: Ctx) -> None:
+        await _delete(ctx, spec)
+
+    return [
+        Operation("GET", spec.path, list_, f"List: {title}", tag, read_access, perms.view,
+                  query=list_query_model(spec), response=page_model(spec)),
+        Operation("POST", spec.path, create, f"Create: {title}", tag, permission=perms.create,
+                  body=spec.schema_in, body_kind=BodyKind.MODEL, response=spec.schema_out,
+                  status=201),
+        Operation("GET", item, get, f"Read: {title}", tag, read_access, perms.view,
+                  response=spec.schema_out),
+        Operation("PATCH", item, update, f"Update: {title}", tag, permission=perms.edit,
+                  body=spec.schema_in, body_kind=BodyKind.PATCH, response=spec.schema_out),
+        Operation("DELETE", item, delete, f"Delete: {title}", tag, permission=perms.delete,
+                  status=204, deleting=True),
+    ]
+
+
+def _portal_visible(spec: ResourceSpec) -> bool:
+    if spec.parent is not None:
+        return spec.parent.portal_column is not None
+    return spec.portal_column is not None
