@@ -75,14 +75,20 @@ async def record(
     entity_id: int,
     action: AuditAction,
     changes: Mapping[str, list[Any]],
+    parent: tuple[str, int] | None = None,
 ) -> None:
-    """Add one audit entry to the session (written with the change it describes)."""
+    """Add one audit entry to the session (written with the change it describes).
+
+    ``parent`` is (entity, id) of the record a nested one belongs to.
+    """
     session.add(
         AuditEntry(
             actor_user_id=actor.user_id,
             actor_login=actor.login,
             entity=entity,
             entity_id=entity_id,
+            parent_entity=parent[0] if parent else None,
+            parent_id=parent[1] if parent else None,
             action=action,
             changes=dict(changes),
             request_id=actor.request_id,

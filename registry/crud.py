@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+ParentRef = tuple[str, int] | None
+
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,7 +38,12 @@ def _entity_id(row: Base) -> int:
 
 
 async def create_row(
-    session: AsyncSession, actor: Actor, entity: str, model: type[Base], values: dict[str, Any]
+    session: AsyncSession,
+    actor: Actor,
+    entity: str,
+    model: type[Base],
+    values: dict[str, Any],
+    parent: ParentRef = None,
 ) -> Any:
     """Insert a row and audit it; returns the row, refreshed from the database."""
     row = model(**values)
@@ -44,12 +51,17 @@ async def create_row(
     await session.flush()
     await session.refresh(row)
     changes = diff({}, {k: v for k, v in column_values(row).items() if v is not None})
-    await record(session, actor, entity, _entity_id(row), AuditAction.CREATE, changes)
+    await record(session, actor, entity, _entity_id(row), AuditAction.CREATE, changes, parent)
     return row
 
 
 async def update_row(
-    session: AsyncSession, actor: Actor, entity: str, row: Base, values: dict[str, Any]
+    session: AsyncSession,
+    actor: Actor,
+    entity: str,
+    row: Base,
+    values: dict[str, Any],
+    parent: ParentRef = None,
 ) -> dict[str, list[Any]]:
     """Apply ``values`` to ``row``; audit and return the fields that really changed."""
     before = column_values(row)
@@ -59,15 +71,18 @@ async def update_row(
     if changes:
         await session.flush()
         await session.refresh(row)
-        await record(session, actor, entity, _entity_id(row), AuditAction.UPDATE, changes)
+        entity_id = _entity_id(row)
+        await record(session, actor, entity, entity_id, AuditAction.UPDATE, changes, parent)
     return changes
 
 
-async def delete_row(session: AsyncSession, actor: Actor, entity: str, row: Base) -> None:
+async def delete_row(
+    session: AsyncSession, actor: Actor, entity: str, row: Base, parent: ParentRef = None
+) -> None:
     """Delete ``row`` (raises IntegrityError when other rows reference it) and audit."""
     before = column_values(row)
     entity_id = _entity_id(row)
     await session.delete(row)
     await session.flush()
     changes = diff({k: v for k, v in before.items() if v is not None}, {})
-    await record(session, actor, entity, entity_id, AuditAction.DELETE, changes)
+    await record(session, actor, entity, entity_id, AuditAction.DELETE, changes, parent)

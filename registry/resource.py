@@ -33,6 +33,7 @@ class Parent:
 
     param: str  # path parameter and child column, e.g. "client_id"
     model: type[Base]
+    entity: str  # audit entity name of the parent, e.g. "client"
     title: str  # pt-BR, for "Cliente não encontrado."
     portal_column: str | None = None  # the parent's column holding the client id
 

@@ -1,3 +1,5 @@
 """placeholder"""
+
+
 async def search(*args, **kwargs):  # type: ignore
     raise NotImplementedError

@@ -306,6 +306,8 @@ def upgrade() -> None:
         sa.Column("actor_login", sa.String(length=60), nullable=False),
         sa.Column("entity", sa.String(length=40), nullable=False),
         sa.Column("entity_id", sa.BigInteger(), nullable=False),
+        sa.Column("parent_entity", sa.String(length=40), nullable=True),
+        sa.Column("parent_id", sa.BigInteger(), nullable=True),
         sa.Column(
             "action",
             sa.Enum(
@@ -330,6 +332,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
     )
     op.create_index("ix_audit_log_entity", "audit_log", ["entity", "entity_id", "id"], unique=False)
+    op.create_index(
+        "ix_audit_log_parent", "audit_log", ["parent_entity", "parent_id", "id"], unique=False
+    )
     op.create_table(
         "user_sessions",
         sa.Column("id_hash", sa.String(length=64), nullable=False),
@@ -402,6 +407,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_user_sessions_user_id"), table_name="user_sessions")
     op.drop_index(op.f("ix_user_sessions_expires_at"), table_name="user_sessions")
     op.drop_table("user_sessions")
+    op.drop_index("ix_audit_log_parent", table_name="audit_log")
     op.drop_index("ix_audit_log_entity", table_name="audit_log")
     op.drop_table("audit_log")
     op.drop_index(op.f("ix_attachments_sha256"), table_name="attachments")

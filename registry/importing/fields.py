@@ -38,7 +38,9 @@ _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T\s]\d{1,2}:\d{2}(?::\d{2})?)?")
 _VIN = re.compile(r"[A-HJ-NPR-Z0-9]{17}")
 
 PERSON_KINDS: dict[str, PersonKind] = {
-    **dict.fromkeys(("pf", "f", "fisica", "física", "pessoa fisica", "pessoa física"), PersonKind.PF),
+    **dict.fromkeys(
+        ("pf", "f", "fisica", "física", "pessoa fisica", "pessoa física"), PersonKind.PF
+    ),
     **dict.fromkeys(
         ("pj", "j", "juridica", "jurídica", "pessoa juridica", "pessoa jurídica"), PersonKind.PJ
     ),
@@ -82,7 +84,9 @@ def _restore_zeros(value: str, length: int) -> str:
     return value.zfill(length) if value.isdigit() and len(value) < length else value
 
 
-def document(value: str, kind: PersonKind | None, field: str = "document") -> tuple[str, PersonKind]:
+def document(
+    value: str, kind: PersonKind | None, field: str = "document"
+) -> tuple[str, PersonKind]:
     """A beneficiary's CPF or CNPJ as digits, with its person kind.
 
     Without ``kind``, up to 11 digits is a CPF and more is a CNPJ.

@@ -19,9 +19,8 @@ from registry.importing.rows import (
     Parser,
     PlanCatalogue,
     PlanLink,
-    column_width,
     beneficiary_keys,
-    vehicle_keys,
+    column_width,
 )
 from registry.models import Beneficiary, Vehicle
 from registry.models.columns import point_wkt
@@ -57,6 +56,7 @@ class RowValidator:
         self._parsers = self._make_parsers()
         self._beneficiary_keys = beneficiary_keys(header)[3:]  # after document, kind, name
         self._vehicle_columns = [c for c in VEHICLE_COLUMNS if c in header.present]
+        self._order = {column: index for index, column in header.positions}
 
     def _make_parsers(self) -> dict[str, Parser]:
         parsers: dict[str, Parser] = {
@@ -102,7 +102,10 @@ class RowValidator:
         raw = {c: stripped[i] if i < len(stripped) else "" for i, c in self.header.positions}
         values = self._parse(line, raw, errors)
         self._check(line, raw, values, errors)
-        return errors or self._row(line, values)
+        if errors:
+            errors.sort(key=lambda error: self._order.get(error.field or "", -1))
+            return errors
+        return self._row(line, values)
 
     def _parse(self, line: int, raw: dict[str, str], errors: list[RowError]) -> dict[str, Any]:
         values: dict[str, Any] = {}

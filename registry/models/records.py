@@ -29,12 +29,17 @@ class AuditEntry(Base):
     """One create, update or delete of a registry record: who, when, what changed.
 
     ``changes`` maps each changed field to ``[old, new]`` (``old`` is null on create,
-    ``new`` on delete). ``actor_login`` is copied so that the entry still reads
+    ``new`` on delete). ``parent_entity`` / ``parent_id`` name the record a nested
+    one belongs to (a client's contact, a beneficiary's vehicle), so that the
+    parent's history shows its children's changes too. ``actor_login`` is copied so that the entry still reads
     after the user is removed. Entries are never updated nor deleted.
     """
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id", "id"),)
+    __table_args__ = (
+        Index("ix_audit_log_entity", "entity", "entity_id", "id"),
+        Index("ix_audit_log_parent", "parent_entity", "parent_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -42,6 +47,8 @@ class AuditEntry(Base):
     actor_login: Mapped[str] = mapped_column(String(60))
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[int] = mapped_column(BigInteger)
+    parent_entity: Mapped[str | None] = mapped_column(String(40))
+    parent_id: Mapped[int | None] = mapped_column(BigInteger)
     action: Mapped[AuditAction] = mapped_column(str_enum(AuditAction, "action"))
     changes: Mapped[dict[str, Any]] = mapped_column(JSONB)
     request_id: Mapped[str | None] = mapped_column(String(64))

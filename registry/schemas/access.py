@@ -31,9 +31,9 @@ class UserIn(InModel):
     login: Annotated[str, Field(min_length=1, max_length=60)]
     name: Annotated[str, Field(min_length=1, max_length=120)]
     email: OptEmail = None
-    password: Annotated[
-        str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
-    ] | None = None
+    password: (
+        Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)] | None
+    ) = None
     role_id: int
     kind: UserKind = UserKind.STAFF
     client_id: int | None = None

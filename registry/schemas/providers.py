@@ -18,6 +18,7 @@ from registry.schemas.common import (
     Name,
     OptEmail,
     OptPhone,
+    OutModel,
     Stamped,
     Text160,
 )
@@ -100,6 +101,6 @@ class PartnershipIn(InModel):
     client_id: int
 
 
-class PartnershipOut(InModel):
+class PartnershipOut(OutModel):
     provider_id: int
     client_id: int

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from registry.resources import RESOURCES
-from server.api import auth_routes, crud
+from server.api import auth_routes, crud, files, records
 from server.api.core import PREFIX, Api
 from server.api.openapi import build_openapi
 from server.http import json_response
@@ -22,6 +22,8 @@ def build_api() -> Api:
     api.add(*auth_routes.OPERATIONS)
     for spec in RESOURCES:
         api.add(*crud.operations(spec))
+    api.add(*records.OPERATIONS)
+    api.add(*files.OPERATIONS)
     return api
 
 

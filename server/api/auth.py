@@ -59,9 +59,7 @@ def _session_expiry(created: datetime, now: datetime, settings: Settings) -> dat
     return min(idle, created + timedelta(hours=settings.session_ttl_hours))
 
 
-async def _from_cookie(
-    session: AsyncSession, cookie: str, settings: Settings
-) -> Principal | None:
+async def _from_cookie(session: AsyncSession, cookie: str, settings: Settings) -> Principal | None:
     now = utcnow()
     row = (
         await session.execute(

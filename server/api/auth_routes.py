@@ -144,8 +144,12 @@ async def create_token(ctx: Ctx) -> NewTokenOut:
     body: TokenIn = ctx.body
     limit = ctx.resources.settings.api_token_max_days
     if body.expires_in_days > limit:
-        raise ApiError(422, "validation_error", "Dados inválidos.",
-                       [{"field": "expires_in_days", "message": f"No máximo {limit} dias"}])
+        raise ApiError(
+            422,
+            "validation_error",
+            "Dados inválidos.",
+            [{"field": "expires_in_days", "message": f"No máximo {limit} dias"}],
+        )
     secret = new_secret()
     token = ApiToken(
         user_id=ctx.user.user_id,
@@ -157,8 +161,9 @@ async def create_token(ctx: Ctx) -> NewTokenOut:
     )
     ctx.session.add(token)
     await ctx.session.flush()
-    return NewTokenOut(**TokenOut.model_validate(token, from_attributes=True).model_dump(),
-                       token=secret)
+    return NewTokenOut(
+        **TokenOut.model_validate(token, from_attributes=True).model_dump(), token=secret
+    )
 
 
 async def list_tokens(ctx: Ctx) -> list[TokenOut]:
@@ -178,17 +183,49 @@ async def revoke_token(ctx: Ctx) -> None:
 
 
 OPERATIONS = [
-    Operation("POST", "/auth/login", login, "Sign in (sets the session cookie)", "auth",
-              access=Access.PUBLIC, body=LoginIn, body_kind=BodyKind.MODEL, response=MeOut),
-    Operation("POST", "/auth/logout", logout, "Sign out", "auth", access=Access.USER,
-              status=204),
-    Operation("GET", "/auth/me", me, "The signed-in user", "auth", access=Access.USER,
-              response=MeOut),
-    Operation("POST", "/auth/tokens", create_token, "Issue an API token (shown once)",
-              "auth", access=Access.USER, body=TokenIn, body_kind=BodyKind.MODEL,
-              response=NewTokenOut, status=201),
-    Operation("GET", "/auth/tokens", list_tokens, "My API tokens", "auth",
-              access=Access.USER, response=list[TokenOut]),
-    Operation("DELETE", "/auth/tokens/{token_id:int}", revoke_token, "Revoke an API token",
-              "auth", access=Access.USER, status=204),
+    Operation(
+        "POST",
+        "/auth/login",
+        login,
+        "Sign in (sets the session cookie)",
+        "auth",
+        access=Access.PUBLIC,
+        body=LoginIn,
+        body_kind=BodyKind.MODEL,
+        response=MeOut,
+    ),
+    Operation("POST", "/auth/logout", logout, "Sign out", "auth", access=Access.USER, status=204),
+    Operation(
+        "GET", "/auth/me", me, "The signed-in user", "auth", access=Access.USER, response=MeOut
+    ),
+    Operation(
+        "POST",
+        "/auth/tokens",
+        create_token,
+        "Issue an API token (shown once)",
+        "auth",
+        access=Access.USER,
+        body=TokenIn,
+        body_kind=BodyKind.MODEL,
+        response=NewTokenOut,
+        status=201,
+    ),
+    Operation(
+        "GET",
+        "/auth/tokens",
+        list_tokens,
+        "My API tokens",
+        "auth",
+        access=Access.USER,
+        response=list[TokenOut],
+    ),
+    Operation(
+        "DELETE",
+        "/auth/tokens/{token_id:int}",
+        revoke_token,
+        "Revoke an API token",
+        "auth",
+        access=Access.USER,
+        status=204,
+    ),
 ]

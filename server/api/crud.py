@@ -93,7 +93,9 @@ async def _check_parent(ctx: Ctx, spec: ResourceSpec) -> dict[str, int]:
     return {parent.param: parent_id}
 
 
-def _scoped(spec: ResourceSpec, statement: Select[Any], ctx: Ctx, ids: dict[str, int]) -> Select[Any]:
+def _scoped(
+    spec: ResourceSpec, statement: Select[Any], ctx: Ctx, ids: dict[str, int]
+) -> Select[Any]:
     for column, value in ids.items():
         statement = statement.where(getattr(spec.model, column) == value)
     client = _portal_client(ctx.principal)
@@ -118,8 +120,10 @@ async def _get_row(ctx: Ctx, spec: ResourceSpec) -> tuple[Any, dict[str, int]]:
 def _text_filter(spec: ResourceSpec, text: str) -> ColumnElement[bool]:
     needle = func.immutable_unaccent(func.lower(f"%{text.strip()}%"))
     return or_(
-        *(func.immutable_unaccent(func.lower(getattr(spec.model, c))).like(needle)
-          for c in spec.text_search)
+        *(
+            func.immutable_unaccent(func.lower(getattr(spec.model, c))).like(needle)
+            for c in spec.text_search
+        )
     )
 
 
@@ -161,8 +165,9 @@ async def _list(ctx: Ctx, spec: ResourceSpec) -> PageOut:
 # -- writing --------------------------------------------------------------------------
 
 
-async def _columns(ctx: Ctx, spec: ResourceSpec, data: BaseModel, ids: dict[str, int],
-                   existing: Any) -> Values:
+async def _columns(
+    ctx: Ctx, spec: ResourceSpec, data: BaseModel, ids: dict[str, int], existing: Any
+) -> Values:
     values = data.model_dump()
     if spec.to_columns is not None:
         values = await spec.to_columns(ctx.session, values, ids, existing)
@@ -172,6 +177,12 @@ async def _columns(ctx: Ctx, spec: ResourceSpec, data: BaseModel, ids: dict[str,
     for name in spec.write_only:
         values.pop(name, None)
     return {**values, **ids}
+
+
+def _parent_ref(spec: ResourceSpec, ids: dict[str, int]) -> tuple[str, int] | None:
+    if spec.parent is None:
+        return None
+    return spec.parent.entity, ids[spec.parent.param]
 
 
 def _validate_in(spec: ResourceSpec, data: dict[str, Any]) -> BaseModel:
@@ -185,7 +196,9 @@ async def _create(ctx: Ctx, spec: ResourceSpec) -> BaseModel:
     ids = await _check_parent(ctx, spec)
     _forbid_foreign_client(ctx, ctx.body)
     values = await _columns(ctx, spec, ctx.body, ids, None)
-    row = await create_row(ctx.session, ctx.actor, spec.entity, spec.model, values)
+    row = await create_row(
+        ctx.session, ctx.actor, spec.entity, spec.model, values, _parent_ref(spec, ids)
+    )
     if spec.after_write is not None:
         await spec.after_write(ctx.session, row, ctx.body.model_dump())
     return await out(spec, ctx.session, row)
@@ -201,12 +214,14 @@ async def _update(ctx: Ctx, spec: ResourceSpec) -> BaseModel:
     row, ids = await _get_row(ctx, spec)
     unknown = set(ctx.body) - set(spec.schema_in.model_fields)
     if unknown:
-        raise invalid([{"field": name, "message": "Campo desconhecido"} for name in sorted(unknown)])
+        raise invalid(
+            [{"field": name, "message": "Campo desconhecido"} for name in sorted(unknown)]
+        )
     merged = {**_current_input(spec, await out(spec, ctx.session, row)), **ctx.body}
     data = _validate_in(spec, merged)
     _forbid_foreign_client(ctx, data)
     values = await _columns(ctx, spec, data, ids, row)
-    await update_row(ctx.session, ctx.actor, spec.entity, row, values)
+    await update_row(ctx.session, ctx.actor, spec.entity, row, values, _parent_ref(spec, ids))
     if spec.after_write is not None:
         await spec.after_write(ctx.session, row, data.model_dump())
     return await out(spec, ctx.session, row)
@@ -220,8 +235,8 @@ def _forbid_foreign_client(ctx: Ctx, data: BaseModel) -> None:
 
 
 async def _delete(ctx: Ctx, spec: ResourceSpec) -> None:
-    row, _ = await _get_row(ctx, spec)
-    await delete_row(ctx.session, ctx.actor, spec.entity, row)
+    row, ids = await _get_row(ctx, spec)
+    await delete_row(ctx.session, ctx.actor, spec.entity, row, _parent_ref(spec, ids))
 
 
 # -- operations -----------------------------------------------------------------------
@@ -252,17 +267,60 @@ def operations(spec: ResourceSpec) -> list[Operation]:
         await _delete(ctx, spec)
 
     return [
-        Operation("GET", spec.path, list_, f"List: {title}", tag, read_access, perms.view,
-                  query=list_query_model(spec), response=page_model(spec)),
-        Operation("POST", spec.path, create, f"Create: {title}", tag, permission=perms.create,
-                  body=spec.schema_in, body_kind=BodyKind.MODEL, response=spec.schema_out,
-                  status=201),
-        Operation("GET", item, get, f"Read: {title}", tag, read_access, perms.view,
-                  response=spec.schema_out),
-        Operation("PATCH", item, update, f"Update: {title}", tag, permission=perms.edit,
-                  body=spec.schema_in, body_kind=BodyKind.PATCH, response=spec.schema_out),
-        Operation("DELETE", item, delete, f"Delete: {title}", tag, permission=perms.delete,
-                  status=204, deleting=True),
+        Operation(
+            "GET",
+            spec.path,
+            list_,
+            f"List: {title}",
+            tag,
+            read_access,
+            perms.view,
+            query=list_query_model(spec),
+            response=page_model(spec),
+        ),
+        Operation(
+            "POST",
+            spec.path,
+            create,
+            f"Create: {title}",
+            tag,
+            permission=perms.create,
+            body=spec.schema_in,
+            body_kind=BodyKind.MODEL,
+            response=spec.schema_out,
+            status=201,
+        ),
+        Operation(
+            "GET",
+            item,
+            get,
+            f"Read: {title}",
+            tag,
+            read_access,
+            perms.view,
+            response=spec.schema_out,
+        ),
+        Operation(
+            "PATCH",
+            item,
+            update,
+            f"Update: {title}",
+            tag,
+            permission=perms.edit,
+            body=spec.schema_in,
+            body_kind=BodyKind.PATCH,
+            response=spec.schema_out,
+        ),
+        Operation(
+            "DELETE",
+            item,
+            delete,
+            f"Delete: {title}",
+            tag,
+            permission=perms.delete,
+            status=204,
+            deleting=True,
+        ),
     ]
 
 

@@ -150,8 +150,12 @@ def from_integrity(exc: IntegrityError, *, deleting: bool = False) -> ApiError:
     sqlstate, constraint = _constraint(exc)
     field = _field_of_constraint(constraint)
     if sqlstate == "23505":
-        return ApiError(409, "conflict", "Já existe um registro com este valor.",
-                        [{"field": field, "message": "Já cadastrado"}])
+        return ApiError(
+            409,
+            "conflict",
+            "Já existe um registro com este valor.",
+            [{"field": field, "message": "Já cadastrado"}],
+        )
     if sqlstate == "23503" and deleting:
         return ApiError(409, "in_use", "O registro está em uso e não pode ser excluído.")
     if sqlstate == "23503":

@@ -57,21 +57,26 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
         schema = op.query.model_json_schema(ref_template=REF)
         required = set(schema.get("required", []))
         for name, prop in schema.get("properties", {}).items():
-            params.append({"name": name, "in": "query", "required": name in required,
-                           "schema": prop})
+            params.append(
+                {"name": name, "in": "query", "required": name in required, "schema": prop}
+            )
     return params
 
 
 def _responses(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
-    error = {"description": "Error", "content": {"application/json": {
-        "schema": {"$ref": REF.format(model="Error")}}}}
+    error = {
+        "description": "Error",
+        "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}},
+    }
     responses: dict[str, Any] = {}
     if op.status == 204:
         responses["204"] = {"description": "Done"}
     else:
-        content = ({"application/json": {"schema": _schema_of(op.response, components,
-                                                             "serialization")}}
-                   if op.response is not None else {})
+        content = (
+            {"application/json": {"schema": _schema_of(op.response, components, "serialization")}}
+            if op.response is not None
+            else {}
+        )
         responses[str(op.status)] = {"description": "OK", "content": content}
     codes = ["400", "422"] if op.body_kind is not BodyKind.NONE or op.query else []
     if op.access is not Access.PUBLIC:
@@ -95,13 +100,22 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
     if op.body is not None and op.body_kind in (BodyKind.MODEL, BodyKind.PATCH):
         schema = _model_schema(op.body, components, "validation")
         if op.body_kind is BodyKind.PATCH:
-            schema = {"description": "Any subset of the fields of " + op.body.__name__,
-                      "allOf": [schema]}
-        spec["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
+            schema = {
+                "description": "Any subset of the fields of " + op.body.__name__,
+                "allOf": [schema],
+            }
+        spec["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": schema}},
+        }
     elif op.body_kind is BodyKind.RAW:
-        spec["requestBody"] = {"required": True, "content": {
-            ctype: {"schema": {"type": "string", "format": "binary"}}
-            for ctype in op.raw_content_types}}
+        spec["requestBody"] = {
+            "required": True,
+            "content": {
+                ctype: {"schema": {"type": "string", "format": "binary"}}
+                for ctype in op.raw_content_types
+            },
+        }
     if op.permission is not None and op.access is not Access.PUBLIC:
         spec["x-permission"] = str(op.permission)
     if op.access is Access.PUBLIC:
@@ -117,9 +131,12 @@ def build_openapi(operations: list[Operation], version: str) -> dict[str, Any]:
         paths.setdefault(path, {})[op.method.lower()] = _operation(op, components)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Acionar API", "version": version,
-                 "description": "Acionar's HTTP API. Errors are JSON: "
-                                "{error: {code, message, fields?}}."},
+        "info": {
+            "title": "Acionar API",
+            "version": version,
+            "description": "Acionar's HTTP API. Errors are JSON: "
+            "{error: {code, message, fields?}}.",
+        },
         "paths": paths,
         "components": {
             "schemas": components,

@@ -40,28 +40,49 @@ class World:
 
 async def _seed(sessions: async_sessionmaker[AsyncSession], password_hash: str) -> World:
     async with sessions() as session, session.begin():
-        roles = {name: m.Role(name=name, permissions=sorted(perms))
-                 for name, perms in ROLE_PERMISSIONS.items()}
+        roles = {
+            name: m.Role(name=name, permissions=sorted(perms))
+            for name, perms in ROLE_PERMISSIONS.items()
+        }
         session.add_all(roles.values())
         clients = [
-            m.Client(cnpj=make_cnpj(100 + i), trade_name=f"Cliente {i}", legal_name=f"Cliente {i} SA")
+            m.Client(
+                cnpj=make_cnpj(100 + i), trade_name=f"Cliente {i}", legal_name=f"Cliente {i} SA"
+            )
             for i in range(2)
         ]
         session.add_all(clients)
         await session.flush()
         users = {
-            "admin": m.User(login="admin", name="Admin", password_hash=password_hash,
-                            role_id=roles["Administrador"].id),
-            "operacao": m.User(login="operacao", name="Operadora", password_hash=password_hash,
-                               role_id=roles["Operação"].id),
-            "cliente": m.User(login="cliente", name="Portal", password_hash=password_hash,
-                              role_id=roles["Portal do Cliente"].id, kind=UserKind.CLIENT,
-                              client_id=clients[0].id),
+            "admin": m.User(
+                login="admin",
+                name="Admin",
+                password_hash=password_hash,
+                role_id=roles["Administrador"].id,
+            ),
+            "operacao": m.User(
+                login="operacao",
+                name="Operadora",
+                password_hash=password_hash,
+                role_id=roles["Operação"].id,
+            ),
+            "cliente": m.User(
+                login="cliente",
+                name="Portal",
+                password_hash=password_hash,
+                role_id=roles["Portal do Cliente"].id,
+                kind=UserKind.CLIENT,
+                client_id=clients[0].id,
+            ),
         }
         session.add_all(users.values())
         await session.flush()
-        return World({k: v.id for k, v in roles.items()}, clients[0].id, clients[1].id,
-                     {k: v.id for k, v in users.items()})
+        return World(
+            {k: v.id for k, v in roles.items()},
+            clients[0].id,
+            clients[1].id,
+            {k: v.id for k, v in users.items()},
+        )
 
 
 @pytest.fixture
@@ -87,7 +108,9 @@ async def login(app: Starlette, world: World) -> AsyncIterator[Login]:
     async def sign_in(user: str) -> httpx.AsyncClient:
         client = anonymous_client(app)
         opened.append(client)
-        response = await client.post("/api/v1/auth/login", json={"login": user, "password": PASSWORD})
+        response = await client.post(
+            "/api/v1/auth/login", json={"login": user, "password": PASSWORD}
+        )
         assert response.status_code == 200, response.text
         client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
         return client

@@ -1,0 +1,96 @@
+"""What one import has already met, kept in a temporary table (async).
+
+Memory must not grow with the file, yet a later batch must know whether a
+beneficiary or a plate already appeared earlier in the file: to count each record
+once, and to refuse a plate given to two beneficiaries. That knowledge lives in
+PostgreSQL, in a temporary table private to the session and dropped at commit.
+
+Each record met has a ``status``: ``c`` created, ``u`` updated, ``n`` unchanged
+(by this import). For a plate, ``document`` and ``line`` say where it first
+appeared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+TABLE = "pg_temp.acionar_import_seen"
+BENEFICIARY, VEHICLE = "b", "v"
+CREATED, UPDATED, UNCHANGED = "c", "u", "n"
+
+_CREATE = f"""
+CREATE TEMPORARY TABLE {TABLE} (
+    kind char(1) NOT NULL,
+    key varchar(14) NOT NULL,
+    document varchar(14) NOT NULL,
+    line integer NOT NULL,
+    status char(1) NOT NULL,
+    PRIMARY KEY (kind, key)
+) ON COMMIT DROP
+"""
+_LOOKUP = text(
+    f"SELECT key, document, line FROM {TABLE}"
+    " WHERE kind = :kind AND key = ANY(CAST(:keys AS varchar[]))"
+)
+_RECORD = text(
+    f"INSERT INTO {TABLE} (kind, key, document, line, status)"
+    " SELECT :kind, * FROM unnest(CAST(:keys AS varchar[]), CAST(:documents AS varchar[]),"
+    " CAST(:lines AS integer[]), CAST(:statuses AS char[]))"
+    " ON CONFLICT (kind, key) DO NOTHING"
+)
+_UPGRADE = text(
+    f"UPDATE {TABLE} SET status = '{UPDATED}'"
+    f" WHERE kind = :kind AND key = ANY(CAST(:keys AS varchar[])) AND status = '{UNCHANGED}'"
+    " RETURNING key"
+)
+
+Met = tuple[str, str, int, str]  # (key, document, line, status)
+
+
+class Seen:
+    """The temporary table of one import, on the import's session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def create(self) -> None:
+        """Create the table (replacing one left by an earlier import in this transaction)."""
+        await self.drop()
+        await self.session.execute(text(_CREATE))
+
+    async def drop(self) -> None:
+        """Drop the table now rather than at commit."""
+        await self.session.execute(text(f"DROP TABLE IF EXISTS {TABLE}"))
+
+    async def lookup(self, kind: str, keys: Sequence[str]) -> dict[str, tuple[str, int]]:
+        """``{key: (document, line)}`` for the ``keys`` already met."""
+        if not keys:
+            return {}
+        result = await self.session.execute(_LOOKUP, {"kind": kind, "keys": list(keys)})
+        return {key: (document, line) for key, document, line in result.tuples()}
+
+    async def record(self, kind: str, met: Iterable[Met]) -> None:
+        """Remember records met for the first time (ones already met are kept as they were)."""
+        rows = list(met)
+        if rows:
+            keys, documents, lines, statuses = (list(column) for column in zip(*rows, strict=True))
+            await self.session.execute(
+                _RECORD,
+                {
+                    "kind": kind,
+                    "keys": keys,
+                    "documents": documents,
+                    "lines": lines,
+                    "statuses": statuses,
+                },
+            )
+
+    async def upgrade(self, kind: str, keys: Sequence[str]) -> int:
+        """Mark met-as-unchanged ``keys`` as updated; how many were."""
+        if not keys:
+            return 0
+        result = await self.session.execute(_UPGRADE, {"kind": kind, "keys": list(keys)})
+        return len(result.all())
