@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-ParentRef = tuple[str, int] | None
-
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.audit import Actor, diff, record
 from registry.db import Base
 from registry.enums import AuditAction
+
+ParentRef = tuple[str, int] | None
 
 # Bookkeeping columns that say nothing about what the user changed.
 _UNAUDITED = frozenset({"created_at", "updated_at"})

@@ -11,7 +11,7 @@ from registry import models as m
 from registry.cells import point_cell
 from registry.enums import PlanKind
 from registry.errors import ValidationError
-from registry.permissions import Permission as P
+from registry.permissions import Permission
 from registry.resource import Parent, Permissions, ResourceSpec, Values
 from registry.schemas import access as sa
 from registry.schemas import catalogue as sc
@@ -19,6 +19,8 @@ from registry.schemas import clients as scl
 from registry.schemas import people as sp
 from registry.schemas import providers as spr
 from registry.users import hash_password
+
+P = Permission
 
 REGISTRY = Permissions(P.REGISTRY_VIEW, P.REGISTRY_CREATE, P.REGISTRY_EDIT, P.REGISTRY_DELETE)
 BENEFICIARIES = Permissions(

@@ -31,8 +31,9 @@ class AuditEntry(Base):
     ``changes`` maps each changed field to ``[old, new]`` (``old`` is null on create,
     ``new`` on delete). ``parent_entity`` / ``parent_id`` name the record a nested
     one belongs to (a client's contact, a beneficiary's vehicle), so that the
-    parent's history shows its children's changes too. ``actor_login`` is copied so that the entry still reads
-    after the user is removed. Entries are never updated nor deleted.
+    parent's history shows its children's changes too. ``actor_login`` is copied so
+    that the entry still reads after the user is removed. Entries are never updated
+    nor deleted.
     """
 
     __tablename__ = "audit_log"

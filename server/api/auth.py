@@ -50,7 +50,7 @@ def _principal(user: User, role: Role, via: AuthVia, **extra: str | None) -> Pri
         client_id=user.client_id,
         provider_id=user.provider_id,
         via=via,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 

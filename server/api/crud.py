@@ -55,7 +55,7 @@ def list_query_model(spec: ResourceSpec) -> type[BaseModel]:
     fields: dict[str, Any] = {
         "page": (Annotated[int, Field(ge=1, le=100_000)], 1),
         "page_size": (Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)], DEFAULT_PAGE_SIZE),
-        "sort": (Literal[sort_values] | None, None),  # type: ignore[valid-type]
+        "sort": (Literal[sort_values] | None, None),
     }
     if spec.text_search:
         fields["q"] = (Annotated[str, Field(max_length=MAX_QUERY_TEXT)] | None, None)

@@ -169,7 +169,7 @@ def _field_of_constraint(name: str | None) -> str:
         return "body"
     for table in Base.metadata.tables.values():
         for constraint in [*table.constraints, *table.indexes]:
-            if constraint.name == name:
+            if getattr(constraint, "name", None) == name:
                 columns = [c.name for c in getattr(constraint, "columns", [])]
                 return ",".join(c for c in columns if c not in ("client_id",)) or "body"
     return "body"

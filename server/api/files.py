@@ -17,10 +17,12 @@ from starlette.responses import FileResponse
 from registry import models as m
 from registry.crud import create_row, delete_row
 from registry.files import ALLOWED_TYPES, path_of, store
-from registry.permissions import Permission as P
+from registry.permissions import Permission
 from registry.schemas.common import InModel
 from server.api.core import Access, BodyKind, Ctx, Operation
 from server.api.errors import ApiError, not_found
+
+P = Permission
 
 # owner kind → (model, path segment, pt-BR title, portal column, edit permission)
 OWNERS: dict[str, tuple[type[Any], str, str, str | None, P]] = {

@@ -11,10 +11,12 @@ from registry import models as m
 from registry.audit import record
 from registry.enums import AuditAction
 from registry.history import HistoryEntry, history
-from registry.permissions import Permission as P
+from registry.permissions import Permission
 from registry.schemas.providers import PartnershipIn, PartnershipOut
 from server.api.core import Access, BodyKind, Ctx, Operation
 from server.api.errors import not_found
+
+P = Permission
 
 # entity name, model, path segment, pt-BR title, portal column
 HISTORY_OWNERS: list[tuple[str, type[Any], str, str, str | None]] = [
