@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 import pydantic
 from pydantic import BaseModel, Field, create_model
-from sqlalchemy import ColumnElement, Select, func, inspect, or_, select
+from sqlalchemy import ColumnElement, Select, String, func, inspect, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.crud import create_row, delete_row, update_row
@@ -141,6 +141,9 @@ def _filtered(spec: ResourceSpec, statement: Select[Any], query: Any) -> Select[
 def _ordered(spec: ResourceSpec, statement: Select[Any], sort: str | None) -> Select[Any]:
     key = sort or spec.sort[0]
     column = getattr(spec.model, key.lstrip("-"))
+    if isinstance(column.type, String):
+        # Operators expect "Álvaro" beside "Alberto", whatever the database's collation.
+        column = func.immutable_unaccent(func.lower(column))
     primary = column.desc() if key.startswith("-") else column.asc()
     return statement.order_by(primary, spec.model.id)  # type: ignore[attr-defined]
 

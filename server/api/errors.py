@@ -107,19 +107,25 @@ def _message(error: Any) -> str:
     template = _MESSAGES.get(error["type"])
     if template is None:
         return "Valor inválido"
+    shown = {k: _number(v) for k, v in context.items()}
     try:
-        return template.format(**context)
+        return template.format(**shown)
     except (KeyError, IndexError):
         return template.split(":")[0]
 
 
+def _number(value: Any) -> Any:
+    """-90.0 → -90 in messages; other values as they are."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _field(error: Any, prefix: str) -> str:
-    context = error.get("ctx") or {}
-    cause = context.get("error")
     path = [str(part) for part in error["loc"]]
-    if isinstance(cause, RegistryValidationError) and (not path or path[-1] != cause.field):
-        # A model-level check names its own field.
-        path = [*path, cause.field] if not path else [*path[:-1], cause.field]
+    cause = (error.get("ctx") or {}).get("error")
+    if not path and isinstance(cause, RegistryValidationError):
+        path = [cause.field]  # a model-level check names its own field
     return ".".join([prefix, *path] if prefix else path) or "body"
 
 
