@@ -78,13 +78,20 @@ def test_database_url(base_settings: Settings, run_id: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(base_settings: Settings, test_database_url: str, run_id: str) -> Settings:
-    """Settings pointing at the test database and the run's Redis prefix."""
+def settings(
+    base_settings: Settings,
+    test_database_url: str,
+    run_id: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Settings:
+    """Settings pointing at the test database, the run's Redis prefix and a
+    temporary files folder."""
     return dataclasses.replace(
         base_settings,
         database_url=test_database_url,
         redis_url=base_settings.effective_redis_url,
         redis_prefix=f"acionar-test-{run_id}:",
+        files_dir=str(tmp_path_factory.mktemp("files")),
     )
 
 

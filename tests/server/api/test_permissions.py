@@ -20,8 +20,12 @@ async def test_operations_cannot_manage_users_or_roles(login: Login, world: Worl
     new_user = {"login": "novo", "name": "Novo", "password": "12345678", "role_id": 1}
     assert (await operator.get("/api/v1/users")).status_code == 403
     assert (await operator.post("/api/v1/users", json=new_user)).status_code == 403
-    assert (await operator.patch(f"/api/v1/users/{world.users['operacao']}",
-                                 json={"role_id": world.roles["Administrador"]})).status_code == 403
+    assert (
+        await operator.patch(
+            f"/api/v1/users/{world.users['operacao']}",
+            json={"role_id": world.roles["Administrador"]},
+        )
+    ).status_code == 403
     assert (await operator.get("/api/v1/roles")).status_code == 403
 
 
@@ -33,8 +37,12 @@ async def test_operations_can_register_beneficiaries(login: Login, world: World)
 
 async def test_admin_manages_users_and_passwords_never_leak(login: Login, world: World) -> None:
     admin = await login("admin")
-    payload = {"login": "Maria.Souza", "name": "Maria", "password": "segredo123",
-               "role_id": world.roles["Operação"]}
+    payload = {
+        "login": "Maria.Souza",
+        "name": "Maria",
+        "password": "segredo123",
+        "role_id": world.roles["Operação"],
+    }
     response = await admin.post("/api/v1/users", json=payload)
     assert response.status_code == 201
     body = response.json()
@@ -61,12 +69,11 @@ async def test_client_portal_user_sees_only_its_own_client(login: Login, world: 
     assert [c["id"] for c in clients] == [world.client_id]
 
 
-async def test_client_portal_user_cannot_write_or_see_providers(
-    login: Login, world: World
-) -> None:
+async def test_client_portal_user_cannot_write_or_see_providers(login: Login, world: World) -> None:
     portal = await login("cliente")
-    response = await portal.post("/api/v1/beneficiaries",
-                                 json={"client_id": world.client_id, "document": "x", "name": "y"})
+    response = await portal.post(
+        "/api/v1/beneficiaries", json={"client_id": world.client_id, "document": "x", "name": "y"}
+    )
     assert response.status_code == 403
     assert (await portal.get("/api/v1/providers")).status_code == 403
     assert (await portal.get("/api/v1/users")).status_code == 403

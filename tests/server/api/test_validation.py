@@ -43,8 +43,14 @@ async def test_valid_documents_and_contacts_are_stored_normalised(
 ) -> None:
     admin = await login("admin")
     body = await make_beneficiary(
-        admin, world.client_id, 7, phone="(11) 98765-4321", cep="01310-200", state="sp",
-        email="Joao@Example.COM", location={"lat": -23.561, "lng": -46.656},
+        admin,
+        world.client_id,
+        7,
+        phone="(11) 98765-4321",
+        cep="01310-200",
+        state="sp",
+        email="Joao@Example.COM",
+        location={"lat": -23.561, "lng": -46.656},
     )
     assert body["document"].isdigit() and len(body["document"]) == 11
     assert body["phone"] == "+5511987654321"
@@ -54,9 +60,15 @@ async def test_valid_documents_and_contacts_are_stored_normalised(
 
 async def test_company_beneficiary_takes_a_cnpj(login: Login, world: World) -> None:
     admin = await login("admin")
-    response = await admin.post("/api/v1/beneficiaries", json={
-        "client_id": world.client_id, "person_kind": "pj", "document": "11.222.333/0001-81",
-        "name": "Transportes Ltda"})
+    response = await admin.post(
+        "/api/v1/beneficiaries",
+        json={
+            "client_id": world.client_id,
+            "person_kind": "pj",
+            "document": "11.222.333/0001-81",
+            "name": "Transportes Ltda",
+        },
+    )
     assert (await created(response))["document"] == "11222333000181"
 
 
@@ -69,8 +81,10 @@ async def test_plates_in_both_formats_are_normalised(
 ) -> None:
     admin = await login("admin")
     owner = await make_beneficiary(admin, world.client_id, 1)
-    response = await admin.post(f"/api/v1/beneficiaries/{owner['id']}/vehicles",
-                                json={"plate": plate, "make": "Fiat", "model": "Uno"})
+    response = await admin.post(
+        f"/api/v1/beneficiaries/{owner['id']}/vehicles",
+        json={"plate": plate, "make": "Fiat", "model": "Uno"},
+    )
     assert (await created(response))["plate"] == stored
 
 
@@ -78,24 +92,28 @@ async def test_plates_in_both_formats_are_normalised(
 async def test_bad_plates_are_refused(login: Login, world: World, plate: str) -> None:
     admin = await login("admin")
     owner = await make_beneficiary(admin, world.client_id, 1)
-    response = await admin.post(f"/api/v1/beneficiaries/{owner['id']}/vehicles",
-                                json={"plate": plate})
-    assert field_messages(response) == {
-        "plate": "Placa inválida: use o formato ABC1234 ou ABC1D23"}
+    response = await admin.post(
+        f"/api/v1/beneficiaries/{owner['id']}/vehicles", json={"plate": plate}
+    )
+    assert field_messages(response) == {"plate": "Placa inválida: use o formato ABC1234 ou ABC1D23"}
 
 
 async def test_duplicates_get_409_and_leave_nothing_behind(login: Login, world: World) -> None:
     admin = await login("admin")
     first = await make_beneficiary(admin, world.client_id, 1)
-    again = await admin.post("/api/v1/beneficiaries",
-                             json={"client_id": world.client_id, "document": cpf(1), "name": "X"})
+    again = await admin.post(
+        "/api/v1/beneficiaries",
+        json={"client_id": world.client_id, "document": cpf(1), "name": "X"},
+    )
     assert again.status_code == 409
     assert again.json()["error"]["fields"] == [{"field": "document", "message": "Já cadastrado"}]
     other = await make_beneficiary(admin, world.client_id, 2)
-    await created(await admin.post(f"/api/v1/beneficiaries/{first['id']}/vehicles",
-                                   json={"plate": "ABC1D23"}))
-    clash = await admin.post(f"/api/v1/beneficiaries/{other['id']}/vehicles",
-                             json={"plate": "abc-1d23"})
+    await created(
+        await admin.post(f"/api/v1/beneficiaries/{first['id']}/vehicles", json={"plate": "ABC1D23"})
+    )
+    clash = await admin.post(
+        f"/api/v1/beneficiaries/{other['id']}/vehicles", json={"plate": "abc-1d23"}
+    )
     assert clash.status_code == 409
     vehicles = await admin.get(f"/api/v1/beneficiaries/{other['id']}/vehicles")
     assert vehicles.json()["total"] == 0
@@ -104,11 +122,13 @@ async def test_duplicates_get_409_and_leave_nothing_behind(login: Login, world: 
 async def test_patch_revalidates_the_whole_record(login: Login, world: World) -> None:
     admin = await login("admin")
     person = await make_beneficiary(admin, world.client_id, 1)
-    response = await admin.patch(f"/api/v1/beneficiaries/{person['id']}",
-                                 json={"person_kind": "pj"})
+    response = await admin.patch(
+        f"/api/v1/beneficiaries/{person['id']}", json={"person_kind": "pj"}
+    )
     assert field_messages(response) == {"document": "CNPJ inválido"}
-    fine = await admin.patch(f"/api/v1/beneficiaries/{person['id']}",
-                             json={"name": "João da Silva Sauro", "rg": ""})
+    fine = await admin.patch(
+        f"/api/v1/beneficiaries/{person['id']}", json={"name": "João da Silva Sauro", "rg": ""}
+    )
     assert fine.status_code == 200 and fine.json()["name"] == "João da Silva Sauro"
     assert fine.json()["rg"] is None
 
@@ -131,11 +151,15 @@ async def test_vehicle_plan_must_be_a_vehicle_plan_of_the_same_client(
 
 async def test_malformed_json_and_oversized_bodies(login: Login, world: World) -> None:
     admin = await login("admin")
-    bad = await admin.post("/api/v1/extra_items", content=b"{not json",
-                           headers={"content-type": "application/json"})
+    bad = await admin.post(
+        "/api/v1/extra_items", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_json"
-    huge = await admin.post("/api/v1/extra_items", content=b"[" + b"1," * 700_000 + b"1]",
-                            headers={"content-type": "application/json"})
+    huge = await admin.post(
+        "/api/v1/extra_items",
+        content=b"[" + b"1," * 700_000 + b"1]",
+        headers={"content-type": "application/json"},
+    )
     assert huge.status_code == 413
     not_object = await admin.patch(f"/api/v1/clients/{world.client_id}", json=[1, 2])
     assert not_object.status_code == 422
