@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from starlette.requests import Request
@@ -27,8 +28,9 @@ def build_api() -> Api:
     return api
 
 
+@functools.cache
 def api_routes() -> list[BaseRoute]:
-    """The API's routes, plus /api/v1/openapi.json (built once)."""
+    """The API's routes, plus /api/v1/openapi.json (built once per process)."""
     api = build_api()
     document: dict[str, Any] = build_openapi(api.operations, VERSION)
 
