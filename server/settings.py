@@ -78,7 +78,9 @@ class Settings:
     api_token_max_days: int = _s(365, "Longest validity of an API token.")
     files_dir: str = _s(".var/files", "Where attached files are stored (by content hash).")
     files_max_bytes: int = _s(10_485_760, "Largest attached file accepted.")
-    import_max_bytes: int = _s(104_857_600, "Largest CSV import accepted.")
+    import_max_bytes: int = _s(134_217_728, "Largest CSV import accepted.")
+    import_max_rows: int = _s(200_000, "Most data rows in one CSV import.")
+    import_batch_size: int = _s(1_000, "CSV import rows validated and written together.")
     demo_providers: int = _s(240, "Providers created by seed-demo.")
     demo_beneficiaries: int = _s(60, "Beneficiaries created by seed-demo.")
 
@@ -155,6 +157,8 @@ class Settings:
                 ("api_token_max_days", 1),
                 ("files_max_bytes", 1),
                 ("import_max_bytes", 1),
+                ("import_max_rows", 1),
+                ("import_batch_size", 1),
             )
             if getattr(self, name) < low
         ]

@@ -15,10 +15,22 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, Text, any_, func, literal, literal_column, select, tuple_
+from sqlalchemy import (
+    Boolean,
+    Table,
+    Text,
+    and_,
+    exists,
+    func,
+    literal,
+    literal_column,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from registry.errors import Conflict
 from registry.importing import seen
 from registry.importing.columns import Header
 from registry.importing.report import RowError
@@ -39,24 +51,36 @@ VEHICLES = _table(Vehicle)
 OTHER_CLIENT = "placa já cadastrada para um beneficiário de outro cliente"
 REPEATED_PLATE = "placa repetida no arquivo: a linha {line} a dá a outro CPF/CNPJ"
 NO_REPRESENTATIVE = "representante não cadastrado"
-_INSERTED = literal_column("xmax = 0")  # PostgreSQL: the upsert inserted this row
+_INSERTED = literal_column("xmax = 0", Boolean())  # PostgreSQL: the upsert inserted this row
 _COUNTED = {seen.CREATED: "created", seen.UPDATED: "updated", seen.UNCHANGED: "unchanged"}
 
 
-def _array(values: Sequence[str]) -> Any:
-    """One ``text[]`` parameter (an IN list would take a parameter per value)."""
-    return literal(list(values), ARRAY(Text))
+def _keys(values: Sequence[str]) -> Any:
+    """The ``values`` as a one-column table ``keys(value)``, from one array parameter.
+
+    Lookups join it rather than test ``column = ANY(array)``: while the import's
+    own rows have no statistics yet, the planner reckons ``= ANY`` of a thousand
+    values matches the whole table and scans it, batch after batch.
+    """
+    array = literal(list(values), ARRAY(Text))
+    return func.unnest(array).table_valued("value").render_derived(name="keys")
 
 
-def _upsert(table: Table, keys: Sequence[str], columns: Sequence[str], returning: Any) -> Any:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE SET columns, only when one differs."""
+def _upsert(
+    table: Table, keys: Sequence[str], columns: Sequence[str], returning: Any, only: Any = None
+) -> Any:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE SET columns, only when one differs.
+
+    ``only``: a further condition on the existing row for it to be updated.
+    """
     statement = insert(table)
     mine = tuple_(*(table.c[c] for c in columns))
     theirs = tuple_(*(statement.excluded[c] for c in columns))
+    differs = mine.is_distinct_from(theirs)
     return statement.on_conflict_do_update(
         index_elements=list(keys),
         set_={**{c: statement.excluded[c] for c in columns}, "updated_at": func.now()},
-        where=mine.is_distinct_from(theirs),
+        where=differs if only is None else and_(differs, only),
     ).returning(*returning)
 
 
@@ -86,7 +110,15 @@ class BatchWriter:
             PLANS, ["beneficiary_id", "plan_id", "starts_on"], ["ends_on"], (_INSERTED,)
         )
         vehicle_columns = ["beneficiary_id", *(k for k in vehicle_keys(header) if k != "plate")]
-        self._vehicles = _upsert(VEHICLES, ["plate"], vehicle_columns, (VEHICLES.c.plate,))
+        # Never take a plate from another client's beneficiary, even one that got it
+        # after this batch was checked.
+        ours = exists().where(
+            BENEFICIARIES.c.id == VEHICLES.c.beneficiary_id,
+            BENEFICIARIES.c.client_id == client_id,
+        )
+        self._vehicles = _upsert(
+            VEHICLES, ["plate"], vehicle_columns, (VEHICLES.c.plate,), only=ours
+        )
         self._representatives: dict[str, int] = {}
         self._plates_before: set[str] = set()  # plates of the batch that already existed
 
@@ -111,12 +143,13 @@ class BatchWriter:
         documents = sorted({r.representative_document for r in rows if r.representative_document})
         if not documents:
             return
+        keys = _keys(documents)
         result = await self.session.execute(
-            select(Representative.document, Representative.id).where(
-                Representative.document == any_(_array(documents))
+            select(Representative.document, Representative.id).join_from(
+                keys, Representative, Representative.document == keys.c.value
             )
         )
-        self._representatives = {document: id_ for document, id_ in result.tuples() if document}
+        self._representatives = {document: id_ for document, id_ in result if document}
         for index, row in enumerate(rows):
             document = row.representative_document
             if document and document not in self._representatives:
@@ -147,12 +180,13 @@ class BatchWriter:
 
     async def _plate_owners(self, plates: list[str]) -> dict[str, int]:
         """``{plate: client id of its beneficiary}`` for the plates that exist."""
+        keys = _keys(plates)
         result = await self.session.execute(
             select(VEHICLES.c.plate, BENEFICIARIES.c.client_id)
-            .join_from(VEHICLES, BENEFICIARIES, VEHICLES.c.beneficiary_id == BENEFICIARIES.c.id)
-            .where(VEHICLES.c.plate == any_(_array(plates)))
+            .join_from(keys, VEHICLES, VEHICLES.c.plate == keys.c.value)
+            .join(BENEFICIARIES, VEHICLES.c.beneficiary_id == BENEFICIARIES.c.id)
         )
-        return dict(result.tuples().all())
+        return dict(result.all())
 
     # --- writes ---------------------------------------------------------------------
 
@@ -173,18 +207,18 @@ class BatchWriter:
         """Upsert the beneficiaries; ``{document: id}``."""
         latest = {row.document: row for row in rows}
         documents = sorted(latest)
+        keys = _keys(documents)
         result = await self.session.execute(
-            select(BENEFICIARIES.c.document, BENEFICIARIES.c.id).where(
-                BENEFICIARIES.c.client_id == self.client_id,
-                BENEFICIARIES.c.document == any_(_array(documents)),
-            )
+            select(BENEFICIARIES.c.document, BENEFICIARIES.c.id)
+            .join_from(keys, BENEFICIARIES, BENEFICIARIES.c.document == keys.c.value)
+            .where(BENEFICIARIES.c.client_id == self.client_id)
         )
-        ids: dict[str, int] = dict(result.tuples().all())
+        ids: dict[str, int] = dict(result.all())
         before = set(ids)
         result = await self.session.execute(
             self._beneficiaries, [self._beneficiary(latest[d]) for d in documents]
         )
-        changed: dict[str, int] = dict(result.tuples().all())
+        changed: dict[str, int] = dict(result.all())
         ids.update(changed)
         where = {d: (d, latest[d].line) for d in documents}
         await self._tally(seen.BENEFICIARY, "beneficiaries", documents, before, set(changed), where)
@@ -225,6 +259,9 @@ class BatchWriter:
         ]
         result = await self.session.execute(self._vehicles, values)
         changed = set(result.scalars())
+        taken = [p for p in plates if p not in changed and p not in self._plates_before]
+        if taken:
+            raise Conflict(f"placas cadastradas por outra operação durante a importação: {taken}")
         first = _first_lines(rows)
         where = {plate: (latest[plate].document, first[plate]) for plate in plates}
         await self._tally(seen.VEHICLE, "vehicles", plates, self._plates_before, changed, where)
@@ -245,19 +282,21 @@ class BatchWriter:
         A record met unchanged and then changed by a later row is moved from
         unchanged to updated.
         """
-        met = await self.seen.lookup(kind, keys)
-        new: list[seen.Met] = []
-        for key in keys:
-            if key in met:
-                continue
-            status = seen.UPDATED if key in changed else seen.UNCHANGED
-            status = status if key in before else seen.CREATED
-            self.counts[f"{name}_{_COUNTED[status]}"] += 1
-            new.append((key, *where[key], status))
-        await self.seen.record(kind, new)
-        upgraded = await self.seen.upgrade(kind, [k for k in keys if k in met and k in changed])
+        statuses = {key: _status(key, before, changed) for key in keys}
+        first = await self.seen.record(kind, [(k, *where[k], statuses[k]) for k in keys])
+        for key in first:
+            self.counts[f"{name}_{_COUNTED[statuses[key]]}"] += 1
+        again = [k for k in keys if k not in first and k in changed]
+        upgraded = await self.seen.upgrade(kind, again)
         self.counts[f"{name}_unchanged"] -= upgraded
         self.counts[f"{name}_updated"] += upgraded
+
+
+def _status(key: str, before: set[str], changed: set[str]) -> str:
+    """What this batch did to a record: created, updated or left unchanged."""
+    if key not in before:
+        return seen.CREATED
+    return seen.UPDATED if key in changed else seen.UNCHANGED
 
 
 def _first_lines(rows: list[ImportRow]) -> dict[str, int]:

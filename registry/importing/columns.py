@@ -115,10 +115,6 @@ class Header:
         """The columns the file has."""
         return frozenset(column for _, column in self.positions)
 
-    @property
-    def has_vehicles(self) -> bool:
-        return "plate" in self.present
-
 
 def _split(lines: Sequence[str], delimiter: str) -> list[str]:
     return next(csv.reader(lines, delimiter=delimiter), [])

@@ -18,7 +18,7 @@ class ImportMode(enum.StrEnum):
     VALID_ROWS = "valid_rows"
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class RowError:
     """One problem of one row.
 
@@ -37,7 +37,10 @@ class RowError:
 
 @dataclass(slots=True)
 class ErrorLog:
-    """Row errors as they come: the first ``capacity`` kept, all counted."""
+    """Row errors as they come: the first ``capacity`` kept, all counted.
+
+    The errors of one row must come together (a new line counts a new invalid row).
+    """
 
     capacity: int
     errors: list[RowError] = field(default_factory=list)

@@ -25,8 +25,16 @@ from registry.importing.columns import VEHICLE_COLUMNS, Header
 from registry.models import Beneficiary, Vehicle
 
 BENEFICIARY_TEXT = ("name", "rg", "street", "number", "complement", "neighbourhood", "city")
-BENEFICIARY_PLAIN = ("sex", "birth_date", "email", "phone", "phone_secondary", "whatsapp")
-BENEFICIARY_PLAIN += ("state", "cep")
+BENEFICIARY_PLAIN = (
+    "sex",
+    "birth_date",
+    "email",
+    "phone",
+    "phone_secondary",
+    "whatsapp",
+    "state",
+    "cep",
+)
 VEHICLE_TEXT = ("make", "model", "colour")
 # CSV column → vehicles column, where they differ.
 VEHICLE_RENAMED = {

@@ -31,20 +31,23 @@ CREATE TEMPORARY TABLE {TABLE} (
     PRIMARY KEY (kind, key)
 ) ON COMMIT DROP
 """
+# A join rather than "key = ANY(:keys)": see registry.importing.batch._keys.
 _LOOKUP = text(
-    f"SELECT key, document, line FROM {TABLE}"
-    " WHERE kind = :kind AND key = ANY(CAST(:keys AS varchar[]))"
+    f"SELECT seen.key, seen.document, seen.line"
+    f" FROM unnest(CAST(:keys AS varchar[])) AS keys (key)"
+    f" JOIN {TABLE} AS seen ON seen.kind = :kind AND seen.key = keys.key"
 )
 _RECORD = text(
     f"INSERT INTO {TABLE} (kind, key, document, line, status)"
     " SELECT :kind, * FROM unnest(CAST(:keys AS varchar[]), CAST(:documents AS varchar[]),"
     " CAST(:lines AS integer[]), CAST(:statuses AS char[]))"
-    " ON CONFLICT (kind, key) DO NOTHING"
+    " ON CONFLICT (kind, key) DO NOTHING RETURNING key"
 )
 _UPGRADE = text(
-    f"UPDATE {TABLE} SET status = '{UPDATED}'"
-    f" WHERE kind = :kind AND key = ANY(CAST(:keys AS varchar[])) AND status = '{UNCHANGED}'"
-    " RETURNING key"
+    f"UPDATE {TABLE} AS seen SET status = '{UPDATED}'"
+    " FROM unnest(CAST(:keys AS varchar[])) AS keys (key)"
+    f" WHERE seen.kind = :kind AND seen.key = keys.key AND seen.status = '{UNCHANGED}'"
+    " RETURNING seen.key"
 )
 
 Met = tuple[str, str, int, str]  # (key, document, line, status)
@@ -70,23 +73,28 @@ class Seen:
         if not keys:
             return {}
         result = await self.session.execute(_LOOKUP, {"kind": kind, "keys": list(keys)})
-        return {key: (document, line) for key, document, line in result.tuples()}
+        return {key: (document, line) for key, document, line in result}
 
-    async def record(self, kind: str, met: Iterable[Met]) -> None:
-        """Remember records met for the first time (ones already met are kept as they were)."""
+    async def record(self, kind: str, met: Iterable[Met]) -> set[str]:
+        """Remember records met; the keys met for the first time.
+
+        Records already met are kept as they were.
+        """
         rows = list(met)
-        if rows:
-            keys, documents, lines, statuses = (list(column) for column in zip(*rows, strict=True))
-            await self.session.execute(
-                _RECORD,
-                {
-                    "kind": kind,
-                    "keys": keys,
-                    "documents": documents,
-                    "lines": lines,
-                    "statuses": statuses,
-                },
-            )
+        if not rows:
+            return set()
+        keys, documents, lines, statuses = (list(column) for column in zip(*rows, strict=True))
+        result = await self.session.execute(
+            _RECORD,
+            {
+                "kind": kind,
+                "keys": keys,
+                "documents": documents,
+                "lines": lines,
+                "statuses": statuses,
+            },
+        )
+        return set(result.scalars())
 
     async def upgrade(self, kind: str, keys: Sequence[str]) -> int:
         """Mark met-as-unchanged ``keys`` as updated; how many were."""

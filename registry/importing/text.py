@@ -6,17 +6,19 @@ or several when a quoted field holds line breaks: a record ends at the first lin
 break where the count of ``"`` so far is even (RFC 4180 doubles quotes inside
 quoted fields, so the parity tells whether a quote is open).
 
-Encoding: a UTF-8 byte-order mark means UTF-8, a UTF-16 one UTF-16; otherwise
-UTF-8 is assumed, and if the bytes turn out not to be UTF-8 while everything
-decoded so far was ASCII, the rest is decoded as Windows-1252 (which Excel in
-Portuguese writes, and which covers Latin-1's letters). Line breaks may be
-``\\r\\n``, ``\\n`` or ``\\r``.
+Encoding: a UTF-16 byte-order mark means UTF-16; otherwise UTF-8 is assumed
+(after its byte-order mark, if any), and if the bytes turn out not to be UTF-8
+while everything decoded so far was ASCII, the rest is decoded as Windows-1252
+(which Excel in Portuguese writes, and which covers Latin-1's letters; some tools
+put a UTF-8 mark before it too). A file that mixes both is refused rather than
+garbled. Line breaks may be ``\\r\\n``, ``\\n`` or ``\\r``.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+from typing import NoReturn
 
 from registry.importing.errors import ImportFileError
 
@@ -25,6 +27,11 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (b"\xf
 _ZIP = b"PK\x03\x04"  # .xlsx and .ods are zip files
 _HEAD = 4  # bytes needed to recognise a byte-order mark or a zip file
 FALLBACK = "cp1252"
+# A UTF-8 accented Latin letter (é is C3 A9). In Windows-1252 text these bytes read
+# "Ã" and a symbol, which no name or address holds: their presence means the file
+# mixes encodings, and decoding it either way would garble some of it.
+_UTF8_LETTER = re.compile(rb"\xc3[\x80-\xbf]")
+MIXED = "o arquivo mistura codificações (UTF-8 e Windows-1252): salve-o de novo como CSV UTF-8"
 
 
 class Decoder:
@@ -35,6 +42,7 @@ class Decoder:
         self._head = b""
         self._decoder: codecs.IncrementalDecoder | None = None
         self._ascii = True
+        self.breaks_before_error = 0  # line breaks in the failing bytes before the fault
 
     def decode(self, data: bytes, final: bool = False) -> str:
         """The text of ``data`` (some bytes may wait for the next call).
@@ -72,24 +80,35 @@ class Decoder:
 
     def _decode(self, data: bytes, final: bool) -> str:
         assert self._decoder is not None
+        if self.encoding == FALLBACK and (utf8 := _UTF8_LETTER.search(data)):
+            self._refuse(data, utf8.start(), MIXED)
         try:
             return self._decoder.decode(data, final)
-        except UnicodeDecodeError:
-            if self.encoding != "utf-8" or not self._ascii:
-                raise ImportFileError(
-                    "bad_encoding", f"o arquivo não é texto {self.encoding} válido"
-                ) from None
-        # Still at the bytes before this call: ASCII so far, so the same text in
-        # Windows-1252. Carry on in it, with the bytes the decoder was holding.
-        pending, _ = self._decoder.getstate()
+        except UnicodeDecodeError as exc:
+            # The decoder still holds the bytes it held before this call: the
+            # error's offsets count from them.
+            pending, _ = self._decoder.getstate()
+            return self._fall_back(pending + data, exc.start, final)
+
+    def _fall_back(self, data: bytes, bad: int, final: bool) -> str:
+        """Decode ``data`` and the rest of the file as Windows-1252, if that is safe."""
+        if self.encoding == "utf-16" or self.encoding == FALLBACK:
+            self._refuse(data, bad, f"o arquivo não é texto {self.encoding} válido")
+        if not self._ascii or not data[:bad].isascii():
+            self._refuse(data, bad, MIXED)
+        if utf8 := _UTF8_LETTER.search(data):
+            self._refuse(data, utf8.start(), MIXED)
         self.encoding = FALLBACK
         self._decoder = codecs.getincrementaldecoder(FALLBACK)()
         try:
-            return self._decoder.decode(pending + data, final)
-        except UnicodeDecodeError:
-            raise ImportFileError(
-                "bad_encoding", "codificação não reconhecida: salve o CSV como UTF-8"
-            ) from None
+            return self._decoder.decode(data, final)
+        except UnicodeDecodeError as exc:
+            self._refuse(data, exc.start, "codificação não reconhecida: salve o CSV como UTF-8")
+
+    def _refuse(self, data: bytes, position: int, message: str) -> NoReturn:
+        """Fail on the byte at ``position`` of ``data``."""
+        self.breaks_before_error = data.count(b"\n", 0, position)
+        raise ImportFileError("bad_encoding", message)
 
 
 Record = tuple[int, list[str]]  # (physical line it starts on, its lines with their breaks)
@@ -140,7 +159,7 @@ class RecordSplitter:
         try:
             return self.decoder.decode(data, final)
         except ImportFileError as exc:
-            line = self.line + 1
+            line = self.line + 1 + self.decoder.breaks_before_error
             raise ImportFileError(exc.code, f"linha {line}: {exc.message}", line) from exc
 
     def _split(self, text: str, final: bool) -> list[Record]:

@@ -141,9 +141,9 @@ class RowValidator:
                 fail(ends, "data final anterior à data de início")
         if bool(raw.get("lat")) != bool(raw.get("lng")):
             fail("lat" if not raw.get("lat") else "lng", "informe latitude e longitude juntas")
-        if self._vehicle_columns and not raw["plate"]:
-            if any(raw[c] for c in self._vehicle_columns):
-                fail("plate", "informe a placa do veículo")
+        vehicle_cells = (raw[c] for c in self._vehicle_columns)
+        if self._vehicle_columns and not raw["plate"] and any(vehicle_cells):
+            fail("plate", "informe a placa do veículo")
         born = values.get("birth_date")
         if born is not None and born > self._today:
             fail("birth_date", "data de nascimento no futuro")
