@@ -41,31 +41,57 @@ def limits(settings: Settings) -> ImportLimits:
 async def _audit(ctx: Ctx, client_id: int, report: ImportReport) -> None:
     counts = {
         name: [None, getattr(report, name)]
-        for name in ("total_rows", "beneficiaries_created", "beneficiaries_updated",
-                     "vehicles_created", "vehicles_updated", "plans_linked", "error_count")
+        for name in (
+            "total_rows",
+            "beneficiaries_created",
+            "beneficiaries_updated",
+            "vehicles_created",
+            "vehicles_updated",
+            "plans_linked",
+            "error_count",
+        )
     }
-    await record(ctx.session, ctx.actor, "beneficiary_import", client_id, AuditAction.CREATE,
-                 counts, ("client", client_id))
+    await record(
+        ctx.session,
+        ctx.actor,
+        "beneficiary_import",
+        client_id,
+        AuditAction.CREATE,
+        counts,
+        ("client", client_id),
+    )
 
 
 async def import_csv(ctx: Ctx) -> ImportReport:
     client_id = int(ctx.path["client_id"])
     try:
         report = await import_beneficiaries(
-            ctx.session, client_id, ctx.request.stream(), ctx.query.mode,
+            ctx.session,
+            client_id,
+            ctx.request.stream(),
+            ctx.query.mode,
             limits=limits(ctx.resources.settings),
         )
     except ImportFileError as exc:
-        raise ApiError(422, exc.code, exc.message,
-                       [{"field": "file", "message": exc.message}]) from exc
+        raise ApiError(
+            422, exc.code, exc.message, [{"field": "file", "message": exc.message}]
+        ) from exc
     if report.written:
         await _audit(ctx, client_id, report)
     return report
 
 
 OPERATIONS = [
-    Operation("POST", "/clients/{client_id:int}/imports", import_csv,
-              "Import beneficiaries, vehicles and plans from CSV", "clients",
-              permission=P.BENEFICIARIES_CREATE, query=ImportQuery, body_kind=BodyKind.RAW,
-              response=ImportReport, raw_content_types=("text/csv",)),
+    Operation(
+        "POST",
+        "/clients/{client_id:int}/imports",
+        import_csv,
+        "Import beneficiaries, vehicles and plans from CSV",
+        "clients",
+        permission=P.BENEFICIARIES_CREATE,
+        query=ImportQuery,
+        body_kind=BodyKind.RAW,
+        response=ImportReport,
+        raw_content_types=("text/csv",),
+    ),
 ]

@@ -20,8 +20,7 @@ async def _operator(db: async_sessionmaker[AsyncSession]) -> None:
         role = m.Role(name=OPERATIONS, permissions=sorted(ROLE_PERMISSIONS[OPERATIONS]))
         session.add(role)
         await session.flush()
-        session.add(m.User(login="ana", name="Ana Operadora", password_hash=cheap,
-                           role_id=role.id))
+        session.add(m.User(login="ana", name="Ana Operadora", password_hash=cheap, role_id=role.id))
 
 
 async def test_sign_in_shows_the_search_and_sign_out_hides_it(

@@ -16,10 +16,17 @@ CSV = {"content-type": "text/csv"}
 
 async def _catalogue(admin: httpx.AsyncClient, client_id: int) -> None:
     for code, kind in (("RESID", "beneficiary"), ("FUNERAL", "beneficiary"), ("AUTO", "vehicle")):
-        await created(await admin.post(f"/api/v1/clients/{client_id}/plans",
-                                       json={"code": code, "name": code.title(), "kind": kind}))
-    await created(await admin.post("/api/v1/representatives",
-                                   json={"name": "Corretor", "document": "987.654.321-00"}))
+        await created(
+            await admin.post(
+                f"/api/v1/clients/{client_id}/plans",
+                json={"code": code, "name": code.title(), "kind": kind},
+            )
+        )
+    await created(
+        await admin.post(
+            "/api/v1/representatives", json={"name": "Corretor", "document": "987.654.321-00"}
+        )
+    )
 
 
 async def test_import_then_reimport_updates_instead_of_duplicating(
@@ -52,8 +59,9 @@ async def test_bad_rows_are_reported_by_line_and_nothing_is_written(
     url = f"/api/v1/clients/{world.client_id}/imports"
     report = (await admin.post(url, content=broken, headers=CSV)).json()
     assert report["written"] is False
-    assert report["errors"] == [{"line": 2, "field": "plate",
-                                 "message": report["errors"][0]["message"]}]
+    assert report["errors"] == [
+        {"line": 2, "field": "plate", "message": report["errors"][0]["message"]}
+    ]
     assert "placa" in report["errors"][0]["message"].lower()
     assert (await admin.get("/api/v1/beneficiaries")).json()["total"] == 0
     partial = (await admin.post(url + "?mode=valid_rows", content=broken, headers=CSV)).json()
