@@ -7,7 +7,9 @@ from playwright.async_api import Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from registry import models as m
+from registry.enums import PersonKind
 from registry.permissions import OPERATIONS, ROLE_PERMISSIONS
+from registry.validation import make_cnpj, make_cpf
 from tests.browser.conftest import screenshot_path
 from tests.support.server import ServerProcess
 
@@ -37,6 +39,15 @@ async def test_sign_in_shows_the_search_and_sign_out_hides_it(
     await expect(page.locator("#who")).to_have_text("Ana Operadora · Operação")
     await expect(page.locator("#search-card")).to_be_visible()
     await expect(page.locator("#login-card")).to_be_hidden()
+    await page.fill("#search", "joao sil")
+    await expect(page.locator("#results li strong")).to_have_text(["João da Silva"])
+    await expect(page.locator("#results li .meta")).to_contain_text(["123.456.789-"])
+    await page.fill("#search", "abc-1d23")
+    await expect(page.locator("#results li strong")).to_have_text(["ABC1D23 · Fiat Argo"])
+    await page.fill("#search", "jo")
+    await expect(page.locator("#results li")).to_have_count(0)
+    await page.fill("#search", "joao")
+    await expect(page.locator("#results li")).to_have_count(1)
     await page.screenshot(path=screenshot_path("signed-in"), full_page=True)
     await page.reload()
     await expect(page.locator("#who")).to_have_text("Ana Operadora · Operação")
