@@ -17,12 +17,23 @@ PASSWORD = "senha-do-teste"
 
 
 async def _operator(db: async_sessionmaker[AsyncSession]) -> None:
+    """An operator, and a beneficiary with a vehicle to find."""
     cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
     async with db() as session, session.begin():
         role = m.Role(name=OPERATIONS, permissions=sorted(ROLE_PERMISSIONS[OPERATIONS]))
-        session.add(role)
+        client = m.Client(cnpj=make_cnpj(1), trade_name="Paulista Seguros", legal_name="PS SA")
+        session.add_all([role, client])
         await session.flush()
         session.add(m.User(login="ana", name="Ana Operadora", password_hash=cheap, role_id=role.id))
+        joao = m.Beneficiary(
+            client_id=client.id,
+            person_kind=PersonKind.PF,
+            document=make_cpf(123456789),
+            name="João da Silva",
+        )
+        session.add(joao)
+        await session.flush()
+        session.add(m.Vehicle(beneficiary_id=joao.id, plate="ABC1D23", make="Fiat", model="Argo"))
 
 
 async def test_sign_in_shows_the_search_and_sign_out_hides_it(
