@@ -17,7 +17,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.report import Figure, render
+from bench.report import Figure, merge, render_section
 from server.settings import PROJECT_ROOT, load_settings
 
 OUTPUT = PROJECT_ROOT / "docs" / "benchmarks.md"
@@ -54,7 +54,12 @@ def main(argv: list[str]) -> int:
     names = _modules(set(argv))
     results = asyncio.run(_run(names))
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    OUTPUT.write_text(render(results, machine=_machine(), date=stamp), encoding="utf-8")
+    fresh = {
+        name.removeprefix("bench_"): render_section(name, figures, machine=_machine(), date=stamp)
+        for name, figures in results.items()
+    }
+    previous = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
+    OUTPUT.write_text(merge(previous, fresh), encoding="utf-8")
     print(f"[bench] results written to {OUTPUT.relative_to(PROJECT_ROOT)}")
     return 0
 
