@@ -9,7 +9,7 @@ makes every resource behave the same way: pagination, filters, audit, errors.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -67,7 +67,6 @@ class ResourceSpec:
     to_columns: ToColumns | None = None
     after_write: AfterWrite | None = None
     to_out: ToOut | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def path(self) -> str:

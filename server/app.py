@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -53,6 +54,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_resources(settings) as resources:
             app.state.resources = resources
+            # Objects alive after start-up (modules, routes, schemas) live as long as
+            # the process: keep them out of the collector's full passes, which
+            # otherwise pause requests for tens of milliseconds (measured in search).
+            gc.freeze()
             log.info("acionar started")
             yield
         log.info("acionar stopped")

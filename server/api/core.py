@@ -18,7 +18,9 @@ from typing import Any
 
 import orjson
 import pydantic
-from sqlalchemy.exc import IntegrityError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,6 +36,7 @@ from server.api.errors import (
     from_integrity,
     from_registry,
     invalid,
+    not_found,
     pydantic_fields,
     unauthorized,
 )
@@ -76,7 +79,6 @@ class Ctx:
     path: dict[str, Any]
     query: Any = None
     body: Any = None
-    response_headers: dict[str, str] = field(default_factory=dict)
     cookies: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
     @property
@@ -194,8 +196,6 @@ def _respond(op: Operation, ctx: Ctx, result: Any) -> Response:
         response = Response(status_code=204)
     else:
         response = json_response(_serialise(result), status_code=op.status)
-    for name, value in ctx.response_headers.items():
-        response.headers[name] = value
     for key, value, options in ctx.cookies:
         response.set_cookie(key, value, **options)
     return response
@@ -207,13 +207,28 @@ def _error(exc: ApiError) -> Response:
     return response
 
 
+MAX_ID = 2**31 - 1  # ids are PostgreSQL integers
+
+
+def _path_ids(request: Request) -> dict[str, Any]:
+    """Path parameters; an id no row can have is simply not found."""
+    params = dict(request.path_params)
+    for value in params.values():
+        if isinstance(value, int) and not 0 < value <= MAX_ID:
+            raise not_found()
+    return params
+
+
+UNAVAILABLE = (OSError, OperationalError, InterfaceError, PoolTimeout, RedisConnectionError)
+
+
 async def _run(op: Operation, request: Request) -> Response:
     resources: Resources = request.app.state.resources
     async with resources.sessions() as session, session.begin():
         principal = await auth.authenticate(request, session, resources.settings)
         _authorised(op, principal)
         _check_csrf(request, principal)
-        ctx = Ctx(request, principal, session, resources, dict(request.path_params))
+        ctx = Ctx(request, principal, session, resources, _path_ids(request))
         await _inputs(op, ctx)
         result = await op.handler(ctx)
     return _respond(op, ctx, result)
@@ -231,6 +246,13 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
             return _error(from_registry(exc))
         except IntegrityError as exc:
             return _error(from_integrity(exc, deleting=op.deleting))
+        except UNAVAILABLE as exc:
+            log.warning("%s %s: a service is unavailable: %r", op.method, op.path, exc)
+            return _error(
+                ApiError(
+                    503, "unavailable", "Serviço temporariamente indisponível. Tente novamente."
+                )
+            )
 
     return handle
 

@@ -119,3 +119,16 @@ async def test_landing_page_and_pt_br_errors(stack: Stack) -> None:
     missing = await stack.client.get("/no-such-page")
     assert missing.status_code == 404
     assert missing.json() == {"error": {"code": "not_found", "message": "Recurso não encontrado."}}
+
+
+async def test_api_answers_503_while_the_database_is_down(stack: Stack) -> None:
+    bearer = {"Authorization": "Bearer some-token"}
+    await stack.pg.down()
+    response = await stack.client.get("/api/v1/auth/me", headers=bearer)
+    assert response.status_code == 503
+    assert response.json()["error"] == {
+        "code": "unavailable",
+        "message": "Serviço temporariamente indisponível. Tente novamente.",
+    }
+    await stack.pg.up()
+    assert (await stack.client.get("/api/v1/auth/me", headers=bearer)).status_code == 401

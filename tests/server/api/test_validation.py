@@ -181,3 +181,10 @@ async def test_lists_paginate_sort_filter_and_search_without_accents(
     assert (await admin.get("/api/v1/beneficiaries?q=alvaro")).json()["total"] == 1
     bad = await admin.get("/api/v1/beneficiaries?sort=password&page_size=1000")
     assert set(field_messages(bad)) == {"query.sort", "query.page_size"}
+
+
+async def test_ids_out_of_range_are_not_found(login: Login, world: World) -> None:
+    admin = await login("admin")
+    response = await admin.get("/api/v1/clients/99999999999")
+    assert response.status_code == 404
+    assert (await admin.get("/api/v1/clients/0/contacts")).status_code == 404
