@@ -39,7 +39,8 @@ def new_secret() -> str:
     return secrets.token_urlsafe(TOKEN_BYTES)
 
 
-def _principal(user: User, role: Role, via: AuthVia, **extra: str | None) -> Principal:
+def principal_of(user: User, role: Role, via: AuthVia, **extra: str | None) -> Principal:
+    """The principal of a signed-in user."""
     return Principal(
         user_id=user.id,
         login=user.login,
@@ -75,7 +76,7 @@ async def _from_cookie(session: AsyncSession, cookie: str, settings: Settings) -
     if now - web.last_seen_at > TOUCH_INTERVAL:
         web.last_seen_at = now
         web.expires_at = _session_expiry(web.created_at, now, settings)
-    return _principal(
+    return principal_of(
         user, role, AuthVia.SESSION, csrf_token=web.csrf_token, session_hash=web.id_hash
     )
 
@@ -101,7 +102,7 @@ async def _from_bearer(session: AsyncSession, token: str) -> Principal | None:
         return None
     if api_token.last_used_at is None or now - api_token.last_used_at > TOUCH_INTERVAL:
         api_token.last_used_at = now
-    return _principal(user, role, AuthVia.TOKEN)
+    return principal_of(user, role, AuthVia.TOKEN)
 
 
 async def authenticate(

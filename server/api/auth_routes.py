@@ -14,10 +14,10 @@ from registry.models import ApiToken, Role, UserSession
 from registry.schemas.common import InModel
 from registry.users import authenticate as check_credentials
 from server.api import ratelimit
-from server.api.auth import COOKIE, digest, new_secret, open_session
+from server.api.auth import COOKIE, digest, new_secret, open_session, principal_of
 from server.api.core import Access, BodyKind, Ctx, Operation
 from server.api.errors import ApiError, not_found
-from server.api.principal import Principal
+from server.api.principal import AuthVia, Principal
 
 
 class LoginIn(InModel):
@@ -104,17 +104,8 @@ async def login(ctx: Ctx) -> MeOut:
     await ratelimit.clear(ctx.resources.redis, keys[1])
     role = await ctx.session.get(Role, user.role_id)
     assert role is not None  # users.role_id is a foreign key
-    return MeOut(
-        user_id=user.id,
-        login=user.login,
-        name=user.name,
-        kind=user.kind,
-        role=role.name,
-        permissions=sorted(role.permissions),
-        client_id=user.client_id,
-        provider_id=user.provider_id,
-        csrf_token=web.csrf_token,
-    )
+    principal = principal_of(user, role, AuthVia.SESSION, csrf_token=web.csrf_token)
+    return _me(principal, web.csrf_token)
 
 
 def _cookie_options(ttl_hours: float, secure: bool) -> dict[str, Any]:
