@@ -1,0 +1,108 @@
+"""Messages the server sends to a provider app, and their encoding.
+
+Adding a server message type: a frozen dataclass here subclassing
+:class:`ServerMessage`, decorated with :func:`server_message`, with a ``TYPE``; its
+fields are its JSON keys (nested dataclasses become objects, enums their values).
+Then its section in ``docs/protocol.md`` (a test checks it is there).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import ClassVar, TypeVar
+
+import orjson
+
+from realtime.errors import RealtimeError
+from realtime.protocol.constants import ErrorCode
+
+
+class ServerMessage:
+    """Base of the messages the server sends."""
+
+    __slots__ = ()
+    TYPE: ClassVar[str]
+
+
+SERVER_MESSAGES: dict[str, type[ServerMessage]] = {}
+"""``type`` value → message class, filled by :func:`server_message`."""
+
+_S = TypeVar("_S", bound=type[ServerMessage])
+
+
+def server_message(cls: _S) -> _S:
+    """Class decorator: register ``cls`` under its ``TYPE``."""
+    if cls.TYPE in SERVER_MESSAGES:
+        raise RealtimeError(f"server message type {cls.TYPE!r} registered twice")
+    SERVER_MESSAGES[cls.TYPE] = cls
+    return cls
+
+
+def to_json(message: ServerMessage) -> dict[str, object]:
+    """``message`` as a dict: ``type`` first, then its fields in declaration order."""
+    out: dict[str, object] = {"type": message.TYPE}
+    for f in fields(message):  # type: ignore[arg-type]  # every ServerMessage is a dataclass
+        out[f.name] = getattr(message, f.name)
+    return out
+
+
+def encode(message: ServerMessage) -> str:
+    """``message`` as the text of a websocket text frame (compact JSON, UTF-8)."""
+    return orjson.dumps(to_json(message)).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLimits:
+    """The bounds an app must respect, announced in ``welcome.config``."""
+
+    max_frame_bytes: int
+    max_batch_fixes: int
+    rate_limit_per_s: float
+    rate_limit_burst: int
+    idle_timeout_s: float
+    ping_interval_s: float
+    max_accuracy_m: float
+    max_fix_age_s: float
+
+
+@server_message
+@dataclass(frozen=True, slots=True)
+class WelcomeMessage(ServerMessage):
+    """``welcome``: authenticated; how often to send fixes and the bounds to respect."""
+
+    TYPE: ClassVar[str] = "welcome"
+    provider_id: int
+    server_time_ms: int
+    position_interval_s: float
+    config: SessionLimits
+
+
+@server_message
+@dataclass(frozen=True, slots=True)
+class ErrorMessage(ServerMessage):
+    """``error``: a frame was refused; the connection lives on.
+
+    ``field`` names the offending field (``"fixes[3].lat"``) when there is one;
+    ``seq`` echoes the refused frame's ``seq`` when it had a valid one.
+    """
+
+    TYPE: ClassVar[str] = "error"
+    code: ErrorCode
+    message: str
+    field: str | None = None
+    seq: int | None = None
+
+
+@server_message
+@dataclass(frozen=True, slots=True)
+class AckMessage(ServerMessage):
+    """``ack``: a ``pos`` message was judged; the app may drop those fixes.
+
+    ``rejected`` counts rejected fixes per reason (only reasons that occurred);
+    ``accepted + sum(rejected.values())`` is the number of fixes in the message.
+    """
+
+    TYPE: ClassVar[str] = "ack"
+    seq: int | None
+    accepted: int
+    rejected: dict[str, int]
