@@ -12,15 +12,18 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from realtime.protocol import PATH as PROVIDER_PATH
 from server import health
 from server.api import api_routes
 from server.http import error_response
+from server.live import open_live
 from server.logs import RequestIdMiddleware
 from server.resources import open_resources
 from server.settings import PROJECT_ROOT, Settings, load_settings
+from server.ws_provider import provider_socket
 
 WEB_STATIC = PROJECT_ROOT / "clients" / "web" / "static"
 
@@ -52,8 +55,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_resources(settings) as resources:
+        async with open_resources(settings) as resources, open_live(resources) as live:
             app.state.resources = resources
+            app.state.live = live
             # Objects alive after start-up (modules, routes, schemas) live as long as
             # the process: keep them out of the collector's full passes, which
             # otherwise pause requests for tens of milliseconds (measured in search).
@@ -67,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
         Route("/", _index, methods=["GET"]),
+        WebSocketRoute(PROVIDER_PATH, provider_socket),
         Mount("/static", StaticFiles(directory=WEB_STATIC), name="static"),
     ]
     return Starlette(

@@ -25,6 +25,9 @@ def serve(settings: Settings, host: str, port: int) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
+        ws_max_size=settings.ws_max_frame_bytes,
+        ws_ping_interval=settings.ws_ping_interval_s,
+        ws_ping_timeout=settings.ws_ping_timeout_s,
         server_header=False,
     )
     log.info("Acionar serving at http://%s:%d (Ctrl-C stops it)", host, port)

@@ -81,6 +81,30 @@ class Settings:
     import_max_bytes: int = _s(134_217_728, "Largest CSV import accepted.")
     import_max_rows: int = _s(200_000, "Most data rows in one CSV import.")
     import_batch_size: int = _s(1_000, "CSV import rows validated and written together.")
+    ws_auth_deadline_s: float = _s(5.0, "Seconds a provider socket has to authenticate.")
+    ws_idle_timeout_s: float = _s(120.0, "A provider socket silent this long is closed.")
+    ws_max_frame_bytes: int = _s(65_536, "Largest websocket frame; larger ones close with 1009.")
+    ws_max_batch_fixes: int = _s(250, "Most positions in one batched pos frame.")
+    ws_ping_interval_s: float = _s(20.0, "Seconds between websocket pings.")
+    ws_ping_timeout_s: float = _s(20.0, "Seconds to wait for a pong before closing.")
+    ws_rate_limit_per_s: float = _s(5.0, "Frames per second a provider socket may send...")
+    ws_rate_limit_burst: int = _s(30, "...with bursts up to this many frames.")
+    ws_flood_close_after: int = _s(20, "Rate-limited frames in a row before closing (4008).")
+    position_interval_s: float = _s(5.0, "How often provider apps are asked to send positions.")
+    position_max_speed_kmh: float = _s(200.0, "Implied speed above which a fix is rejected.")
+    position_max_accuracy_m: float = _s(100.0, "Fixes less accurate than this are rejected.")
+    position_max_future_s: float = _s(30.0, "How far ahead of server time a fix may be.")
+    position_max_age_s: float = _s(86_400.0, "Oldest buffered fix accepted after a reconnect.")
+    position_fresh_s: float = _s(120.0, "A live position younger than this beats the base.")
+    position_flush_ms: float = _s(20.0, "Accepted positions are written to Redis at least...")
+    position_flush_max: int = _s(500, "...this often, or when this many are waiting.")
+    position_publish_interval_s: float = _s(
+        2.0, "Least time between two panel updates of one provider."
+    )
+    presence_ttl_s: float = _s(
+        60.0, "A provider is online while its socket refreshed presence within this."
+    )
+    bus_channel: str = _s("bus", "Redis pub/sub channel (after REDIS_PREFIX) joining the nodes.")
     demo_providers: int = _s(240, "Providers created by seed-demo.")
     demo_beneficiaries: int = _s(60, "Beneficiaries created by seed-demo.")
 
@@ -159,6 +183,11 @@ class Settings:
                 ("import_max_bytes", 1),
                 ("import_max_rows", 1),
                 ("import_batch_size", 1),
+                ("ws_max_frame_bytes", 1024),
+                ("ws_max_batch_fixes", 1),
+                ("ws_rate_limit_burst", 1),
+                ("ws_flood_close_after", 1),
+                ("position_flush_max", 1),
             )
             if getattr(self, name) < low
         ]
@@ -172,6 +201,20 @@ class Settings:
                 "shutdown_timeout_s",
                 "session_ttl_hours",
                 "session_idle_minutes",
+                "ws_auth_deadline_s",
+                "ws_idle_timeout_s",
+                "ws_ping_interval_s",
+                "ws_ping_timeout_s",
+                "ws_rate_limit_per_s",
+                "position_interval_s",
+                "position_max_speed_kmh",
+                "position_max_accuracy_m",
+                "position_max_future_s",
+                "position_max_age_s",
+                "position_fresh_s",
+                "position_flush_ms",
+                "position_publish_interval_s",
+                "presence_ttl_s",
             )
             if getattr(self, name) <= 0
         ]

@@ -1,7 +1,7 @@
 """Registry (Negócio) models: every model module is imported here, so that
 ``Base.metadata`` holds the whole registry schema."""
 
-from registry.models.access import ApiToken, Role, User, UserSession
+from registry.models.access import ApiToken, DeviceToken, Role, User, UserSession
 from registry.models.beneficiaries import Beneficiary, BeneficiaryPlan, Vehicle
 from registry.models.business import ExtraItem, LedgerCategory, Representative, Supplier
 from registry.models.catalogue import CancellationReason, IncidentType, RefusalReason, ServiceType
@@ -18,6 +18,7 @@ from registry.models.providers import Provider, ProviderPartnership, ProviderSer
 from registry.models.records import Attachment, AuditEntry
 
 __all__ = [
+    "DeviceToken",
     "ApiToken",
     "Attachment",
     "AuditEntry",

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from registry.resources import RESOURCES
-from server.api import auth_routes, crud, files, imports, records, search
+from server.api import auth_routes, crud, devices, files, imports, records, search
 from server.api.core import PREFIX, Api
 from server.api.openapi import build_openapi
 from server.http import json_response
@@ -27,6 +27,7 @@ def build_api() -> Api:
     api.add(*files.OPERATIONS)
     api.add(*imports.OPERATIONS)
     api.add(*search.OPERATIONS)
+    api.add(*devices.OPERATIONS)
     return api
 
 

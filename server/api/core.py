@@ -80,6 +80,9 @@ class Ctx:
     query: Any = None
     body: Any = None
     cookies: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    # Run once the transaction has committed (publishing on the bus: news must not
+    # go out about a change that was then rolled back).
+    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @property
     def user(self) -> Principal:
@@ -231,6 +234,8 @@ async def _run(op: Operation, request: Request) -> Response:
         ctx = Ctx(request, principal, session, resources, _path_ids(request))
         await _inputs(op, ctx)
         result = await op.handler(ctx)
+    for announce in ctx.after_commit:
+        await announce()
     return _respond(op, ctx, result)
 
 

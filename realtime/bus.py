@@ -1,0 +1,95 @@
+"""The cross-node bus: events every server process must hear, over Redis pub/sub.
+
+An event is a JSON object with a ``type`` (``provider.online``,
+``provider.position``, ``device_token.revoked``...) and the node that sent it.
+Pub/sub is fire-and-forget: the bus carries news (a newer connection, a position
+for the panels), never the only copy of a fact, which PostgreSQL or the Redis keys
+hold. The listener reconnects by itself after a Redis outage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+log = logging.getLogger("acionar.bus")
+
+Handler = Callable[[dict[str, Any]], Awaitable[None]]
+RECONNECT_DELAY_S = 1.0
+RECONNECT_DELAY_MAX_S = 30.0
+READ_TIMEOUT_S = 1.0
+
+
+class Bus:
+    """Publish events to every node (this one included) and dispatch received ones."""
+
+    def __init__(self, client: aioredis.Redis, channel: str, node_id: str) -> None:
+        self.client = client
+        self.channel = channel
+        self.node_id = node_id
+        self._handlers: dict[str, list[Handler]] = defaultdict(list)
+        self._ready = asyncio.Event()
+
+    def on(self, event_type: str, handler: Handler) -> None:
+        self._handlers[event_type].append(handler)
+
+    async def publish(self, event_type: str, payload: Mapping[str, Any]) -> None:
+        body = orjson.dumps({**payload, "type": event_type, "node": self.node_id})
+        await self.client.publish(self.channel, body)
+
+    async def wait_ready(self) -> None:
+        """Until the listener is subscribed (events published before are not heard)."""
+        await self._ready.wait()
+
+    async def _dispatch(self, raw: bytes) -> None:
+        try:
+            event = orjson.loads(raw)
+            handlers = self._handlers.get(event.get("type", ""), [])
+        except (orjson.JSONDecodeError, AttributeError):
+            log.warning("bus: dropped a malformed event")
+            return
+        for handler in handlers:
+            try:
+                await handler(event)
+            except Exception:
+                log.exception("bus: handler for %s failed", event.get("type"))
+
+    async def _listen_once(self) -> None:
+        async with self.client.pubsub(ignore_subscribe_messages=True) as pubsub:
+            await pubsub.subscribe(self.channel)
+            self._ready.set()
+            while True:
+                message = await pubsub.get_message(timeout=READ_TIMEOUT_S)
+                if message is not None:
+                    await self._dispatch(message["data"])
+
+    async def listen(self) -> None:
+        """Receive and dispatch events until cancelled, reconnecting after outages."""
+        delay = RECONNECT_DELAY_S
+        while True:
+            try:
+                await self._listen_once()
+            except (RedisError, OSError) as exc:
+                self._ready.clear()
+                log.warning("bus: Redis unavailable (%s); retrying in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_DELAY_MAX_S)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Bus]:
+        """Listen in a task owned by this block; cancelled and awaited at its end."""
+        task = asyncio.create_task(self.listen(), name="bus-listener")
+        try:
+            yield self
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -1,0 +1,182 @@
+"""The provider websocket over a real socket, against a real server process."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import orjson
+import pytest
+import redis.asyncio as aioredis
+from argon2 import PasswordHasher
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from realtime.store import LiveStore
+from registry import models as m
+from registry.cells import point_cell
+from registry.devices import token_digest
+from registry.enums import PersonKind
+from registry.permissions import ADMIN, ROLE_PERMISSIONS
+from registry.validation import make_cnpj
+from server.settings import Settings
+from tests.conftest import unit
+from tests.support.server import ServerProcess, running_server
+
+pytestmark = pytest.mark.slow
+TOKEN = "dt_test-token-of-provider-one"
+PASSWORD = "senha-do-admin"
+
+
+@dataclass
+class World:
+    provider_id: int
+    token_id: int
+
+
+async def _world(db: async_sessionmaker[AsyncSession]) -> World:
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
+    async with db() as session, session.begin():
+        role = m.Role(name=ADMIN, permissions=sorted(ROLE_PERMISSIONS[ADMIN]))
+        provider = m.Provider(
+            person_kind=PersonKind.PJ,
+            document=make_cnpj(7),
+            name="Guincho Teste",
+            base_location="SRID=4326;POINT(-46.63 -23.55)",
+            base_h3=point_cell(-23.55, -46.63),
+        )
+        session.add_all([role, provider])
+        await session.flush()
+        session.add(m.User(login="admin", name="Admin", password_hash=cheap, role_id=role.id))
+        token = m.DeviceToken(
+            provider_id=provider.id, name="celular", token_hash=token_digest(TOKEN)
+        )
+        session.add(token)
+        await session.flush()
+        return World(provider.id, token.id)
+
+
+@pytest.fixture(scope="module")
+def server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One server for the module (each test still starts from empty tables)."""
+    logs = tmp_path_factory.mktemp("provider-socket")
+    with running_server(settings, logs, WS_AUTH_DEADLINE_S="0.5") as process:
+        yield process
+
+
+@pytest.fixture
+async def world(db: async_sessionmaker[AsyncSession], redis: aioredis.Redis) -> World:
+    return await _world(db)
+
+
+def _url(server: ServerProcess) -> str:
+    return f"ws://127.0.0.1:{server.port}/ws/provider"
+
+
+async def _open(server: ServerProcess, token: str | None = TOKEN) -> ClientConnection:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return await connect(
+        _url(server),
+        subprotocols=["acionar.v1"],  # type: ignore[list-item]
+        additional_headers=headers,
+        open_timeout=unit(5),
+    )
+
+
+async def _recv(ws: ClientConnection) -> dict[str, object]:
+    message: dict[str, object] = orjson.loads(await asyncio.wait_for(ws.recv(), unit(5)))
+    return message
+
+
+async def _closed_with(ws: ClientConnection) -> int:
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            await asyncio.wait_for(ws.recv(), unit(5))
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd.code
+
+
+def _fix(lat: float = -23.55, lng: float = -46.63) -> dict[str, object]:
+    return {"lat": lat, "lng": lng, "accuracy_m": 8.0, "time_ms": int(time.time() * 1000)}
+
+
+async def test_position_reaches_redis_and_presence_is_online(
+    server: ServerProcess, world: World, settings: Settings, redis: aioredis.Redis
+) -> None:
+    ws = await _open(server)
+    assert ws.subprotocol == "acionar.v1"
+    welcome = await _recv(ws)
+    assert welcome["type"] == "welcome" and welcome["provider_id"] == world.provider_id
+    await ws.send(orjson.dumps({"type": "pos", "seq": 1, **_fix()}).decode())
+    ack = await _recv(ws)
+    assert ack["type"] == "ack" and ack["seq"] == 1 and ack["accepted"] == 1
+    store = LiveStore(redis, settings.redis_prefix)
+    deadline = time.monotonic() + unit(2)
+    while not (positions := await store.positions([world.provider_id])):
+        assert time.monotonic() < deadline, "position never reached Redis"
+        await asyncio.sleep(0.02)
+    assert positions[world.provider_id].lat == pytest.approx(-23.55)
+    assert (await store.online([world.provider_id]))[world.provider_id]
+    await ws.close()
+    deadline = time.monotonic() + unit(2)
+    while (await store.online([world.provider_id]))[world.provider_id]:
+        assert time.monotonic() < deadline, "provider still online after closing"
+        await asyncio.sleep(0.02)
+
+
+async def test_bad_frames_get_errors_and_the_connection_lives_on(
+    server: ServerProcess, world: World
+) -> None:
+    ws = await _open(server)
+    await _recv(ws)
+    await ws.send("{not json")
+    assert (await _recv(ws))["code"] == "malformed_json"
+    await ws.send(orjson.dumps({"type": "dance"}).decode())
+    assert (await _recv(ws))["code"] == "unknown_type"
+    await ws.send(
+        orjson.dumps({"type": "pos", "lat": "x", "lng": 1, "accuracy_m": 1, "time_ms": 1}).decode()
+    )
+    assert (await _recv(ws))["code"] == "invalid_field"
+    await ws.send(orjson.dumps({"type": "pos", "seq": 9, **_fix()}).decode())
+    assert (await _recv(ws))["type"] == "ack"
+    await ws.close()
+
+
+async def test_authentication_failures_close_with_documented_codes(
+    server: ServerProcess, world: World
+) -> None:
+    assert await _closed_with(await _open(server, "dt_wrong")) == 4001
+    silent = await _open(server, token=None)
+    assert await _closed_with(silent) == 4002  # WS_AUTH_DEADLINE_S=0.5 in this server
+    late = await _open(server, token=None)
+    await late.send(orjson.dumps({"type": "auth", "token": TOKEN}).decode())
+    assert (await _recv(late))["type"] == "welcome"
+    await late.close()
+
+
+async def test_oversized_frame_closes_with_1009(server: ServerProcess, world: World) -> None:
+    ws = await _open(server)
+    await _recv(ws)
+    await ws.send("x" * 70_000)
+    assert await _closed_with(ws) == 1009
+
+
+async def test_newest_connection_wins_and_revoking_closes(
+    server: ServerProcess, world: World
+) -> None:
+    first = await _open(server)
+    await _recv(first)
+    second = await _open(server)
+    await _recv(second)
+    assert await _closed_with(first) == 4003
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        login = await http.post("/api/v1/auth/login", json={"login": "admin", "password": PASSWORD})
+        csrf = {"X-CSRF-Token": login.json()["csrf_token"]}
+        url = f"/api/v1/providers/{world.provider_id}/device_tokens/{world.token_id}"
+        assert (await http.delete(url, headers=csrf)).status_code == 204
+    assert await _closed_with(second) == 4004
+    assert await _closed_with(await _open(server)) == 4001
