@@ -10,8 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from geo.errors import InvalidCandidateError, InvalidPriceError, InvalidQueryError
-from geo.errors import InvalidWeightsError
+from geo.errors import (
+    InvalidCandidateError,
+    InvalidPriceError,
+    InvalidQueryError,
+    InvalidWeightsError,
+)
 from geo.ranking import (
     BUSY,
     BUSY_PENALTY,
