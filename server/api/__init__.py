@@ -10,7 +10,16 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from registry.resources import RESOURCES
-from server.api import auth_routes, crud, devices, files, imports, records, search
+from server.api import (
+    auth_routes,
+    candidates,
+    crud,
+    devices,
+    files,
+    imports,
+    records,
+    search,
+)
 from server.api.core import PREFIX, Api
 from server.api.openapi import build_openapi
 from server.http import json_response
@@ -28,6 +37,7 @@ def build_api() -> Api:
     api.add(*imports.OPERATIONS)
     api.add(*search.OPERATIONS)
     api.add(*devices.OPERATIONS)
+    api.add(*candidates.OPERATIONS)
     return api
 
 
