@@ -38,9 +38,14 @@ RINGS_PER_BATCH = 3  # fewer round trips; the search stays exact whatever the ba
 
 
 class LivePositionLike(Protocol):
-    lat: float
-    lng: float
-    received_ms: int
+    @property
+    def lat(self) -> float: ...
+
+    @property
+    def lng(self) -> float: ...
+
+    @property
+    def received_ms(self) -> int: ...
 
 
 class LiveIndex(Protocol):
