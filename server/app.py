@@ -21,6 +21,7 @@ from server.api import api_routes
 from server.http import error_response
 from server.live import open_live
 from server.logs import RequestIdMiddleware
+from server.metrics import metrics
 from server.resources import open_resources
 from server.settings import PROJECT_ROOT, Settings, load_settings
 from server.ws_provider import provider_socket
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *api_routes(),
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
         Route("/", _index, methods=["GET"]),
         WebSocketRoute(PROVIDER_PATH, provider_socket),
         Mount("/static", StaticFiles(directory=WEB_STATIC), name="static"),

@@ -143,7 +143,15 @@ async def test_bad_frames_get_errors_and_the_connection_lives_on(
     assert (await _recv(ws))["code"] == "invalid_field"
     await ws.send(orjson.dumps({"type": "pos", "seq": 9, **_fix()}).decode())
     assert (await _recv(ws))["type"] == "ack"
+    await ws.send(orjson.dumps({"type": "pos", "seq": 10, **_fix(0.0, 0.0)}).decode())
+    ack = await _recv(ws)
+    assert (ack["accepted"], ack["rejected"]) == (0, {"null_island": 1})
     await ws.close()
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        text = (await http.get("/metrics")).text
+    counts = dict(line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
+    assert int(counts['acionar_positions_rejected_total{reason="null_island"}']) >= 1
+    assert "acionar_provider_connections " in text
 
 
 async def test_authentication_failures_close_with_documented_codes(
