@@ -18,7 +18,6 @@ from registry.models.providers import Provider, ProviderPartnership, ProviderSer
 from registry.models.records import Attachment, AuditEntry
 
 __all__ = [
-    "DeviceToken",
     "ApiToken",
     "Attachment",
     "AuditEntry",
@@ -31,6 +30,7 @@ __all__ = [
     "ClientResponsible",
     "Contract",
     "ContractPlan",
+    "DeviceToken",
     "ExtraItem",
     "IncidentType",
     "LedgerCategory",
