@@ -14,8 +14,10 @@ import logging
 import time
 import uuid
 from collections import deque
+from collections.abc import Awaitable
 from typing import Any
 
+from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from realtime.actions import (
@@ -131,9 +133,9 @@ class _Socket:
             case CheckToken():
                 return await self._check_token(action.token)
             case ProviderOnline():
-                await self._online(action.provider_id)
+                await self._tolerate_redis(self._online(action.provider_id))
             case ProviderOffline():
-                await self._offline(action.provider_id)
+                await self._tolerate_redis(self._offline(action.provider_id))
             case AcceptFixes():
                 self.live.writer.submit(action.provider_id, action.fixes, now_ms())
             case CountRejections():
@@ -146,6 +148,14 @@ class _Socket:
                     action.device_id,
                 )
         return []
+
+    async def _tolerate_redis(self, work: Awaitable[None]) -> None:
+        """Presence is live data: a Redis outage must not cost the provider its
+        socket (positions keep being accepted; presence returns with Redis)."""
+        try:
+            await work
+        except (RedisError, OSError) as exc:
+            log.warning("provider %s: presence not updated (%s)", self.provider_id, exc)
 
     async def _check_token(self, token: str) -> list[Action]:
         async with self.resources.sessions() as session, session.begin():
