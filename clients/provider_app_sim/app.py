@@ -1,0 +1,620 @@
+"""One simulated provider app over a real websocket: :class:`SimulatedApp`.
+
+The app does what docs/protocol.md asks of an Android app:
+
+* connects with the ``acionar.v1`` subprotocol and ``Authorization: Bearer <token>``,
+  waits for ``welcome`` and adopts its position interval (unless overridden) and
+  bounds, then sends ``hello``;
+* takes a fix from its :class:`~clients.provider_app_sim.movement.Vehicle` every
+  interval, connected or not, into its offline buffer, and sends the buffer's head
+  stop-and-wait (:class:`~clients.provider_app_sim.outbox.Outbox`): buffered fixes
+  go as batches after a reconnect;
+* reconnects after a drop with exponential backoff and full jitter, except after the
+  close codes that forbid it (4001, 4003, 4004...).
+
+Two other modes serve benchmarks: ``idle`` (authenticate, say hello, then send
+nothing; the websocket library still answers pings) and *load*, driven by a
+:class:`LoadPlan` shared by the fleet: each app sends a fresh fix (device time = send
+time) whenever the fleet's :class:`Pacer` grants a slot, with at most
+``window`` messages awaiting their ``ack`` (0: acks are not awaited).
+
+Task ownership: :meth:`SimulatedApp.run` owns the sampler task; each connection
+owns its reader and pump tasks; all are cancelled and awaited before they return.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Protocol
+
+import orjson
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.typing import Subprotocol
+
+from clients.provider_app_sim.movement import Vehicle
+from clients.provider_app_sim.outbox import (
+    DEFAULT_BUFFER_FIXES,
+    Backoff,
+    Fix,
+    FixBuffer,
+    Outbox,
+    PosMessage,
+    Reply,
+)
+from clients.provider_app_sim.protocol import (
+    BACKOFF_BASE_S,
+    BACKOFF_CAP_S,
+    DEFAULT_POSITION_INTERVAL_S,
+    RATE_LIMITED_RETRY_S,
+    REPLY_TIMEOUT_S,
+    SUBPROTOCOL,
+    ErrorCode,
+    reconnect_floor_s,
+)
+from clients.provider_app_sim.stats import Stats
+
+APP_VERSION = "acionar-sim 0.1 (1)"
+"""What ``hello.app_version`` says."""
+
+USER_AGENT = "acionar-provider-app-sim/0.1"
+
+OPEN_TIMEOUT_S = 10.0
+"""Longest TCP connect plus websocket handshake."""
+
+WELCOME_TIMEOUT_S = 10.0
+"""Longest wait for ``welcome`` after the handshake (the server's deadline is 5 s)."""
+
+CLOSE_TIMEOUT_S = 5.0
+"""Longest wait for the server's close frame when the app closes."""
+
+PING_INTERVAL_S = 20.0
+"""The app's own websocket pings, like OkHttp's ``pingInterval`` in the docs."""
+
+PING_TIMEOUT_S = 20.0
+"""No pong within this: the connection is dead."""
+
+MAX_FRAME_BYTES = 1 << 20
+"""Largest frame accepted from the server."""
+
+
+class Clock(Protocol):
+    """Where an app reads time: monotonic seconds, and the device's wall clock."""
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back."""
+        ...
+
+    def wall_ms(self) -> int:
+        """UTC milliseconds since the epoch (``System.currentTimeMillis()``)."""
+        ...
+
+
+class SystemClock:
+    """The process's clocks."""
+
+    def monotonic(self) -> float:
+        """``time.monotonic()``."""
+        return time.monotonic()
+
+    def wall_ms(self) -> int:
+        """``time.time()`` in whole milliseconds."""
+        return time.time_ns() // 1_000_000
+
+
+SYSTEM_CLOCK = SystemClock()
+
+
+class Pacer:
+    """Spreads the sends of a whole fleet at a total rate (``None``: no limit).
+
+    Slots are handed out in the order they are asked for, ``1 / rate`` seconds
+    apart; a fleet that falls behind does not catch up in a burst.
+    """
+
+    def __init__(self, rate_per_s: float | None, clock: Clock = SYSTEM_CLOCK) -> None:
+        if rate_per_s is not None and not rate_per_s > 0:
+            raise ValueError("rate_per_s must be positive")
+        self.rate_per_s = rate_per_s
+        self.clock = clock
+        self._next = 0.0
+
+    def reserve(self, now: float) -> float:
+        """Reserve the next slot; returns the seconds to wait for it."""
+        if self.rate_per_s is None:
+            return 0.0
+        slot = max(now, self._next)
+        self._next = slot + 1.0 / self.rate_per_s
+        return slot - now
+
+    async def wait(self) -> None:
+        """Wait for a slot (always yields to the event loop, even when unlimited)."""
+        await asyncio.sleep(self.reserve(self.clock.monotonic()))
+
+
+SendHook = Callable[[int, int, float], None]
+"""Called after each load-mode send: (provider id, fix time_ms, wall time in seconds)."""
+
+
+class LoadPlan:
+    """How the apps of a fleet generate load (one plan shared by every app).
+
+    Attributes:
+        pacer: the fleet's total rate.
+        window: most ``pos`` messages awaiting an ``ack`` per app; 0 sends without
+            waiting (for servers that never reply).
+        started: apps send only once this is set (the fleet sets it when every app
+            is connected, so that the load does not slow the connections down).
+        on_send: optional hook after each send (latency measurements).
+    """
+
+    def __init__(self, pacer: Pacer, window: int = 1, on_send: SendHook | None = None) -> None:
+        if window < 0:
+            raise ValueError("window must be 0 or more")
+        self.pacer = pacer
+        self.window = window
+        self.on_send = on_send
+        self.started = asyncio.Event()
+
+
+@dataclass(frozen=True, slots=True)
+class AppConfig:
+    """An app's bounds and options; every one finite.
+
+    Attributes:
+        interval_s: seconds between fixes; ``None`` uses ``welcome.position_interval_s``.
+        buffer_max_fixes: most fixes kept while offline.
+        reply_timeout_s: no reply to a ``pos`` within this: reconnect.
+        rate_limited_retry_s: wait after ``rate_limited`` before resending.
+        backoff_base_s, backoff_cap_s: reconnect backoff bounds.
+        open_timeout_s, welcome_timeout_s, close_timeout_s: connection timeouts.
+        ping_interval_s, ping_timeout_s: the app's websocket keepalive.
+        compression: offer permessage-deflate, as OkHttp does by default.
+        idle: authenticate, say hello, then send nothing.
+        app_version: ``hello.app_version``.
+    """
+
+    interval_s: float | None = None
+    buffer_max_fixes: int = DEFAULT_BUFFER_FIXES
+    reply_timeout_s: float = REPLY_TIMEOUT_S
+    rate_limited_retry_s: float = RATE_LIMITED_RETRY_S
+    backoff_base_s: float = BACKOFF_BASE_S
+    backoff_cap_s: float = BACKOFF_CAP_S
+    open_timeout_s: float = OPEN_TIMEOUT_S
+    welcome_timeout_s: float = WELCOME_TIMEOUT_S
+    close_timeout_s: float = CLOSE_TIMEOUT_S
+    ping_interval_s: float = PING_INTERVAL_S
+    ping_timeout_s: float = PING_TIMEOUT_S
+    compression: bool = True
+    idle: bool = False
+    app_version: str = APP_VERSION
+
+
+class AppState(Enum):
+    """Where a simulated app is."""
+
+    NEW = "new"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    WAITING = "waiting"  # backing off before reconnecting
+    GAVE_UP = "gave_up"  # a close code said not to reconnect
+    STOPPED = "stopped"
+
+
+class _NotWelcomedError(Exception):
+    """A connection attempt ended before ``welcome``; ``code`` is the close code."""
+
+    def __init__(self, code: int | None) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _close_code(ws: ClientConnection) -> int | None:
+    """The close code the server sent, or ``None`` if no close frame came."""
+    received = ws.protocol.close_rcvd
+    return None if received is None else received.code
+
+
+class SimulatedApp:
+    """A provider app: a vehicle, a device token and one websocket at a time.
+
+    Args:
+        url: ``ws://host:port/ws/provider``.
+        token: the device token.
+        vehicle: what the location provider reports.
+        config: bounds and options.
+        clock: monotonic and wall time (device time of fixes).
+        rng: every random choice of the app (phase, backoff, samples).
+        stats: counters, possibly shared by a fleet.
+        gate: bounds concurrent connection attempts (held until ``welcome``).
+        load: a load plan; ``None`` streams at the position interval.
+        name: for task names and logs; also the ``hello.device_id``.
+
+    Attributes:
+        state: the app's :class:`AppState`.
+        provider_id: from the last ``welcome``.
+        connects: ``welcome`` messages received.
+        close_codes: close codes of ended connections (``None``: no close frame).
+        largest_batch: most fixes sent in one message.
+        last_acked: the newest fix of the last message acknowledged.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        vehicle: Vehicle,
+        config: AppConfig | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        rng: random.Random | None = None,
+        stats: Stats | None = None,
+        gate: asyncio.Semaphore | None = None,
+        load: LoadPlan | None = None,
+        name: str = "app",
+    ) -> None:
+        self.url = url
+        self.token = token
+        self.vehicle = vehicle
+        self.config = config or AppConfig()
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.stats = stats or Stats()
+        self.gate = gate
+        self.load = load
+        self.name = name
+        self.state = AppState.NEW
+        self.provider_id: int | None = None
+        self.connects = 0
+        self.close_codes: list[int | None] = []
+        self.largest_batch = 0
+        self.last_acked: Fix | None = None
+        self.interval_s = self.config.interval_s or DEFAULT_POSITION_INTERVAL_S
+        self.buffer = FixBuffer(self.config.buffer_max_fixes)
+        self.outbox = Outbox(
+            self.buffer,
+            reply_timeout_s=self.config.reply_timeout_s,
+            retry_after_s=self.config.rate_limited_retry_s,
+        )
+        self.backoff = Backoff(self.rng, self.config.backoff_base_s, self.config.backoff_cap_s)
+        self._ws: ClientConnection | None = None
+        self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._unacked: dict[int, float] = {}  # load mode: seq -> monotonic send time
+        self._moved_at = clock.monotonic()
+        self._last_time_ms = 0
+
+    # -- life -----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Connect, stream and reconnect until :meth:`stop` or a close code that
+        forbids reconnecting."""
+        sampler = None
+        if self.load is None and not self.config.idle:
+            sampler = asyncio.create_task(self._sample_forever(), name=f"{self.name}-sampler")
+        try:
+            await self._connect_loop()
+        finally:
+            if sampler is not None:
+                sampler.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sampler
+
+    async def stop(self) -> None:
+        """Stop: close the connection (1000) and do not reconnect."""
+        self._stopping.set()
+        ws = self._ws
+        if ws is not None:
+            await ws.close()
+
+    def take_fix(self) -> Fix:
+        """Move the vehicle to now and take a fix into the buffer (as the location
+        provider does every interval); returns it."""
+        fix = self._fresh_fix()
+        dropped_before = self.buffer.dropped
+        self.buffer.add(fix)
+        self.buffer.prune(fix.time_ms)
+        self.stats.fixes_taken += 1
+        self.stats.fixes_dropped += self.buffer.dropped - dropped_before
+        self._wake.set()
+        return fix
+
+    # -- connecting -----------------------------------------------------------------
+
+    async def _connect_loop(self) -> None:
+        while not self._stopping.is_set():
+            code = await self._session()
+            if self._stopping.is_set():
+                break
+            floor = reconnect_floor_s(code)
+            if floor is None:
+                self.state = AppState.GAVE_UP
+                self.stats.gave_up += 1
+                return
+            self.state = AppState.WAITING
+            delay = max(floor, self.backoff.next_delay())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
+        self.state = AppState.STOPPED
+
+    async def _session(self) -> int | None:
+        """One connection, from connecting to its end; returns the close code."""
+        self.state = AppState.CONNECTING
+        try:
+            ws, welcome = await self._open()
+        except _NotWelcomedError as failed:
+            self.stats.connect_failures += 1
+            return failed.code
+        self._ws = ws
+        self.state = AppState.CONNECTED
+        self.stats.connected += 1
+        try:
+            self._on_welcome(welcome)
+            await self._converse(ws)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.stats.connected -= 1
+            self._ws = None
+            self.outbox.connection_lost()
+            self._unacked.clear()
+            ws.transport.abort()  # no-op when already closed
+        code = _close_code(ws)
+        self.close_codes.append(code)
+        self.stats.closes["none" if code is None else str(code)] += 1
+        return code
+
+    async def _open(self) -> tuple[ClientConnection, dict[str, Any]]:
+        """Connect and wait for ``welcome``, at most ``gate`` attempts at a time.
+
+        Raises:
+            _NotWelcomedError: the attempt failed (network, handshake, timeout, closed).
+        """
+        cfg = self.config
+        gate = self.gate if self.gate is not None else contextlib.nullcontext()
+        async with gate:
+            if self._stopping.is_set():
+                raise _NotWelcomedError(None)
+            try:
+                ws = await connect(
+                    self.url,
+                    subprotocols=[Subprotocol(SUBPROTOCOL)],
+                    additional_headers={"Authorization": f"Bearer {self.token}"},
+                    compression="deflate" if cfg.compression else None,
+                    user_agent_header=USER_AGENT,
+                    proxy=None,
+                    open_timeout=cfg.open_timeout_s,
+                    close_timeout=cfg.close_timeout_s,
+                    ping_interval=cfg.ping_interval_s,
+                    ping_timeout=cfg.ping_timeout_s,
+                    max_size=MAX_FRAME_BYTES,
+                )
+            except (OSError, TimeoutError, InvalidHandshake) as exc:
+                raise _NotWelcomedError(None) from exc
+            try:
+                return ws, await self._welcome(ws)
+            except BaseException:
+                ws.transport.abort()
+                raise
+
+    async def _welcome(self, ws: ClientConnection) -> dict[str, Any]:
+        try:
+            async with asyncio.timeout(self.config.welcome_timeout_s):
+                raw = await ws.recv()
+        except TimeoutError as exc:
+            raise _NotWelcomedError(None) from exc
+        except ConnectionClosed as exc:
+            raise _NotWelcomedError(_close_code(ws)) from exc
+        try:
+            message = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise _NotWelcomedError(None) from exc
+        if not isinstance(message, dict) or message.get("type") != "welcome":
+            raise _NotWelcomedError(None)
+        return message
+
+    def _on_welcome(self, welcome: dict[str, Any]) -> None:
+        self.provider_id = int(welcome["provider_id"])
+        if self.config.interval_s is None:
+            interval = welcome.get("position_interval_s")
+            if isinstance(interval, int | float) and interval > 0:
+                self.interval_s = float(interval)
+        limits = welcome.get("config")
+        if isinstance(limits, dict):
+            max_batch = limits.get("max_batch_fixes")
+            if isinstance(max_batch, int) and max_batch > 0:
+                self.outbox.set_max_batch(max_batch)
+            max_age = limits.get("max_fix_age_s")
+            if isinstance(max_age, int | float) and max_age > 0:
+                self.buffer.max_age_ms = int(max_age * 1000)
+        self.backoff.reset()
+        if self.connects:
+            self.stats.reconnects += 1
+        self.connects += 1
+        self.stats.connects += 1
+
+    # -- one connection ---------------------------------------------------------------
+
+    async def _converse(self, ws: ClientConnection) -> None:
+        """Say hello, then read replies and send until the connection ends."""
+        hello = {"type": "hello", "app_version": self.config.app_version, "device_id": self.name}
+        await ws.send(orjson.dumps(hello).decode())
+        if self._stopping.is_set():
+            return
+        workers = [asyncio.create_task(self._read(ws), name=f"{self.name}-reader")]
+        if not self.config.idle:
+            pump = self._load_pump(ws) if self.load is not None else self._pump(ws)
+            workers.append(asyncio.create_task(pump, name=f"{self.name}-pump"))
+        try:
+            await asyncio.wait(workers, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for worker in workers:
+                worker.cancel()
+            results = await asyncio.gather(*workers, return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception) and not isinstance(result, ConnectionClosed):
+                raise result
+
+    async def _read(self, ws: ClientConnection) -> None:
+        async for raw in ws:
+            self._on_frame(raw)
+
+    async def _pump(self, ws: ClientConnection) -> None:
+        """Send the buffer's head, stop-and-wait, until the connection ends."""
+        outbox = self.outbox
+        while True:
+            self._wake.clear()
+            now = self.clock.monotonic()
+            if outbox.overdue(now):
+                self.stats.errors["reply_timeout"] += 1
+                return  # ends the connection: the caller reconnects
+            message = outbox.next_message(now)
+            if message is not None:
+                await ws.send(message.encode())
+                self._count_sent(message)
+                continue
+            deadline = outbox.next_deadline()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout_at(_loop_time(deadline, now)):
+                    await self._wake.wait()
+
+    async def _load_pump(self, ws: ClientConnection) -> None:
+        """Send a fresh fix at each slot the fleet's pacer grants."""
+        plan = self.load
+        assert plan is not None
+        await plan.started.wait()
+        while True:
+            if plan.window and not await self._window_open(plan.window):
+                self.stats.errors["reply_timeout"] += 1
+                return
+            await plan.pacer.wait()
+            fix = self._fresh_fix()
+            message = PosMessage(self.outbox.take_seq(), (fix,))
+            await ws.send(message.encode())
+            if plan.window:
+                self._unacked[message.seq] = self.clock.monotonic()
+            self.stats.fixes_taken += 1
+            self._count_sent(message)
+            if plan.on_send is not None and self.provider_id is not None:
+                plan.on_send(self.provider_id, fix.time_ms, time.time())
+
+    async def _window_open(self, window: int) -> bool:
+        """Wait until fewer than ``window`` messages await an ack; ``False`` if the
+        oldest waited longer than the reply timeout."""
+        while len(self._unacked) >= window:
+            self._wake.clear()
+            oldest = min(self._unacked.values())
+            deadline = oldest + self.config.reply_timeout_s
+            now = self.clock.monotonic()
+            if now >= deadline:
+                return False
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout_at(_loop_time(deadline, now)):
+                    await self._wake.wait()
+        return True
+
+    def _count_sent(self, message: PosMessage) -> None:
+        count = len(message.fixes)
+        self.stats.frames_sent += 1
+        self.stats.fixes_sent += count
+        if count > 1:
+            self.stats.batches_sent += 1
+        self.largest_batch = max(self.largest_batch, count)
+
+    def _fresh_fix(self) -> Fix:
+        """Advance the vehicle to now; a fix whose device time is now (strictly after
+        the previous fix's, as the server's filter requires)."""
+        now = self.clock.monotonic()
+        self.vehicle.advance(now - self._moved_at)
+        self._moved_at = now
+        self._last_time_ms = max(self.clock.wall_ms(), self._last_time_ms + 1)
+        return self.vehicle.fix(self._last_time_ms)
+
+    async def _sample_forever(self) -> None:
+        # A random phase: a fleet started at once does not send in lockstep.
+        await asyncio.sleep(self.rng.uniform(0.0, self.interval_s))
+        while True:
+            self.take_fix()
+            await asyncio.sleep(self.interval_s)
+
+    # -- replies --------------------------------------------------------------------
+
+    def _on_frame(self, raw: str | bytes) -> None:
+        try:
+            message = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            self.stats.errors["bad_server_frame"] += 1
+            return
+        if not isinstance(message, dict):
+            self.stats.errors["bad_server_frame"] += 1
+            return
+        kind = message.get("type")
+        if kind == "ack":
+            self._on_ack(message)
+        elif kind == "error":
+            self._on_error(message)
+        # Other types (a later version's offers...) are ignored, as the protocol asks.
+
+    def _on_ack(self, message: dict[str, Any]) -> None:
+        seq = _int_or_none(message.get("seq"))
+        accepted = _int_or_none(message.get("accepted")) or 0
+        rejected = message.get("rejected")
+        self.stats.acks += 1
+        self.stats.accepted += accepted
+        if isinstance(rejected, dict):
+            for reason, count in rejected.items():
+                self.stats.rejected[str(reason)] += _int_or_none(count) or 0
+        now = self.clock.monotonic()
+        if self.load is not None:
+            self._settle_load(seq, now)
+            return
+        flight = self.outbox.in_flight
+        reply = self.outbox.on_ack(seq, now)
+        if reply.matched and flight is not None:
+            self.last_acked = flight.message.fixes[-1]
+        self._settle(reply)
+
+    def _on_error(self, message: dict[str, Any]) -> None:
+        code = str(message.get("code"))
+        seq = _int_or_none(message.get("seq"))
+        self.stats.errors[code] += 1
+        now = self.clock.monotonic()
+        if self.load is not None:
+            if code == ErrorCode.RATE_LIMITED and self._unacked:
+                seq = min(self._unacked)  # dropped unread: the oldest one sent
+            self._settle_load(seq, now)
+            return
+        self._settle(self.outbox.on_error(code, seq, now))
+
+    def _settle(self, reply: Reply) -> None:
+        if not reply.matched:
+            return
+        self.stats.fixes_acked += reply.removed
+        if reply.rtt_s is not None:
+            self.stats.record_rtt(reply.rtt_s, self.rng.random())
+        self._wake.set()
+
+    def _settle_load(self, seq: int | None, now: float) -> None:
+        sent_at = self._unacked.pop(seq, None) if seq is not None else None
+        if sent_at is None:
+            return
+        self.stats.fixes_acked += 1
+        self.stats.record_rtt(now - sent_at, self.rng.random())
+        self._wake.set()
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _loop_time(deadline: float | None, now: float) -> float | None:
+    """A monotonic ``deadline`` (read at ``now``) on the event loop's clock."""
+    if deadline is None:
+        return None
+    return asyncio.get_running_loop().time() + max(0.0, deadline - now)
