@@ -1,0 +1,1 @@
+"""Operação: incidents, jobs, coverage and usage limits, dispatch and closing."""

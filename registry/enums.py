@@ -43,6 +43,18 @@ class LimitPeriod(enum.StrEnum):
     CONTRACT_TERM = "contract_term"
 
 
+class CancelledJobCount(enum.StrEnum):
+    """Whether a plan counts cancelled jobs against its usage limits.
+
+    ``after_dispatch``: only when a provider had been assigned before the
+    cancellation (the provider travelled); ``never``; ``always``.
+    """
+
+    NEVER = "never"
+    AFTER_DISPATCH = "after_dispatch"
+    ALWAYS = "always"
+
+
 class ContactKind(enum.StrEnum):
     PHONE = "phone"
     EMAIL = "email"

@@ -7,7 +7,8 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.db import make_engine, make_sessionmaker, transaction
+from operations.demo import seed_operations_demo
+from registry.db import make_engine, make_sessionmaker, transaction, utcnow
 from registry.demo import DemoSummary, seed_demo
 from registry.enums import UserKind
 from registry.roles import ensure_roles
@@ -52,7 +53,11 @@ async def seed_demo_command(settings: Settings) -> str:
             session, providers=settings.demo_providers, beneficiaries=settings.demo_beneficiaries
         ),
     )
-    return describe(summary)
+    operations = await _in_transaction(
+        settings, lambda session: seed_operations_demo(session, utcnow())
+    )
+    opened = f"demo operations: {operations.jobs} jobs opened" if operations.jobs else ""
+    return "\n".join(line for line in (describe(summary), opened) if line)
 
 
 async def create_user_command(

@@ -2,4 +2,5 @@
 
 from __future__ import annotations
 
+import operations.models  # noqa: F401
 import registry.models  # noqa: F401

@@ -99,12 +99,63 @@ class Settings:
     position_flush_ms: float = _s(20.0, "Accepted positions are written to Redis at least...")
     position_flush_max: int = _s(500, "...this often, or when this many are waiting.")
     position_publish_interval_s: float = _s(
-        2.0, "Least time between two panel updates of one provider."
+        2.0, "Least time between two panel updates of one provider (0: every write)."
     )
     presence_ttl_s: float = _s(
         60.0, "A provider is online while its socket refreshed presence within this."
     )
     bus_channel: str = _s("bus", "Redis pub/sub channel (after REDIS_PREFIX) joining the nodes.")
+    sla_dispatch_minutes: int = _s(
+        15, "Minutes to dispatch a job, for clients without their own SLA."
+    )
+    sla_arrival_minutes: int = _s(
+        60, "Minutes to arrive on site, for clients without their own SLA."
+    )
+    incident_ask_client_first: bool = _s(
+        True, "The incident screen asks for the client before searching the beneficiary."
+    )
+    job_max_schedule_days: int = _s(90, "How far ahead a job may be scheduled (agendamento).")
+    addresses_allow_outside_brazil: bool = _s(
+        False, "Accept address coordinates outside Brazil (a coarse polygon with a margin)."
+    )
+    geocoder: str = _s(
+        "offline", "Address search: offline (the addresses Acionar knows) or nominatim."
+    )
+    geocoder_nominatim_url: str = _s(
+        "https://nominatim.openstreetmap.org",
+        "Nominatim server used when GEOCODER=nominatim (prefer your own instance).",
+    )
+    geocoder_user_agent: str = _s(
+        "Acionar/0.1 (24-hour assistance operations)",
+        "User-Agent sent to Nominatim; add a contact e-mail, as its usage policy asks.",
+    )
+    geocoder_timeout_s: float = _s(
+        5.0, "Seconds a geocoder request may take (and may wait for its turn)."
+    )
+    geocoder_min_interval_s: float = _s(
+        1.0, "Least seconds between two Nominatim requests per process (public: 1)."
+    )
+    ranking_weight_distance: float = _s(
+        0.35, "Candidate ranking: relative weight of closeness (weights are normalised)."
+    )
+    ranking_weight_on_time_rate: float = _s(0.15, "Candidate ranking: weight of on-time rate.")
+    ranking_weight_acceptance_rate: float = _s(
+        0.15, "Candidate ranking: weight of acceptance rate."
+    )
+    ranking_weight_preference: float = _s(
+        0.15, "Candidate ranking: weight of the assistance's preference (0..5)."
+    )
+    ranking_weight_partnership: float = _s(
+        0.20, "Candidate ranking: weight of being the client's partner."
+    )
+    ranking_weight_price: float = _s(0.0, "Candidate ranking: weight of a low job price.")
+    ranking_busy_penalty: float = _s(
+        0.2, "Candidate ranking: score subtracted from a provider on an active job (0..1)."
+    )
+    candidate_rings_per_batch: int = _s(3, "Candidate search: H3 rings read per Redis round trip.")
+    catalogue_reload_s: float = _s(
+        600.0, "Candidate search: full reload of the provider catalogue (safety net), s."
+    )
     demo_providers: int = _s(240, "Providers created by seed-demo.")
     demo_beneficiaries: int = _s(60, "Beneficiaries created by seed-demo.")
 
@@ -187,7 +238,12 @@ class Settings:
                 ("ws_max_batch_fixes", 1),
                 ("ws_rate_limit_burst", 1),
                 ("ws_flood_close_after", 1),
+                ("position_publish_interval_s", 0),
                 ("position_flush_max", 1),
+                ("candidate_rings_per_batch", 1),
+                ("sla_dispatch_minutes", 1),
+                ("sla_arrival_minutes", 1),
+                ("job_max_schedule_days", 1),
             )
             if getattr(self, name) < low
         ]
@@ -213,8 +269,9 @@ class Settings:
                 "position_max_age_s",
                 "position_fresh_s",
                 "position_flush_ms",
-                "position_publish_interval_s",
                 "presence_ttl_s",
+                "catalogue_reload_s",
+                "geocoder_timeout_s",
             )
             if getattr(self, name) <= 0
         ]
@@ -229,8 +286,39 @@ class Settings:
             problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             problems.append("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        if self.geocoder not in {"offline", "nominatim"}:
+            problems.append("GEOCODER must be offline or nominatim")
+        if not self.geocoder_nominatim_url.startswith(("http://", "https://")):
+            problems.append("GEOCODER_NOMINATIM_URL must start with http:// or https://")
+        if self.geocoder_min_interval_s < 0:
+            problems.append("GEOCODER_MIN_INTERVAL_S must be at least 0")
+        problems += _ranking_problems(self)
         if problems:
             raise SettingsError("invalid settings: " + "; ".join(problems), problems)
+
+
+RANKING_WEIGHTS = (
+    "ranking_weight_distance",
+    "ranking_weight_on_time_rate",
+    "ranking_weight_acceptance_rate",
+    "ranking_weight_preference",
+    "ranking_weight_partnership",
+    "ranking_weight_price",
+)
+"""The settings of the default ranking weights, in geo.ranking.FACTORS order."""
+
+
+def _ranking_problems(settings: Settings) -> list[str]:
+    problems = [
+        f"{name.upper()} must be at least 0"
+        for name in RANKING_WEIGHTS
+        if getattr(settings, name) < 0
+    ]
+    if not any(getattr(settings, name) > 0 for name in RANKING_WEIGHTS):
+        problems.append("at least one RANKING_WEIGHT_* must be greater than 0")
+    if not 0 <= settings.ranking_busy_penalty <= 1:
+        problems.append("RANKING_BUSY_PENALTY must be between 0 and 1")
+    return problems
 
 
 _TRUE = {"1", "true", "yes", "on"}

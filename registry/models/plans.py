@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.db import Base, Timestamped
-from registry.enums import LimitPeriod, PlanKind
+from registry.enums import CancelledJobCount, LimitPeriod, PlanKind
 from registry.models.columns import IdPk, str_enum
 
 Money = Numeric(12, 2)
@@ -31,6 +31,7 @@ class Plan(IdPk, Timestamped, Base):
     ``beneficiary_pays_excess_km``: km beyond the plan's allowance are charged to
     the beneficiary (otherwise to the client). ``count_km_all_trips``: the km of
     every leg of a job count against the allowance, not only the loaded ones.
+    ``cancelled_jobs_count``: which cancelled jobs count against usage limits.
     """
 
     __tablename__ = "plans"
@@ -42,6 +43,10 @@ class Plan(IdPk, Timestamped, Base):
     kind: Mapped[PlanKind] = mapped_column(str_enum(PlanKind, "kind"))
     beneficiary_pays_excess_km: Mapped[bool] = mapped_column(Boolean, server_default=false())
     count_km_all_trips: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    cancelled_jobs_count: Mapped[CancelledJobCount] = mapped_column(
+        str_enum(CancelledJobCount, "cancelled_jobs_count"),
+        server_default=CancelledJobCount.AFTER_DISPATCH.value,
+    )
     active: Mapped[bool] = mapped_column(Boolean, server_default=true())
 
 

@@ -9,7 +9,13 @@ from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
-from registry.enums import BankAccountType, ContactKind, LimitPeriod, PlanKind
+from registry.enums import (
+    BankAccountType,
+    CancelledJobCount,
+    ContactKind,
+    LimitPeriod,
+    PlanKind,
+)
 from registry.errors import ValidationError
 from registry.schemas.common import (
     AddressIn,
@@ -157,6 +163,7 @@ class PlanIn(InModel):
     kind: PlanKind
     beneficiary_pays_excess_km: bool = False
     count_km_all_trips: bool = False
+    cancelled_jobs_count: CancelledJobCount = CancelledJobCount.AFTER_DISPATCH
     active: bool = True
 
 
@@ -167,6 +174,7 @@ class PlanOut(Stamped):
     kind: PlanKind
     beneficiary_pays_excess_km: bool
     count_km_all_trips: bool
+    cancelled_jobs_count: CancelledJobCount
     active: bool
 
 

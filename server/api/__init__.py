@@ -11,12 +11,14 @@ from starlette.routing import BaseRoute, Route
 
 from registry.resources import RESOURCES
 from server.api import (
+    addresses,
     auth_routes,
     candidates,
     crud,
     devices,
     files,
     imports,
+    jobs,
     records,
     search,
 )
@@ -38,6 +40,8 @@ def build_api() -> Api:
     api.add(*search.OPERATIONS)
     api.add(*devices.OPERATIONS)
     api.add(*candidates.OPERATIONS)
+    api.add(*jobs.OPERATIONS)
+    api.add(*addresses.OPERATIONS)
     return api
 
 

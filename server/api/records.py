@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 
@@ -129,38 +128,9 @@ async def client_partners(ctx: Ctx) -> list[PartnershipOut]:
     return [PartnershipOut(provider_id=r.provider_id, client_id=r.client_id) for r in rows]
 
 
-class OccurrencesOut(BaseModel):
-    """Ocorrências: everything done for a beneficiary (incidents and their jobs).
-
-    The operations module fills ``incidents``; until a beneficiary has any, the list
-    is empty.
-    """
-
-    beneficiary_id: int
-    incidents: list[dict[str, Any]]
-
-
-async def occurrences(ctx: Ctx) -> OccurrencesOut:
-    row = await ctx.session.get(m.Beneficiary, ctx.path["item_id"])
-    principal = ctx.user
-    if row is None or (principal.is_client_user and row.client_id != principal.client_id):
-        raise not_found("Beneficiário")
-    return OccurrencesOut(beneficiary_id=row.id, incidents=[])
-
-
 PARTNERS = "/providers/{provider_id:int}/partners"
 OPERATIONS = [
     *(_history_op(*owner) for owner in HISTORY_OWNERS),
-    Operation(
-        "GET",
-        "/beneficiaries/{item_id:int}/occurrences",
-        occurrences,
-        "Occurrences: a beneficiary's incidents and jobs",
-        "beneficiaries",
-        Access.PORTAL,
-        P.REGISTRY_VIEW,
-        response=OccurrencesOut,
-    ),
     Operation(
         "GET",
         PARTNERS,

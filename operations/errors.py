@@ -1,0 +1,97 @@
+"""Errors of the operations package.
+
+::
+
+    OperationsError               base of every operations error; carries a pt-BR
+    │                             ``message`` that may be shown to the operator
+    ├── InvalidCoverageDataError  coverage input that breaks its contract: a naive
+    │                             datetime, a contract ending before it starts, a
+    │                             service listed twice in a plan, negative km (a bug
+    │                             in the caller; also a ValueError)
+    ├── CoverageRefusedError      a job was to be opened under a plan that does not
+    │                             cover it now (limit reached, no plan, plan not in
+    │                             force); carries the refused ``coverage``
+    ├── InvalidInputError         a value the operator gave does not fit (names the
+    │                             ``field``)
+    ├── NotFoundError             an incident or job that does not exist (``entity``)
+    ├── IllegalTransitionError    a job status change the state machine forbids
+    ├── CancellationReasonRequiredError  cancelling without a reason
+    └── InvalidTimelineError      a timeline entry out of contract (a naive time: a
+                                  bug in the caller)
+
+The server translates them at its boundary: ``CoverageRefusedError`` becomes a
+conflict with the coverage's ``verdict`` as the stable code and its message as is;
+``InvalidInputError`` a 422 naming the field; ``NotFoundError`` a 404;
+``IllegalTransitionError`` a 409.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from operations.coverage import Coverage
+    from operations.lifecycle import JobStatus
+
+
+class OperationsError(Exception):
+    """Base of every error raised by the operations package.
+
+    Attributes:
+        message: what went wrong, in pt-BR, fit to show to the operator.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidCoverageDataError(OperationsError, ValueError):
+    """Coverage input (plans, services, jobs, moments, km) that cannot be used."""
+
+
+class CoverageRefusedError(OperationsError):
+    """A job cannot be opened as covered by a plan.
+
+    Attributes:
+        coverage: the refusal (its ``verdict`` says why, its ``message`` is pt-BR).
+    """
+
+    def __init__(self, coverage: Coverage) -> None:
+        super().__init__(coverage.message)
+        self.coverage = coverage
+
+
+class InvalidInputError(OperationsError, ValueError):
+    """A value given for ``field`` that operations cannot accept."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotFoundError(OperationsError):
+    """The ``entity`` (pt-BR name: "Evento", "Atendimento") does not exist."""
+
+    def __init__(self, entity: str) -> None:
+        super().__init__(f"{entity} não encontrado.")
+        self.entity = entity
+
+
+class IllegalTransitionError(OperationsError):
+    """A job cannot move from ``current`` (None: a new job) to ``target``."""
+
+    def __init__(self, current: JobStatus | None, target: JobStatus) -> None:
+        before = current.label if current is not None else "(novo)"
+        super().__init__(f"Não é possível passar o atendimento de {before} para {target.label}.")
+        self.current = current
+        self.target = target
+
+
+class CancellationReasonRequiredError(OperationsError):
+    def __init__(self) -> None:
+        super().__init__("Informe o motivo do cancelamento.")
+
+
+class InvalidTimelineError(OperationsError, ValueError):
+    """A timeline entry that breaks its contract (a bug in the caller)."""

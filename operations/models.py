@@ -1,0 +1,164 @@
+"""Operations (Operação) models: incidents, their jobs, the jobs' places and the
+job timeline.
+
+* :class:`Incident` (Evento): why the beneficiary called; groups jobs. ``opened_at``
+  is when the operator started handling the call (the TMA clock's start);
+  ``handling_time_s`` is the time until its first job was saved.
+* :class:`Job` (Atendimento): one service inside an incident, with its coverage
+  (plan, plan service, or ad hoc and chargeable), requester, notes, schedule, the SLA
+  due times and, once dispatched, its provider.
+* :class:`JobPlace`: a job's origin or destination (the Brazilian address fields,
+  a reference point, coordinates and where they came from).
+* :class:`JobTransition`: the timeline: every status change with actor, channel,
+  time and reason.
+* :class:`TrackPoint`: the GPS track of a job's provider while on it (for km at
+  closing, and audit), written in batches from the live positions.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from geoalchemy2 import WKBElement
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from operations.lifecycle import Channel, JobKind, JobStatus
+from registry.db import Base, Timestamped
+from registry.models.columns import Address, IdPk, geography_point, str_enum
+from registry.models.plans import Money
+
+E164 = r"^\+[1-9][0-9]{7,14}$"
+
+
+class Incident(IdPk, Timestamped, Base):
+    """Evento: a call's reason, for one client's beneficiary (and vehicle)."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        CheckConstraint("handling_time_s IS NULL OR handling_time_s >= 0", name="handling"),
+    )
+
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    beneficiary_id: Mapped[int | None] = mapped_column(ForeignKey("beneficiaries.id"), index=True)
+    vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id"), index=True)
+    incident_type_id: Mapped[int] = mapped_column(ForeignKey("incident_types.id"))
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    handling_time_s: Mapped[int | None] = mapped_column(Integer)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class Job(IdPk, Timestamped, Base):
+    """Atendimento: one service of an incident."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint(f"requester_phone ~ '{E164}'", name="requester_phone_e164"),
+        CheckConstraint(
+            "kind <> 'assistance' OR service_type_id IS NOT NULL", name="assistance_service"
+        ),
+        CheckConstraint(
+            "ad_hoc OR kind <> 'assistance' OR plan_service_id IS NOT NULL",
+            name="covered_or_ad_hoc",
+        ),
+        CheckConstraint(
+            "status <> 'cancelled' OR cancellation_reason_id IS NOT NULL",
+            name="cancelled_has_reason",
+        ),
+        Index("ix_jobs_status_due", "status", "dispatch_due_at"),
+        Index("ix_jobs_provider_status", "provider_id", "status"),
+    )
+
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[JobKind] = mapped_column(str_enum(JobKind, "kind"))
+    status: Mapped[JobStatus] = mapped_column(str_enum(JobStatus, "status"))
+    service_type_id: Mapped[int | None] = mapped_column(ForeignKey("service_types.id"))
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
+    plan_service_id: Mapped[int | None] = mapped_column(ForeignKey("plan_services.id"))
+    ad_hoc: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    chargeable: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    coverage_note: Mapped[str | None] = mapped_column(Text)
+    covered_value: Mapped[Decimal | None] = mapped_column(Money)
+    km_per_use: Mapped[int | None] = mapped_column(Integer)
+    requester_name: Mapped[str] = mapped_column(String(120))
+    requester_phone: Mapped[str] = mapped_column(String(16))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    notes_for_provider: Mapped[str | None] = mapped_column(Text)
+    scheduled_for: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"))
+    cancellation_reason_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cancellation_reasons.id")
+    )
+    dispatch_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    arrival_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    handling_time_s: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class JobPlace(IdPk, Address, Base):
+    """A job's origin or destination."""
+
+    __tablename__ = "job_places"
+    __table_args__ = (
+        UniqueConstraint("job_id", "role"),
+        CheckConstraint("role IN ('origin', 'destination')", name="role"),
+        Index("ix_job_places_location", "location", postgresql_using="gist"),
+    )
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(12))
+    reference: Mapped[str | None] = mapped_column(String(160))
+    source: Mapped[str] = mapped_column(String(20))
+    location: Mapped[WKBElement] = mapped_column(geography_point())
+
+
+class JobTransition(IdPk, Base):
+    """One line of a job's timeline (``from_status`` is None at creation)."""
+
+    __tablename__ = "job_transitions"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[JobStatus | None] = mapped_column(str_enum(JobStatus, "from_status"))
+    to_status: Mapped[JobStatus] = mapped_column(str_enum(JobStatus, "to_status"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"))
+    cancellation_reason_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cancellation_reasons.id")
+    )
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class TrackPoint(Base):
+    """One accepted GPS fix of the provider assigned to a job, while on it."""
+
+    __tablename__ = "job_track_points"
+    __table_args__ = (Index("ix_job_track_points_job_id_at", "job_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    location: Mapped[WKBElement] = mapped_column(geography_point())
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    speed_kmh: Mapped[float | None] = mapped_column(Float)

@@ -1,0 +1,233 @@
+"""GPS tracks of jobs in progress, and the providers' busy flag.
+
+While a provider is committed to a job (assigned, en route, on site, in transit) its
+accepted positions are also kept in PostgreSQL (``job_track_points``), for the km
+closing will count and for audit. Every node knows which providers are on which job:
+it loads them from PostgreSQL when it starts and follows the ``job.status`` events of
+the bus. Positions are buffered and written in batches (``TRACK_FLUSH_MS``), in one
+``INSERT`` per batch; the buffer is bounded (``TRACK_BUFFER_MAX``): while PostgreSQL
+is down the oldest points are dropped and counted, never the server's memory.
+
+The busy flag the candidate search reads lives in Redis (``LiveStore.set_busy``): set
+after each committed status change and rebuilt from PostgreSQL at start, so that a
+Redis restart forgets nothing for long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from redis.exceptions import RedisError
+from sqlalchemy import insert, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from operations.lifecycle import WITH_PROVIDER, JobStatus
+from operations.models import Job, TrackPoint
+from realtime.filter import PositionFix
+
+log = logging.getLogger("acionar.tracks")
+
+JOB_STATUS_EVENT = "job.status"
+
+
+class FixLike(Protocol):
+    @property
+    def lat(self) -> float: ...
+    @property
+    def lng(self) -> float: ...
+    @property
+    def accuracy_m(self) -> float: ...
+    @property
+    def time_ms(self) -> int: ...
+    @property
+    def speed_kmh(self) -> float | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PendingPoint:
+    job_id: int
+    provider_id: int
+    at: datetime
+    lat: float
+    lng: float
+    accuracy_m: float | None
+    speed_kmh: float | None
+
+
+class ActiveJobs:
+    """Which job each committed provider is on (pure)."""
+
+    def __init__(self) -> None:
+        self._by_provider: dict[int, int] = {}
+
+    def job_of(self, provider_id: int) -> int | None:
+        return self._by_provider.get(provider_id)
+
+    def replace(self, pairs: Iterable[tuple[int, int]]) -> None:
+        """Start over from (provider id, job id) pairs."""
+        self._by_provider = dict(pairs)
+
+    def apply(self, job_id: int, provider_id: int | None, status: JobStatus) -> None:
+        """A job's new status: its provider is on it, or no longer."""
+        if provider_id is not None and status in WITH_PROVIDER:
+            self._by_provider[provider_id] = job_id
+            return
+        for provider, job in list(self._by_provider.items()):
+            if job == job_id:
+                del self._by_provider[provider]
+
+    def __len__(self) -> int:
+        return len(self._by_provider)
+
+
+class TrackBuffer:
+    """Points waiting for PostgreSQL, at most ``limit``: the oldest go first (pure)."""
+
+    def __init__(self, limit: int) -> None:
+        self._points: deque[PendingPoint] = deque(maxlen=limit)
+        self.dropped = 0
+
+    def add(self, point: PendingPoint) -> None:
+        if len(self._points) == self._points.maxlen:
+            self.dropped += 1
+        self._points.append(point)
+
+    def take(self) -> list[PendingPoint]:
+        points = list(self._points)
+        self._points.clear()
+        return points
+
+    def put_back(self, points: Sequence[PendingPoint]) -> None:
+        """Points a failed write did not store, before the newer ones (bounded)."""
+        newer = list(self._points)
+        self._points.clear()
+        for point in [*points, *newer]:
+            self.add(point)
+
+    def __len__(self) -> int:
+        return len(self._points)
+
+
+def _row(point: PendingPoint) -> dict[str, Any]:
+    return {
+        "job_id": point.job_id,
+        "provider_id": point.provider_id,
+        "at": point.at,
+        "location": f"SRID=4326;POINT({point.lng:.7f} {point.lat:.7f})",
+        "accuracy_m": point.accuracy_m,
+        "speed_kmh": point.speed_kmh,
+    }
+
+
+class TrackRecorder:
+    """Keeps the tracks of this node's providers that are on a job."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        flush_s: float,
+        buffer_max: int,
+    ) -> None:
+        self.sessions = sessions
+        self.flush_s = flush_s
+        self.active = ActiveJobs()
+        self.buffer = TrackBuffer(buffer_max)
+        self.written = 0
+
+    def offer(self, provider_id: int, fixes: Sequence[PositionFix] | Sequence[FixLike]) -> None:
+        """Accepted fixes of a provider (cheap when it is on no job)."""
+        job_id = self.active.job_of(provider_id)
+        if job_id is None:
+            return
+        for fix in fixes:
+            at = datetime.fromtimestamp(fix.time_ms / 1000, UTC)
+            self.buffer.add(
+                PendingPoint(
+                    job_id, provider_id, at, fix.lat, fix.lng, fix.accuracy_m, fix.speed_kmh
+                )
+            )
+
+    def on_status(self, event: Mapping[str, Any]) -> None:
+        """A ``job.status`` event from the bus (any node)."""
+        job = event.get("job") or {}
+        try:
+            self.active.apply(int(job["id"]), job.get("provider_id"), JobStatus(job["status"]))
+        except (KeyError, TypeError, ValueError):
+            log.warning("tracks: malformed %s event ignored", JOB_STATUS_EVENT)
+
+    async def load(self) -> None:
+        """Who is on which job now, from PostgreSQL."""
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(Job.provider_id, Job.id).where(
+                    Job.status.in_(WITH_PROVIDER), Job.provider_id.is_not(None)
+                )
+            )
+            self.active.replace((p, j) for p, j in rows.all() if p is not None)
+
+    async def flush(self) -> None:
+        points = self.buffer.take()
+        if not points:
+            return
+        try:
+            async with self.sessions() as session, session.begin():
+                await session.execute(insert(TrackPoint), [_row(p) for p in points])
+            self.written += len(points)
+        except (SQLAlchemyError, OSError) as exc:
+            self.buffer.put_back(points)
+            log.warning("tracks: %d points wait for PostgreSQL (%s)", len(points), exc)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_s)
+            await self.flush()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[TrackRecorder]:
+        try:
+            await self.load()
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("tracks: active jobs not loaded (%s); following events only", exc)
+        task = asyncio.create_task(self._run(), name="track-recorder")
+        try:
+            yield self
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await asyncio.shield(self.flush())
+
+
+class BusyFlags(Protocol):
+    async def set_busy(self, provider_id: int, busy: bool) -> None: ...
+
+
+async def busy_providers(session: AsyncSession, provider_ids: Iterable[int]) -> set[int]:
+    """Which of ``provider_ids`` are committed to a job now."""
+    ids = sorted(set(provider_ids))
+    if not ids:
+        return set()
+    rows = await session.execute(
+        select(Job.provider_id)
+        .where(Job.provider_id.in_(ids), Job.status.in_(WITH_PROVIDER))
+        .distinct()
+    )
+    return {int(p) for p in rows.scalars().all() if p is not None}
+
+
+async def sync_busy(flags: BusyFlags, provider_ids: Iterable[int], busy: set[int]) -> None:
+    """Write each provider's busy flag; a Redis outage is logged (rebuilt at start)."""
+    for provider_id in sorted(set(provider_ids)):
+        try:
+            await flags.set_busy(provider_id, provider_id in busy)
+        except (RedisError, OSError) as exc:
+            log.warning("busy flag of provider %d not written (%s)", provider_id, exc)
