@@ -339,7 +339,8 @@ class Scorer:
     """Scores candidates under one weight set, radius and options.
 
     :meth:`total` and :meth:`breakdown` give the same float, bit for bit: the
-    contributions are added in :data:`FACTORS` order, then the busy line.
+    contributions are added record first (on-time, acceptance, preference), then
+    partnership, price, distance and the busy line (:func:`_sum`).
     """
 
     __slots__ = ("_names", "_options", "_weights", "radius_km")
@@ -354,13 +355,18 @@ class Scorer:
         self._weights = (*weights.as_dict().values(), -options.busy_penalty)
         self._names = (*FACTORS, BUSY)
 
+    @property
+    def weights(self) -> tuple[float, ...]:
+        """The weights in breakdown order, the busy line's (``-busy_penalty``) last."""
+        return self._weights
+
+    @property
+    def options(self) -> ScoreOptions:
+        return self._options
+
     def total(self, facts: CandidateFacts) -> float:
         """The score of ``facts``; raises :class:`~geo.errors.InvalidCandidateError`."""
-        w = self._weights
-        v = _values(facts, self.radius_km, self._options)
-        return (
-            w[0] * v[0] + w[1] * v[1] + w[2] * v[2] + w[3] * v[3] + w[4] * v[4] + w[5] * v[5]
-        ) + w[6] * v[6]
+        return _sum(self._weights, _values(facts, self.radius_km, self._options))
 
     def breakdown(self, facts: CandidateFacts) -> ScoreBreakdown:
         """The score of ``facts`` with each factor's value, weight and contribution."""
@@ -370,8 +376,38 @@ class Scorer:
             for name, value, weight in zip(self._names, values, self._weights, strict=True)
         )
         c = [line.contribution for line in lines]
-        total = (c[0] + c[1] + c[2] + c[3] + c[4] + c[5]) + c[6]
-        return ScoreBreakdown(lines, total)
+        return ScoreBreakdown(lines, _add(c))
+
+    def record(self, on_time: float, acceptance: float, preference: float) -> float:
+        """The first partial sum of every total: the provider's record (values 0..1).
+
+        ``(record + w_partner × 0) + w_price × price`` is what a free non-partner has
+        before distance; adding ``w_distance × distance`` then gives its total, bit for
+        bit (``x + 0.0 == x`` for the non-negative ``x`` here)."""
+        w = self._weights
+        return w[1] * on_time + w[2] * acceptance + w[3] * preference
+
+    def record_of(
+        self, on_time_rate: float | None, acceptance_rate: float | None, preference: int
+    ) -> float:
+        """:meth:`record` of raw facts, the priors standing in for unknown rates."""
+        o = self._options
+        return self.record(
+            o.on_time_prior if on_time_rate is None else on_time_rate,
+            o.acceptance_prior if acceptance_rate is None else acceptance_rate,
+            preference / MAX_PREFERENCE,
+        )
+
+    def distance_value(self, distance_km: float) -> float:
+        """The normalised distance value (0 beyond the radius)."""
+        distance = 1.0 - distance_km / self.radius_km
+        return distance if distance > 0.0 else 0.0
+
+    @property
+    def constant_price_value(self) -> float | None:
+        """The price value every provider gets when no reference is set, else None."""
+        o = self._options
+        return o.price_prior if o.price_reference is None else None
 
     def bound(self, min_distance_km: float, ceiling: Ceiling = NO_CEILING) -> float:
         """The best score any provider at least ``min_distance_km`` away can have,
@@ -380,20 +416,27 @@ class Scorer:
         Computed with the same operations, in the same order, as :meth:`total`; since
         each is monotone under IEEE rounding, no such provider's total exceeds it.
         """
-        w = self._weights
-        distance = 1.0 - max(0.0, min_distance_km) / self.radius_km
         c = ceiling
         price = c.price
         if self._options.price_reference is None:  # every price scores the prior
             price = min(price, self._options.price_prior)
-        return (
-            w[0] * (distance if distance > 0.0 else 0.0)
-            + w[1] * c.on_time_rate
-            + w[2] * c.acceptance_rate
-            + w[3] * c.preference
-            + w[4] * c.partnership
-            + w[5] * price
-        ) + w[6] * 0.0
+        distance = self.distance_value(max(0.0, min_distance_km))
+        values = (distance, c.on_time_rate, c.acceptance_rate, c.preference, c.partnership)
+        return _sum(self._weights, (*values, price, 0.0))
+
+
+def _sum(w: tuple[float, ...], v: tuple[float, ...]) -> float:
+    """``Σ w × v`` in the one order every score and bound uses: the record (on-time,
+    acceptance, preference), then partnership, price, distance, and busy last, so that
+    the part that does not depend on the job's origin can be computed ahead."""
+    return (
+        (((w[1] * v[1] + w[2] * v[2] + w[3] * v[3]) + w[4] * v[4]) + w[5] * v[5]) + w[0] * v[0]
+    ) + w[6] * v[6]
+
+
+def _add(c: list[float]) -> float:
+    """The contributions (breakdown order) added in :func:`_sum`'s order."""
+    return ((((c[1] + c[2] + c[3]) + c[4]) + c[5]) + c[0]) + c[6]
 
 
 def score(

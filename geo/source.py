@@ -1,223 +1,283 @@
-"""Candidate search over the real data: PostgreSQL (the network) and the live index
-(positions in Redis), feeding the exact ring search of :mod:`geo.topn`.
+"""Candidate search on the real data: the catalogue loaded from PostgreSQL, kept
+current, and the live store (positions and busy flags in Redis) read once a batch.
 
-For each batch of H3 cells the source delivers every eligible provider (active,
-serving the service type) exactly once, in the cell of its *counted* position: the
-live one when fresh, else the base. Providers based in the batch's cells come from
-PostgreSQL by ``base_h3``; providers whose live position lies in those cells come
-from the live index, and their facts from PostgreSQL by id. The client's partners
-are pinned first, so the rest can be bounded with ``partnership = 0``.
+* :func:`load_catalogue` / :func:`load_entries`: the providers' static facts.
+* :class:`CatalogueKeeper`: one catalogue per process, loaded on first use, with the
+  providers invalidated by registry writes (on this node at commit, on the others
+  through the bus) reread before the next search, and a full reload every
+  ``reload_s`` as a safety net.
+* :func:`find_candidates`: runs :class:`~geo.search.CatalogueSearch` on the node's
+  live mirror, then fills connectivity (one Redis round trip), ETA and position age
+  for the final list.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import replace
+from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Select, exists, false, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+import h3
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from geo.distance import PositionSource, StraightLineSpeedModel, haversine_km
-from geo.ranking import (
-    DEFAULT_OPTIONS,
-    CandidateFacts,
-    Ceiling,
-    Connectivity,
-    ScoreOptions,
-    Weights,
-    price_of_job,
-)
-from geo.topn import RingSearch, TopNResult, fill_eta
+from geo.catalogue import Catalogue, ProviderEntry
+from geo.distance import PositionSource, StraightLineSpeedModel
+from geo.errors import InvalidQueryError
+from geo.ranking import CandidateFacts, Connectivity, PriceTableRow
+from geo.search import CatalogueSearch, LiveView, SearchQuery
+from geo.topn import DEFAULT_RESOLUTION, RankedCandidate, TopNResult, fill_eta
 from registry.enums import ProviderStatus
 from registry.models import Provider, ProviderPartnership, ProviderService
 
-RESOLUTION = 8  # providers' base_h3 and the live index use the same resolution
-RINGS_PER_BATCH = 3  # fewer round trips; the search stays exact whatever the batch
+log = logging.getLogger("acionar.geo")
+
+RESOLUTION = DEFAULT_RESOLUTION  # of the catalogue's cells and of the live view's
+MAX_DIRTY = 2_000
+"""Invalidated providers reread one by one before a search; beyond, a full reload."""
+LOAD_CHUNK = 5_000
+"""Provider ids per query when rereading invalidated providers."""
 
 
-class LivePositionLike(Protocol):
-    @property
-    def lat(self) -> float: ...
-
-    @property
-    def lng(self) -> float: ...
-
-    @property
-    def received_ms(self) -> int: ...
-
-
-class LiveIndex(Protocol):
-    """What the search needs of the live store (realtime.store.LiveStore has it)."""
-
-    async def providers_in_cells(self, cells: Sequence[str]) -> set[int]: ...
-
-    async def positions(self, provider_ids: Sequence[int]) -> Mapping[int, LivePositionLike]: ...
+class Presence(Protocol):
+    """Who is connected (realtime.store.LiveStore has it)."""
 
     async def online(self, provider_ids: Sequence[int]) -> dict[int, bool]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class CandidateQuery:
-    lat: float
-    lng: float
-    service_type_id: int
-    client_id: int | None
-    radius_km: float
-    n: int
-    weights: Weights
-    fresh_s: float = 120.0
-    trip_km: float = 0.0  # origin → destination, for the price of tows
-    night_or_holiday: bool = False
+# -- loading --------------------------------------------------------------------------
 
 
-def _signed(cell: str) -> int:
-    value = int(cell, 16)
-    return value - (1 << 64) if value >= 1 << 63 else value
-
-
-def _facts_query(query: CandidateQuery) -> Select[Any]:
-    partner = (
-        exists().where(
-            ProviderPartnership.provider_id == Provider.id,
-            ProviderPartnership.client_id == query.client_id,
-        )
-        if query.client_id is not None
-        else None
-    )
-    return (
-        select(
-            Provider.id,
-            func.ST_Y(func.geometry(Provider.base_location)).label("lat"),
-            func.ST_X(func.geometry(Provider.base_location)).label("lng"),
-            Provider.on_time_rate,
-            Provider.acceptance_rate,
-            Provider.preference,
-            Provider.city,
-            Provider.phone,
-            Provider.name,
-            ProviderService.departure_fee,
-            ProviderService.included_km,
-            ProviderService.price_per_km,
-            ProviderService.night_holiday_surcharge_pct,
-            (partner if partner is not None else false()).label("partner"),
-        )
-        .join(ProviderService, ProviderService.provider_id == Provider.id)
-        .where(
-            Provider.status == ProviderStatus.ACTIVE,
-            ProviderService.service_type_id == query.service_type_id,
-        )
+def _providers() -> Select[*tuple[Any, ...]]:
+    return select(
+        Provider.id,
+        func.ST_Y(func.geometry(Provider.base_location)).label("lat"),
+        func.ST_X(func.geometry(Provider.base_location)).label("lng"),
+        Provider.status,
+        Provider.on_time_rate,
+        Provider.acceptance_rate,
+        Provider.preference,
+        Provider.city,
+        Provider.phone,
+        Provider.name,
     )
 
 
-class _Source:
-    """One search's reads, with what it learnt along the way."""
+def _services() -> Select[*tuple[Any, ...]]:
+    return select(
+        ProviderService.provider_id,
+        ProviderService.service_type_id,
+        ProviderService.departure_fee,
+        ProviderService.included_km,
+        ProviderService.price_per_km,
+        ProviderService.night_holiday_surcharge_pct,
+    )
 
-    def __init__(self, session: AsyncSession, live: LiveIndex, query: CandidateQuery) -> None:
-        self.session = session
-        self.live = live
-        self.query = query
-        self.now_ms = int(time.time() * 1000)
-        self.model = StraightLineSpeedModel()
 
-    def _fresh(self, position: LivePositionLike | None) -> bool:
-        return (
-            position is not None and self.now_ms - position.received_ms < self.query.fresh_s * 1000
+def _partnerships() -> Select[*tuple[Any, ...]]:
+    return select(ProviderPartnership.provider_id, ProviderPartnership.client_id)
+
+
+def _rate(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _entries(
+    providers: Iterable[Any], services: Iterable[Any], partnerships: Iterable[Any]
+) -> list[ProviderEntry]:
+    prices: dict[int, dict[int, PriceTableRow]] = {}
+    for s in services:
+        prices.setdefault(s.provider_id, {})[s.service_type_id] = PriceTableRow(
+            s.departure_fee, s.included_km, s.price_per_km, s.night_holiday_surcharge_pct
         )
-
-    async def _rows(self, where: ColumnElement[bool]) -> list[Any]:
-        return list((await self.session.execute(_facts_query(self.query).where(where))).all())
-
-    def _facts(self, row: Any, position: LivePositionLike | None) -> CandidateFacts:
-        live = self._fresh(position)
-        lat, lng = (position.lat, position.lng) if live and position else (row.lat, row.lng)
-        distance = haversine_km(self.query.lat, self.query.lng, lat, lng)
-        price = price_of_job(
-            row,
-            self.model.road_km(distance),
-            self.model.road_km(self.query.trip_km),
-            night_or_holiday=self.query.night_or_holiday,
+    partners: dict[int, set[int]] = {}
+    for provider_id, client_id in partnerships:
+        partners.setdefault(provider_id, set()).add(client_id)
+    return [
+        ProviderEntry(
+            provider_id=p.id,
+            lat=p.lat,
+            lng=p.lng,
+            cell=h3.latlng_to_cell(p.lat, p.lng, RESOLUTION),
+            active=p.status == ProviderStatus.ACTIVE,
+            on_time_rate=_rate(p.on_time_rate),
+            acceptance_rate=_rate(p.acceptance_rate),
+            preference=p.preference,
+            services=prices.get(p.id, {}),
+            partners=frozenset(partners.get(p.id, ())),
+            city=p.city,
+            phone=p.phone,
+            name=p.name,
         )
-        return CandidateFacts(
-            provider_id=row.id,
-            distance_km=distance,
-            on_time_rate=float(row.on_time_rate) if row.on_time_rate is not None else None,
-            acceptance_rate=float(row.acceptance_rate) if row.acceptance_rate is not None else None,
-            preference=row.preference,
-            partner=bool(row.partner),
-            busy=False,
-            price=price,
-            lat=lat,
-            lng=lng,
-            position_source=PositionSource.LIVE if live else PositionSource.BASE,
-            position_age_s=(self.now_ms - position.received_ms) / 1000 if position else None,
-            city=row.city,
-            phone=row.phone,
-            name=row.name,
-        )
+        for p in providers
+    ]
 
-    async def partners(self) -> list[CandidateFacts]:
-        """The client's eligible partners, wherever they are (pinned before the rings)."""
-        if self.query.client_id is None:
-            return []
-        partner_ids = select(ProviderPartnership.provider_id).where(
-            ProviderPartnership.client_id == self.query.client_id
-        )
-        rows = await self._rows(Provider.id.in_(partner_ids))
-        positions = await self.live.positions([row.id for row in rows])
-        return [self._facts(row, positions.get(row.id)) for row in rows]
 
-    async def cells(self, cells: Sequence[str]) -> list[CandidateFacts]:
-        """Every eligible provider whose counted position lies in ``cells``."""
-        based = await self._rows(Provider.base_h3.in_([_signed(c) for c in cells]))
-        live_ids = await self.live.providers_in_cells(cells)
-        positions = await self.live.positions(sorted({r.id for r in based} | live_ids))
-        facts = [
-            self._facts(row, positions.get(row.id))
-            for row in based
-            if not self._fresh(positions.get(row.id))
-        ]
-        moved_in = sorted(pid for pid in live_ids if self._fresh(positions.get(pid)))
-        if moved_in:
-            rows = await self._rows(Provider.id.in_(moved_in))
-            facts += [self._facts(row, positions[row.id]) for row in rows]
-        return facts
+async def load_catalogue(session: AsyncSession) -> Catalogue:
+    """Every provider's static facts, read from PostgreSQL."""
+    providers = (await session.execute(_providers())).all()
+    services = (await session.execute(_services())).all()
+    partnerships = (await session.execute(_partnerships())).all()
+    return Catalogue(_entries(providers, services, partnerships))
+
+
+async def load_entries(session: AsyncSession, provider_ids: Sequence[int]) -> list[ProviderEntry]:
+    """The static facts of these providers (the deleted ones are absent)."""
+    found: list[ProviderEntry] = []
+    for i in range(0, len(provider_ids), LOAD_CHUNK):
+        ids = provider_ids[i : i + LOAD_CHUNK]
+        providers = (await session.execute(_providers().where(Provider.id.in_(ids)))).all()
+        services = await session.execute(_services().where(ProviderService.provider_id.in_(ids)))
+        partnerships = await session.execute(
+            _partnerships().where(ProviderPartnership.provider_id.in_(ids))
+        )
+        found += _entries(providers, services.all(), partnerships.all())
+    return found
+
+
+class CatalogueKeeper:
+    """This process's catalogue, kept current; see the module docstring.
+
+    :meth:`invalidate` is synchronous so that a commit hook can call it before the
+    request that wrote answers: the next search on this node rereads those providers.
+    A reload reads PostgreSQL without holding up searches, which use the previous
+    catalogue meanwhile; invalidations that arrive during it are applied after it.
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, reload_s: float) -> None:
+        if not reload_s > 0:
+            raise InvalidQueryError(f"reload_s must be > 0, not {reload_s}")
+        self._sessions = sessions
+        self.reload_s = reload_s
+        self._catalogue: Catalogue | None = None
+        self._dirty: set[int] = set()
+        self._during_load: set[int] | None = None
+        self._generation = 0  # bumped by invalidate_all(): a load begun before is stale
+        self._lock = asyncio.Lock()
+        self.loads = 0  # full loads so far (for tests and logs)
+
+    def invalidate(self, provider_ids: Iterable[int]) -> None:
+        """These providers changed in PostgreSQL (committed)."""
+        ids = set(provider_ids)
+        self._dirty |= ids
+        if self._during_load is not None:
+            self._during_load |= ids
+        if len(self._dirty) > MAX_DIRTY:
+            self.invalidate_all()
+
+    def invalidate_all(self) -> None:
+        """Anything may have changed: reload everything before the next search."""
+        self._catalogue = None
+        self._dirty.clear()
+        self._generation += 1
+
+    async def current(self) -> Catalogue:
+        """The catalogue with every invalidation announced so far applied."""
+        async with self._lock:
+            catalogue = self._catalogue
+            if catalogue is None:
+                catalogue = await self._load()
+            if self._dirty:
+                ids = sorted(self._dirty)
+                self._dirty.clear()  # what arrives from now on waits for the next search
+                async with self._sessions() as session:
+                    entries = await load_entries(session, ids)
+                catalogue.replace(ids, entries)
+            return catalogue
+
+    async def _load(self) -> Catalogue:
+        generation = self._generation
+        self._during_load = set()
+        started = time.monotonic()
+        try:
+            async with self._sessions() as session:
+                catalogue = await load_catalogue(session)
+            if generation == self._generation:
+                self._catalogue = catalogue
+                # Announced during the load: maybe read before the change, so reread.
+                self._dirty = set(self._during_load)
+        finally:
+            self._during_load = None
+        self.loads += 1
+        log.info(
+            "catalogue: %d providers loaded in %.2f s", len(catalogue), time.monotonic() - started
+        )
+        return catalogue
+
+    async def reload(self) -> None:
+        """Reread everything; searches go on with the previous catalogue meanwhile."""
+        await self._load()
+
+    async def keep(self) -> None:
+        """Reload every ``reload_s`` until cancelled (the safety net for missed news)."""
+        while True:
+            await asyncio.sleep(self.reload_s)
+            try:
+                await self.reload()
+            except Exception:  # a database outage must not end the safety net
+                log.exception("catalogue: periodic reload failed")
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[CatalogueKeeper]:
+        """Run :meth:`keep` in a task owned by this block."""
+        task = asyncio.create_task(self.keep(), name="catalogue-keeper")
+        try:
+            yield self
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+# -- searching ------------------------------------------------------------------------
 
 
 async def find_candidates(
-    session: AsyncSession,
-    live: LiveIndex,
-    query: CandidateQuery,
-    options: ScoreOptions = DEFAULT_OPTIONS,
+    catalogue: Catalogue,
+    live: LiveView,
+    presence: Presence,
+    query: SearchQuery,
+    *,
+    fresh_s: float,
+    now_ms: int | None = None,
 ) -> TopNResult:
-    """The exact top ``query.n`` candidates, with ETA and connectivity filled in."""
-    source = _Source(session, live, query)
-    search = RingSearch(
-        query.lat,
-        query.lng,
-        weights=query.weights,
-        radius_km=query.radius_km,
-        n=query.n,
-        options=options,
+    """The exact top ``query.n`` candidates, with ETA and connectivity filled in.
+
+    ``live`` is read synchronously (one instant, no I/O: the node's mirror of the live
+    store); ``presence`` once, for the final list."""
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    model = StraightLineSpeedModel()
+    search = CatalogueSearch(
+        catalogue,
+        live,
+        query,
+        now_ms=now,
+        fresh_ms=int(fresh_s * 1000),
         resolution=RESOLUTION,
-        ceiling=Ceiling(partnership=0.0),
+        model=model,
     )
-    search.pin(await source.partners())
-    while (batch := search.next_batch(RINGS_PER_BATCH)) is not None:
-        search.feed(batch, await source.cells(batch.cells))
-    result = search.result()
-    return await _finish(result, live, source.model)
-
-
-async def _finish(result: TopNResult, live: LiveIndex, model: StraightLineSpeedModel) -> TopNResult:
-    """Connectivity and ETA, for the few providers shown only."""
-    online = await live.online([c.facts.provider_id for c in result.candidates])
+    result = search.run()
+    ids = [c.facts.provider_id for c in result.candidates]
+    online = await presence.online(ids)
     shown = tuple(
-        c.__class__(c.facts._replace(connectivity=_connectivity(c.facts, online)), c.breakdown)
+        RankedCandidate(_shown(c.facts, online, live, now), c.breakdown)
         for c in fill_eta(result.candidates, model)
     )
-    return TopNResult(shown, result.rings, result.cells, result.seen, result.eligible)
+    return replace(result, candidates=shown)
+
+
+def _shown(
+    facts: CandidateFacts, online: Mapping[int, bool], live: LiveView, now_ms: int
+) -> CandidateFacts:
+    age = facts.position_age_s
+    if age is None and (position := live.position(facts.provider_id)) is not None:
+        age = max(0, now_ms - position[2]) / 1000  # a stale position: how old
+    return facts._replace(connectivity=_connectivity(facts, online), position_age_s=age)
 
 
 def _connectivity(facts: CandidateFacts, online: Mapping[int, bool]) -> Connectivity:

@@ -40,6 +40,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 import h3
 
@@ -96,6 +97,9 @@ class TopN:
     Candidates beyond ``radius_km`` are dropped; exactly on it they count. Raises
     :class:`~geo.errors.InvalidCandidateError` when a provider is fed twice or its
     facts are out of range, :class:`~geo.errors.InvalidQueryError` on a bad argument.
+
+    :meth:`add` scores facts; :meth:`offer` takes a score computed elsewhere (by the
+    same :class:`~geo.ranking.Scorer`, in the same order) with any item to keep.
     """
 
     __slots__ = ("_heap", "_ids", "_scorer", "eligible", "n")
@@ -111,11 +115,15 @@ class TopN:
             raise InvalidQueryError(f"n must be an integer >= 1, not {n!r}")
         self.n = n
         self._scorer = Scorer(weights, radius_km, options)
-        # Min-heap of the best n as (score, -distance, -id, facts): its root is the
-        # N-th best. Ids are unique, so facts are never compared.
-        self._heap: list[tuple[float, float, int, CandidateFacts]] = []
+        # Min-heap of the best n as (score, -distance, -id, item): its root is the
+        # N-th best. Ids are unique, so items are never compared.
+        self._heap: list[tuple[float, float, int, Any]] = []
         self._ids: set[int] = set()
         self.eligible = 0
+
+    @property
+    def scorer(self) -> Scorer:
+        return self._scorer
 
     @property
     def seen(self) -> int:
@@ -129,26 +137,45 @@ class TopN:
         closer than (the bound that earlier stop decisions relied on); a provider
         closer than that is refused, for its place in the search was wrong.
         """
-        heap, ids, n = self._heap, self._ids, self.n
         total, radius = self._scorer.total, self._scorer.radius_km
         for f in facts:
-            if f.provider_id in ids:
-                raise InvalidCandidateError("provider fed twice", f.provider_id)
-            ids.add(f.provider_id)
-            if not f.distance_km >= at_least_km:  # also refuses NaN
-                raise InvalidCandidateError(
-                    f"distance_km {f.distance_km} is not a number >= {at_least_km}, the "
-                    "least its cells allow: counted in a cell its position is not in?",
-                    f.provider_id,
-                )
-            if f.distance_km > radius:
-                continue
-            self.eligible += 1
-            entry = (total(f), -f.distance_km, -f.provider_id, f)
-            if len(heap) < n:
-                heapq.heappush(heap, entry)
-            elif entry[:3] > heap[0][:3]:
-                heapq.heapreplace(heap, entry)
+            self._check(f.provider_id, f.distance_km, at_least_km)
+            if f.distance_km <= radius:
+                self._push(total(f), f.distance_km, f.provider_id, f)
+
+    def offer(
+        self, score: float, distance_km: float, provider_id: int, item: Any, at_least_km: float
+    ) -> None:
+        """Feed one candidate already scored; ``item`` comes back from :meth:`items`."""
+        self._check(provider_id, distance_km, at_least_km)
+        if distance_km <= self._scorer.radius_km:
+            self._push(score, distance_km, provider_id, item)
+
+    def _check(self, provider_id: int, distance_km: float, at_least_km: float) -> None:
+        if provider_id in self._ids:
+            raise InvalidCandidateError("provider fed twice", provider_id)
+        self._ids.add(provider_id)
+        if not distance_km >= at_least_km:  # also refuses NaN
+            raise InvalidCandidateError(
+                f"distance_km {distance_km} is not a number >= {at_least_km}, the "
+                "least its cells allow: counted in a cell its position is not in?",
+                provider_id,
+            )
+
+    def _push(self, score: float, distance_km: float, provider_id: int, item: Any) -> None:
+        self.eligible += 1
+        heap = self._heap
+        entry = (score, -distance_km, -provider_id, item)
+        if len(heap) < self.n:
+            heapq.heappush(heap, entry)
+        elif entry[:3] > heap[0][:3]:
+            heapq.heapreplace(heap, entry)
+
+    def could_enter(self, score_bound: float) -> bool:
+        """Whether a candidate scoring at most ``score_bound`` could still enter (a
+        tie with the N-th best could, if it were closer)."""
+        heap = self._heap
+        return len(heap) < self.n or score_bound >= heap[0][0]
 
     @property
     def threshold(self) -> float | None:
@@ -161,21 +188,33 @@ class TopN:
         are at least ``unseen_min_distance_km`` away and under ``ceiling``."""
         if unseen_min_distance_km > self._scorer.radius_km:
             return True
+        return self.settled_below(
+            unseen_min_distance_km, self._scorer.bound(unseen_min_distance_km, ceiling)
+        )
+
+    def settled_below(self, unseen_min_distance_km: float, bound: float) -> bool:
+        """Whether no provider not yet fed can enter, given that all of them are at
+        least ``unseen_min_distance_km`` away and score at most ``bound``."""
+        if unseen_min_distance_km > self._scorer.radius_km:
+            return True
         if len(self._heap) < self.n:
             return False
         worst_score, neg_distance, _, _ = self._heap[0]
-        bound = self._scorer.bound(unseen_min_distance_km, ceiling)
         # An unseen provider scores <= bound and lies >= unseen_min_distance_km away:
         # on a tied score it loses only if it is strictly further.
         return worst_score > bound or (
             worst_score == bound and -neg_distance < unseen_min_distance_km
         )
 
+    def items(self) -> list[Any]:
+        """The items of the best N so far, best first."""
+        return [e[3] for e in sorted(self._heap, key=lambda e: (-e[0], -e[1], -e[2]))]
+
     def ranked(self) -> tuple[RankedCandidate, ...]:
-        """The best N so far (fewer if fewer were eligible), best first."""
+        """The best N so far (fewer if fewer were eligible), best first; only when
+        every item is a :class:`~geo.ranking.CandidateFacts` (fed by :meth:`add`)."""
         breakdown = self._scorer.breakdown
-        best = sorted(self._heap, key=lambda e: (-e[0], -e[1], -e[2]))
-        return tuple(RankedCandidate(e[3], breakdown(e[3])) for e in best)
+        return tuple(RankedCandidate(f, breakdown(f)) for f in self.items())
 
 
 class RingGeometry:

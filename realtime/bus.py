@@ -3,8 +3,10 @@
 An event is a JSON object with a ``type`` (``provider.online``,
 ``provider.position``, ``device_token.revoked``...) and the node that sent it.
 Pub/sub is fire-and-forget: the bus carries news (a newer connection, a position
-for the panels), never the only copy of a fact, which PostgreSQL or the Redis keys
-hold. The listener reconnects by itself after a Redis outage.
+for the panels, providers edited in the registry), never the only copy of a fact,
+which PostgreSQL or the Redis keys hold. The listener reconnects by itself after a
+Redis outage and tells :meth:`Bus.on_resubscribe` callbacks, which may catch up on
+what they missed.
 """
 
 from __future__ import annotations
@@ -36,10 +38,17 @@ class Bus:
         self.channel = channel
         self.node_id = node_id
         self._handlers: dict[str, list[Handler]] = defaultdict(list)
+        self._resubscribed: list[Callable[[], None]] = []
+        self._subscribed_once = False
         self._ready = asyncio.Event()
 
     def on(self, event_type: str, handler: Handler) -> None:
         self._handlers[event_type].append(handler)
+
+    def on_resubscribe(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` each time the listener subscribes again after an outage:
+        whatever was published meanwhile was lost, and it may want to catch up."""
+        self._resubscribed.append(callback)
 
     async def publish(self, event_type: str, payload: Mapping[str, Any]) -> None:
         body = orjson.dumps({**payload, "type": event_type, "node": self.node_id})
@@ -65,6 +74,10 @@ class Bus:
     async def _listen_once(self) -> None:
         async with self.client.pubsub(ignore_subscribe_messages=True) as pubsub:
             await pubsub.subscribe(self.channel)
+            if self._subscribed_once:
+                for callback in self._resubscribed:
+                    callback()
+            self._subscribed_once = True
             self._ready.set()
             while True:
                 message = await pubsub.get_message(timeout=READ_TIMEOUT_S)

@@ -1,8 +1,21 @@
-"""The realtime parts a server process owns: node id, live store, bus, hub, writer.
+"""The realtime parts a server process owns: node id, live store, bus, hub, writer,
+the mirror of the live store and the provider catalogue of candidate search.
 
 Opened by the app's lifespan after the database and Redis clients; every background
-task here (bus listener, position writer, presence keeper) is owned by
-:func:`open_live` and cancelled and awaited when the server stops.
+task here (live mirror, bus listener, position writer, presence keeper, catalogue
+reloads and announcements) is owned by :func:`open_live` and cancelled and awaited
+when the server stops.
+
+The job tracks (:class:`server.tracks.TrackRecorder`) follow the ``job.status``
+events; at start, the busy flags in Redis are rebuilt from the jobs in progress.
+
+Candidate search reads this node's mirror of the live store
+(:class:`realtime.mirror.MirrorFeed`: positions and busy flags, fed by the store's
+live channel). The catalogue (:class:`geo.source.CatalogueKeeper`) learns of
+registry writes to providers at commit (:func:`geo.watch.watching`): this node's
+copy is invalidated before the request that wrote answers, and the ids go out on the
+bus (:data:`PROVIDERS_CHANGED_EVENT`) to the other nodes. A bus outage loses news, so
+on resubscribing each node reloads its catalogue whole.
 """
 
 from __future__ import annotations
@@ -17,19 +30,28 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from geo.ranking import ScoreOptions, Weights
+from geo.source import RESOLUTION, CatalogueKeeper
+from geo.watch import watching
 from realtime.bus import Bus
 from realtime.filter import FilterConfig, RejectionCounts
 from realtime.hub import Hub
+from realtime.mirror import MirrorFeed
 from realtime.session import ConnectionConfig
 from realtime.store import LiveStore
 from realtime.writer import PositionWriter, WriterConfig
 from server.resources import Resources
 from server.settings import Settings
+from server.tracks import JOB_STATUS_EVENT, TrackRecorder
 
 log = logging.getLogger("acionar.live")
 
 ONLINE_EVENT = "provider.online"
 REVOKED_EVENT = "device_token.revoked"
+PROVIDERS_CHANGED_EVENT = "registry.providers_changed"
+ANNOUNCE_QUEUE = 1_000
+"""Commits whose changed providers wait to go out on the bus; beyond, the next
+announcement asks every node to reload its whole catalogue."""
 
 
 def connection_config(settings: Settings) -> ConnectionConfig:
@@ -62,7 +84,41 @@ class Live:
     hub: Hub
     writer: PositionWriter
     config: ConnectionConfig
+    catalogue: CatalogueKeeper
+    tracks: TrackRecorder
+    mirror: MirrorFeed
     rejections: RejectionCounts = field(default_factory=RejectionCounts)
+    announcements: asyncio.Queue[set[int] | None] = field(
+        default_factory=lambda: asyncio.Queue(ANNOUNCE_QUEUE)
+    )
+
+    @property
+    def weights(self) -> Weights:
+        """The default ranking weights (settings ``RANKING_WEIGHT_*``, normalised)."""
+        s = self.settings
+        return Weights.from_mapping(
+            {
+                "distance": s.ranking_weight_distance,
+                "on_time_rate": s.ranking_weight_on_time_rate,
+                "acceptance_rate": s.ranking_weight_acceptance_rate,
+                "preference": s.ranking_weight_preference,
+                "partnership": s.ranking_weight_partnership,
+                "price": s.ranking_weight_price,
+            }
+        )
+
+    @property
+    def score_options(self) -> ScoreOptions:
+        return ScoreOptions(busy_penalty=self.settings.ranking_busy_penalty)
+
+    def providers_committed(self, provider_ids: set[int]) -> None:
+        """Registry writes to these providers committed on this node (synchronous)."""
+        self.catalogue.invalidate(provider_ids)
+        try:
+            self.announcements.put_nowait(provider_ids)
+        except asyncio.QueueFull:  # the bus is slow: have every node reload instead
+            self.announcements.get_nowait()
+            self.announcements.put_nowait(None)
 
 
 def _subscribe(live: Live) -> None:
@@ -73,8 +129,44 @@ def _subscribe(live: Live) -> None:
     async def revoked(event: dict[str, Any]) -> None:
         live.hub.revoke(int(event["provider_id"]), int(event["token_id"]))
 
+    async def providers_changed(event: dict[str, Any]) -> None:
+        if event.get("node") == live.node_id:
+            return  # invalidated at commit already
+        ids = event.get("provider_ids")
+        if ids is None:
+            live.catalogue.invalidate_all()
+        else:
+            live.catalogue.invalidate(int(pid) for pid in ids)
+
     live.bus.on(ONLINE_EVENT, online)
     live.bus.on(REVOKED_EVENT, revoked)
+
+    async def job_status(event: dict[str, Any]) -> None:
+        live.tracks.on_status(event)
+
+    live.bus.on(PROVIDERS_CHANGED_EVENT, providers_changed)
+    live.bus.on(JOB_STATUS_EVENT, job_status)
+    live.bus.on_resubscribe(live.catalogue.invalidate_all)
+
+
+async def _announce(live: Live) -> None:
+    """Tell the other nodes which providers changed here (None: reload them all)."""
+    while True:
+        ids = await live.announcements.get()
+        payload = {"provider_ids": None if ids is None else sorted(ids)}
+        try:
+            await live.bus.publish(PROVIDERS_CHANGED_EVENT, payload)
+        except (RedisError, OSError) as exc:
+            log.warning("catalogue: could not announce changed providers (%s)", exc)
+
+
+async def _rebuild_busy(live: Live) -> None:
+    """The busy flags from the jobs in PostgreSQL (the tracks recorder just loaded
+    them): a Redis that restarted, or missed an update, is right again."""
+    try:
+        await live.store.replace_busy(live.tracks.active.providers())
+    except (RedisError, OSError) as exc:
+        log.warning("busy flags not rebuilt (%s)", exc)
 
 
 async def _keep_presence(live: Live) -> None:
@@ -106,14 +198,35 @@ async def open_live(resources: Resources) -> AsyncIterator[Live]:
         Hub(),
         PositionWriter(store, bus, writer_config),
         connection_config(settings),
+        CatalogueKeeper(resources.sessions, reload_s=settings.catalogue_reload_s),
+        TrackRecorder(
+            resources.sessions,
+            flush_s=settings.track_flush_ms / 1000,
+            buffer_max=settings.track_buffer_max,
+        ),
+        MirrorFeed(store),
     )
     _subscribe(live)
-    async with bus.running(), live.writer.running():
+    engine = resources.engine.sync_engine
+    if store.resolution != RESOLUTION:
+        raise RuntimeError(f"live cells at resolution {store.resolution}, not {RESOLUTION}")
+    async with (
+        live.mirror.running(),
+        bus.running(),
+        live.writer.running(),
+        live.catalogue.running(),
+        live.tracks.running(),
+    ):
+        await _rebuild_busy(live)
         presence = asyncio.create_task(_keep_presence(live), name="presence-keeper")
+        announcer = asyncio.create_task(_announce(live), name="catalogue-announcer")
         try:
-            yield live
+            with watching(engine, live.providers_committed):
+                yield live
         finally:
             live.hub.notify_all("shutdown")
-            presence.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await presence
+            for task in (presence, announcer):
+                task.cancel()
+            for task in (presence, announcer):
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task

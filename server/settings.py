@@ -115,6 +115,12 @@ class Settings:
         True, "The incident screen asks for the client before searching the beneficiary."
     )
     job_max_schedule_days: int = _s(90, "How far ahead a job may be scheduled (agendamento).")
+    track_flush_ms: float = _s(
+        1000.0, "GPS points of providers on a job are written to PostgreSQL this often."
+    )
+    track_buffer_max: int = _s(
+        50_000, "Track points waiting for PostgreSQL per process; beyond, the oldest go."
+    )
     addresses_allow_outside_brazil: bool = _s(
         False, "Accept address coordinates outside Brazil (a coarse polygon with a margin)."
     )
@@ -244,6 +250,7 @@ class Settings:
                 ("sla_dispatch_minutes", 1),
                 ("sla_arrival_minutes", 1),
                 ("job_max_schedule_days", 1),
+                ("track_buffer_max", 1),
             )
             if getattr(self, name) < low
         ]
@@ -270,6 +277,7 @@ class Settings:
                 "position_fresh_s",
                 "position_flush_ms",
                 "presence_ttl_s",
+                "track_flush_ms",
                 "catalogue_reload_s",
                 "geocoder_timeout_s",
             )

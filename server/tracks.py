@@ -84,6 +84,9 @@ class ActiveJobs:
             if job == job_id:
                 del self._by_provider[provider]
 
+    def providers(self) -> list[int]:
+        return sorted(self._by_provider)
+
     def __len__(self) -> int:
         return len(self._by_provider)
 

@@ -14,13 +14,15 @@ from pydantic import BaseModel, Field
 
 from geo.errors import GeoError
 from geo.ranking import Weights
-from geo.source import CandidateQuery, find_candidates
+from geo.search import SearchQuery
+from geo.source import find_candidates
 from geo.topn import RankedCandidate
 from registry import models as m
 from registry.permissions import Permission
 from registry.schemas.common import InModel
 from server.api.core import Ctx, Operation
 from server.api.errors import ApiError, not_found
+from server.live import Live
 
 P = Permission
 MAX_RADIUS_KM = 200.0
@@ -101,14 +103,15 @@ def _out(candidate: RankedCandidate) -> CandidateOut:
     )
 
 
-async def _weights(ctx: Ctx, client_id: int | None) -> Weights:
+async def _weights(ctx: Ctx, defaults: Weights, client_id: int | None) -> Weights:
+    """The settings' weights with the client's overrides applied."""
     if client_id is None:
-        return Weights()
+        return defaults
     client = await ctx.session.get(m.Client, client_id)
     if client is None:
         raise not_found("Cliente")
     try:
-        return Weights().with_overrides(client.ranking_weights or {})
+        return defaults.with_overrides(client.ranking_weights or {})
     except GeoError as exc:
         raise ApiError(409, "bad_weights", f"Pesos do cliente inválidos: {exc}") from exc
 
@@ -116,18 +119,23 @@ async def _weights(ctx: Ctx, client_id: int | None) -> Weights:
 async def candidates(ctx: Ctx) -> CandidatesOut:
     q: CandidatesQuery = ctx.query
     settings = ctx.resources.settings
-    query = CandidateQuery(
+    live: Live = ctx.request.app.state.live
+    query = SearchQuery(
         lat=q.lat,
         lng=q.lng,
         service_type_id=q.service_type_id,
         client_id=q.client_id,
         radius_km=q.radius_km,
         n=q.limit,
-        weights=await _weights(ctx, q.client_id),
-        fresh_s=settings.position_fresh_s,
+        weights=await _weights(ctx, live.weights, q.client_id),
+        options=live.score_options,
         trip_km=q.trip_km,
     )
-    result = await find_candidates(ctx.session, ctx.request.app.state.live.store, query)
+    catalogue = await live.catalogue.current()
+    await live.mirror.wait_ready()
+    result = await find_candidates(
+        catalogue, live.mirror.mirror, live.store, query, fresh_s=settings.position_fresh_s
+    )
     return CandidatesOut(
         candidates=[_out(c) for c in result.candidates],
         eligible=result.eligible,

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from geo.distance import haversine_km
 from geo.ranking import CandidateFacts, Weights
-from geo.source import CandidateQuery, find_candidates
+from geo.search import SearchQuery
+from geo.source import find_candidates, load_catalogue
 from geo.topn import brute_force_top_n
 from realtime.filter import PositionFix
 from realtime.store import LiveStore, now_ms
@@ -22,15 +23,16 @@ from registry.validation import make_cnpj
 from server.settings import Settings
 
 ORIGIN = (-23.55, -46.63)
+Truth = tuple[float, float, float | None, float | None, int, bool, bool, bool]
 
 
 async def _world(
     db: async_sessionmaker[AsyncSession], store: LiveStore, rng: random.Random
-) -> tuple[int, int, dict[int, tuple[float, float, float | None, float | None, int, bool, bool]]]:
+) -> tuple[int, int, dict[int, Truth]]:
     """Providers scattered around the origin; returns (service type, client, truth).
 
-    truth: id -> (lat, lng, on_time, acceptance, preference, partner, eligible)."""
-    truth: dict[int, tuple[float, float, float | None, float | None, int, bool, bool]] = {}
+    truth: id -> (lat, lng, on_time, acceptance, preference, partner, eligible, busy)."""
+    truth: dict[int, Truth] = {}
     live: list[tuple[int, PositionFix, int]] = []
     async with db() as session, session.begin():
         tow = m.ServiceType(code="tow", name="Reboque", target=ServiceTarget.VEHICLE)
@@ -83,13 +85,17 @@ async def _world(
                 provider.preference,
                 partner,
                 serves_tow and not blocked,
+                rng.random() < 0.2,
             )
         tow_id, client_id = tow.id, client.id
     await store.write_positions(live)
+    for pid, t in truth.items():
+        if t[7]:
+            await store.set_busy(pid, True)
     return tow_id, client_id, truth
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
 async def test_search_equals_brute_force_on_real_storage(
     db: async_sessionmaker[AsyncSession], redis: aioredis.Redis, settings: Settings, seed: int
 ) -> None:
@@ -98,15 +104,17 @@ async def test_search_equals_brute_force_on_real_storage(
     tow, client, truth = await _world(db, store, rng)
     weights = Weights().with_overrides({"partnership": rng.choice([0, 20, 60])})
     radius, n = rng.choice([5.0, 10.0, 25.0]), rng.choice([1, 5, 20, 400])
-    query = CandidateQuery(ORIGIN[0], ORIGIN[1], tow, client, radius, n, weights)
+    query = SearchQuery(ORIGIN[0], ORIGIN[1], tow, client, radius, n, weights)
     async with db() as session:
-        result = await find_candidates(session, store, query)
+        catalogue = await load_catalogue(session)
+    rings = rng.choice([1, 2, 3])
+    result = await find_candidates(catalogue, store, query, fresh_s=120.0, rings_per_batch=rings)
     reference = brute_force_top_n(
         [
             CandidateFacts(
-                pid, haversine_km(*ORIGIN, lat, lng), on_time, acceptance, pref, partner, False
+                pid, haversine_km(*ORIGIN, lat, lng), on_time, acceptance, pref, partner, busy
             )
-            for pid, (lat, lng, on_time, acceptance, pref, partner, eligible) in truth.items()
+            for pid, (lat, lng, on_time, acceptance, pref, partner, eligible, busy) in truth.items()
             if eligible
         ],
         weights,
@@ -121,3 +129,6 @@ async def test_search_equals_brute_force_on_real_storage(
         assert got.facts.distance_km == pytest.approx(want.facts.distance_km, abs=1e-6)
     live_ones = [c for c in result.candidates if c.facts.position_source.value == "live"]
     assert all(c.facts.position_age_s is not None for c in live_ones)
+    for c in result.candidates:
+        assert c.facts.busy == truth[c.facts.provider_id][7]
+        assert c.facts.price is not None and c.facts.eta_minutes is not None

@@ -124,3 +124,30 @@ async def test_writer_keeps_the_newest_fix_and_throttles_panel_events(
     assert len(events) == 1  # the second position came within publish_interval_s
     assert events[0]["positions"][0]["lat"] == -23.6
     assert writer.written == 2
+
+
+async def test_read_cells_gives_fresh_positions_and_busy_flags(
+    redis: aioredis.Redis, settings: Settings
+) -> None:
+    store = _store(redis, settings)
+    here, there = (-23.55, -46.63), (-23.60, -46.70)
+    cell_here = h3.latlng_to_cell(*here, CELL_RESOLUTION)
+    cell_there = h3.latlng_to_cell(*there, CELL_RESOLUTION)
+    await store.write_positions(
+        [(1, _fix(*here), 1_000), (2, _fix(*here), 5_000), (3, _fix(*there), 5_000)]
+    )
+    await store.set_busy(2, True)
+    await store.set_busy(4, True)
+    await store.set_busy(4, False)
+    read = await store.read_cells([cell_there, cell_here], [1, 3, 4], least_received_ms=2_000)
+    assert sorted((i, pid, store.decode_fix(raw)) for i, pid, raw in read.in_cells) == [
+        (0, 3, (there[0], there[1], 5_000)),
+        (1, 2, (here[0], here[1], 5_000)),
+    ]
+    assert read.fresh == {3: (there[0], there[1], 5_000)}  # 1 is stale, 4 has none
+    assert read.busy == {2}
+    assert await store.busy([1, 2, 4]) == {2}
+    await store.write_positions([(1, _fix(*there), 9_000)])  # moves, and is fresh now
+    read = await store.read_cells([cell_here], [1], least_received_ms=2_000)
+    assert [pid for _, pid, _ in read.in_cells] == [2]
+    assert read.fresh == {1: (there[0], there[1], 9_000)}

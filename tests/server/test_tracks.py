@@ -5,16 +5,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import redis.asyncio as aioredis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from operations.lifecycle import JobKind, JobStatus
 from operations.models import Incident, Job, TrackPoint
 from realtime.filter import PositionFix
+from realtime.store import LiveStore
 from registry import models as m
 from registry.cells import point_cell
 from registry.enums import PersonKind
 from registry.validation import make_cnpj
+from server.app import create_app
+from server.settings import Settings
 from server.tracks import ActiveJobs, PendingPoint, TrackBuffer, TrackRecorder, busy_providers
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -103,3 +107,16 @@ async def test_points_of_providers_on_a_job_are_written_in_batches(db: Sessions)
     recorder.on_status({"job": {"id": "x"}})  # malformed: ignored
     recorder.offer(provider_id, [fix(3)])
     assert len(recorder.buffer) == 0 and recorder.written == 2
+
+
+async def test_a_starting_node_rebuilds_the_busy_flags_from_postgresql(
+    db: Sessions, redis: aioredis.Redis, settings: Settings
+) -> None:
+    job_id, provider_id = await _job_in_progress(db)
+    store = LiveStore(redis, settings.redis_prefix)
+    await store.set_busy(999, True)  # stale: that job finished while Redis was away
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        assert await store.busy([provider_id, 999]) == {provider_id}
+        live = app.state.live
+        assert live.tracks.active.job_of(provider_id) == job_id

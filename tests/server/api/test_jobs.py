@@ -351,7 +351,7 @@ async def test_a_job_goes_through_its_states_and_leaves_a_timeline(
     assert no_provider.status_code == 422
     assert no_provider.json()["error"]["fields"][0]["field"] == "provider_id"
 
-    steps = [
+    steps: list[dict[str, Any]] = [
         {"to": "dispatching"},
         {"to": "assigned", "provider_id": ops.provider},
         {"to": "en_route", "channel": "app"},
@@ -546,7 +546,7 @@ async def bus_messages(
     reader = asyncio.create_task(read())
     yield received
     reader.cancel()
-    await pubsub.aclose()
+    await pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
 async def test_changes_are_published_on_the_bus(

@@ -1,0 +1,209 @@
+"""The provider catalogue: the static facts candidate search needs, in memory (pure).
+
+One per server process. It holds, for every provider, what changes only when the
+registry is edited: base position and its H3 cell, status, services with their
+price rows, rates, preference, partner clients, city, phone and name. Live positions
+and the busy flag are not here: they come from the live store at each search.
+
+Indexes: the active providers serving a service type, by the H3 cell of their base
+(at :data:`~geo.topn.DEFAULT_RESOLUTION`), and the providers of each client's
+partnerships. :meth:`Catalogue.replace` applies the registry's changes for some
+providers (the async edge in :mod:`geo.source` reads them from PostgreSQL).
+
+:class:`CellView` caches, for one service type and one weight set, each cell's
+providers sorted by the best score they could reach before distance, so that the
+search reads a cell's providers best first and stops at the first one that cannot
+enter (docs/geo.md, "The catalogue").
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import NamedTuple
+
+from geo.ranking import PriceTableRow, Scorer
+
+MAX_VIEWS = 8
+"""Weight sets whose sorted cells are cached at once (least recently used dropped).
+Each costs up to ~40 bytes a provider of its service type once every cell was read."""
+
+
+class ProviderEntry(NamedTuple):
+    """A provider's static facts, as candidate search needs them.
+
+    ``cell`` is the H3 cell (hex) of the base at the catalogue's resolution;
+    ``services`` maps a service type id to its price row; ``partners`` are the ids of
+    the clients it is a partner of.
+    """
+
+    provider_id: int
+    lat: float
+    lng: float
+    cell: str
+    active: bool
+    on_time_rate: float | None
+    acceptance_rate: float | None
+    preference: int
+    services: Mapping[int, PriceTableRow]
+    partners: frozenset[int]
+    city: str | None = None
+    phone: str | None = None
+    name: str | None = None
+
+
+_ViewKey = tuple[int, tuple[float, ...], float, float, float]
+
+
+class CellView:
+    """One service type's providers per cell, best possible score first, under one
+    weight set and scoring options.
+
+    ``base(entry)`` is ``(record + w_partner × 0) + w_price × price`` with ``price``
+    the value every provider gets (no reference) or 1 (its ceiling): a free
+    non-partner's total is ``base + w_distance × distance`` exactly when the price is
+    constant, and at most that otherwise.
+    """
+
+    __slots__ = ("_by_id", "_catalogue", "_cells", "_scorer", "_service_type_id", "price_ceiling")
+
+    def __init__(self, catalogue: Catalogue, service_type_id: int, scorer: Scorer) -> None:
+        self._catalogue = catalogue
+        self._service_type_id = service_type_id
+        self._scorer = scorer
+        constant = scorer.constant_price_value
+        self.price_ceiling = 1.0 if constant is None else constant
+        self._cells: dict[str, tuple[list[float], list[ProviderEntry]]] = {}
+        self._by_id: dict[int, tuple[ProviderEntry, float] | None] = {}
+
+    def base(self, entry: ProviderEntry, *, partner: bool = False) -> float:
+        """The best score ``entry`` could reach before distance; see the class."""
+        w = self._scorer.weights
+        record = self._scorer.record_of(entry.on_time_rate, entry.acceptance_rate, entry.preference)
+        return (record + w[4] * (1.0 if partner else 0.0)) + w[5] * self.price_ceiling
+
+    def eligible(self, provider_id: int) -> tuple[ProviderEntry, float] | None:
+        """The provider and its base (as a non-partner) if it is active and serves
+        the view's service type, else None."""
+        try:
+            return self._by_id[provider_id]
+        except KeyError:
+            entry = self._catalogue.eligible(provider_id, self._service_type_id)
+            found = None if entry is None else (entry, self.base(entry))
+            self._by_id[provider_id] = found
+            return found
+
+    def ranked(self, cell: str) -> tuple[list[float], list[ProviderEntry]]:
+        """The providers based in ``cell`` and their bases, best base first."""
+        cached = self._cells.get(cell)
+        if cached is None:
+            entries = self._catalogue.based_in(self._service_type_id, cell)
+            pairs = sorted(((self.base(e), e) for e in entries), key=lambda p: -p[0])
+            cached = ([b for b, _ in pairs], [e for _, e in pairs])
+            self._cells[cell] = cached
+        return cached
+
+    def forget(self, cells: Iterable[str], provider_ids: Iterable[int]) -> None:
+        for cell in cells:
+            self._cells.pop(cell, None)
+        for pid in provider_ids:
+            self._by_id.pop(pid, None)
+
+
+class Catalogue:
+    """Every provider's static facts, indexed for candidate search; see the module."""
+
+    def __init__(self, entries: Iterable[ProviderEntry] = ()) -> None:
+        self._entries: dict[int, ProviderEntry] = {}
+        self._cells: dict[tuple[int, str], list[ProviderEntry]] = {}
+        self._partners: dict[int, set[int]] = {}
+        self._views: OrderedDict[_ViewKey, CellView] = OrderedDict()
+        self.version = 0
+        entries = list(entries)
+        self.replace([e.provider_id for e in entries], entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, provider_id: int) -> ProviderEntry | None:
+        return self._entries.get(provider_id)
+
+    def eligible(self, provider_id: int, service_type_id: int) -> ProviderEntry | None:
+        """The provider if it is active and serves the service type, else None."""
+        entry = self._entries.get(provider_id)
+        if entry is None or not entry.active or service_type_id not in entry.services:
+            return None
+        return entry
+
+    def based_in(self, service_type_id: int, cell: str) -> Sequence[ProviderEntry]:
+        """The active providers serving the service type whose base is in ``cell``."""
+        return self._cells.get((service_type_id, cell), ())
+
+    def partners(self, client_id: int, service_type_id: int) -> list[ProviderEntry]:
+        """The client's partners that are active and serve the service type."""
+        found = (self.eligible(pid, service_type_id) for pid in self._partners.get(client_id, ()))
+        return sorted((e for e in found if e is not None), key=lambda e: e.provider_id)
+
+    def replace(self, provider_ids: Iterable[int], entries: Iterable[ProviderEntry]) -> None:
+        """The current state of ``provider_ids``: those in ``entries`` are (re)placed,
+        the others are gone (deleted)."""
+        fresh = {e.provider_id: e for e in entries}
+        touched: set[tuple[int, str]] = set()
+        ids = set(provider_ids) | set(fresh)
+        for pid in ids:
+            old = self._entries.pop(pid, None)
+            if old is not None:
+                touched |= self._unindex(old)
+            new = fresh.get(pid)
+            if new is not None:
+                self._entries[pid] = new
+                touched |= self._index(new)
+        self.version += 1
+        for key, view in self._views.items():
+            view.forget((cell for st, cell in touched if st == key[0]), ids)
+
+    def _keys(self, entry: ProviderEntry) -> set[tuple[int, str]]:
+        return {(st, entry.cell) for st in entry.services} if entry.active else set()
+
+    def _index(self, entry: ProviderEntry) -> set[tuple[int, str]]:
+        keys = self._keys(entry)
+        for key in keys:
+            self._cells.setdefault(key, []).append(entry)
+        for client_id in entry.partners:
+            self._partners.setdefault(client_id, set()).add(entry.provider_id)
+        return keys
+
+    def _unindex(self, entry: ProviderEntry) -> set[tuple[int, str]]:
+        keys = self._keys(entry)
+        for key in keys:
+            # A new list, not an edit: a search iterating the old one is unaffected.
+            kept = [e for e in self._cells[key] if e.provider_id != entry.provider_id]
+            if kept:
+                self._cells[key] = kept
+            else:
+                del self._cells[key]
+        for client_id in entry.partners:
+            ids = self._partners[client_id]
+            ids.discard(entry.provider_id)
+            if not ids:
+                del self._partners[client_id]
+        return keys
+
+    def view(self, service_type_id: int, scorer: Scorer) -> CellView:
+        """The cached :class:`CellView` for this service type and scorer's weights."""
+        o = scorer.options
+        constant = scorer.constant_price_value
+        key: _ViewKey = (
+            service_type_id,
+            scorer.weights,
+            o.on_time_prior,
+            o.acceptance_prior,
+            -1.0 if constant is None else constant,
+        )
+        view = self._views.get(key)
+        if view is None:
+            view = self._views[key] = CellView(self, service_type_id, scorer)
+            while len(self._views) > MAX_VIEWS:
+                self._views.popitem(last=False)
+        self._views.move_to_end(key)
+        return view

@@ -1,0 +1,314 @@
+"""The catalogue search (in memory) against the brute-force reference."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+import h3
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geo.catalogue import Catalogue, ProviderEntry
+from geo.distance import StraightLineSpeedModel, haversine_km
+from geo.errors import InvalidCandidateError, InvalidQueryError
+from geo.ranking import CandidateFacts, PriceTableRow, ScoreOptions, Weights, price_of_job
+from geo.search import CatalogueSearch, LiveAnswer, LiveFix, LiveRequest, SearchQuery, State
+from geo.topn import RankedCandidate, brute_force_top_n
+from tests.geo.strategies import options_st, rates, weights_st
+from tests.geo.test_topn import SE, assert_same, destination, ids
+
+NOW_MS = 1_800_000_000_000
+FRESH_MS = 120_000
+TOW, TAXI = 1, 2
+CLIENT, OTHER_CLIENT = 10, 11
+ROW = PriceTableRow(Decimal("120.00"), 5, Decimal("3.50"), Decimal(20))
+
+
+@dataclass
+class Provider:
+    entry: ProviderEntry
+    live: LiveFix | None = None  # (lat, lng, received ms), fresh or not
+    busy: bool = False
+
+
+class FakeLive:
+    """The live store's contract over a dict, at one instant."""
+
+    def __init__(self, providers: Sequence[Provider], resolution: int) -> None:
+        self.providers = {p.entry.provider_id: p for p in providers}
+        self.resolution = resolution
+        self.requests = 0
+
+    def read(self, request: LiveRequest, least_ms: int) -> LiveAnswer:
+        self.requests += 1
+        index = {cell: i for i, cell in enumerate(request.cells)}
+        fresh = {
+            pid: p.live
+            for pid, p in self.providers.items()
+            if p.live is not None and p.live[2] >= least_ms
+        }
+        in_cells = [
+            (index[cell], pid, fix)
+            for pid, fix in fresh.items()
+            if (cell := h3.latlng_to_cell(fix[0], fix[1], self.resolution)) in index
+        ]
+        named = {pid for _, pid, _ in in_cells} | set(request.ids)
+        busy = {pid for pid in named if self.providers[pid].busy}
+        return LiveAnswer(in_cells, {i: fresh[i] for i in request.ids if i in fresh}, busy)
+
+
+def run(
+    catalogue: Catalogue,
+    live: FakeLive,
+    query: SearchQuery,
+    rings_per_batch: int = 1,
+) -> tuple[RankedCandidate, ...]:
+    search = CatalogueSearch(
+        catalogue, query, now_ms=NOW_MS, fresh_ms=FRESH_MS, resolution=live.resolution
+    )
+    while (request := search.next_request(rings_per_batch)) is not None:
+        search.feed(request, live.read(request, search.min_received_ms))
+    assert search.state is State.DONE
+    return search.result().candidates
+
+
+def reference(providers: Sequence[Provider], query: SearchQuery) -> tuple[RankedCandidate, ...]:
+    """Every eligible provider scored at its counted position, sorted."""
+    road = StraightLineSpeedModel().road_km
+    facts = []
+    for p in providers:
+        e = p.entry
+        if not e.active or query.service_type_id not in e.services:
+            continue
+        fresh = p.live is not None and NOW_MS - p.live[2] < FRESH_MS
+        lat, lng = (p.live[0], p.live[1]) if p.live is not None and fresh else (e.lat, e.lng)
+        d = haversine_km(query.lat, query.lng, lat, lng)
+        price = price_of_job(
+            e.services[query.service_type_id],
+            road(d),
+            road(query.trip_km),
+            night_or_holiday=query.night_or_holiday,
+        )
+        facts.append(
+            CandidateFacts(
+                e.provider_id,
+                d,
+                e.on_time_rate,
+                e.acceptance_rate,
+                e.preference,
+                query.client_id in e.partners,
+                p.busy,
+                price,
+            )
+        )
+    return brute_force_top_n(facts, query.weights, query.radius_km, query.n, query.options)
+
+
+PROVIDER = st.tuples(
+    st.floats(0, 1.3),  # base distance, × radius
+    st.floats(0, 360),
+    st.sampled_from(["own", "own", "origin"]),
+    st.sampled_from(["none", "fresh", "stale", "fresh", "exactly stale"]),
+    st.floats(0, 1.2),  # live distance from the base, × radius
+    st.floats(0, 360),
+    st.tuples(rates, rates, st.integers(0, 5)),
+    st.tuples(st.booleans(), st.booleans(), st.booleans(), st.booleans()),
+)
+
+
+@st.composite
+def worlds(draw: st.DrawFn) -> tuple[list[Provider], float, int]:
+    resolution = draw(st.sampled_from([7, 8, 9]))
+    max_radius = min(25.0, 20 * h3.average_hexagon_edge_length(resolution, "km"))
+    radius = draw(st.floats(0.3, max_radius))
+    providers = []
+    for pid, drawn in enumerate(draw(st.lists(PROVIDER, max_size=80)), start=1):
+        km, bearing, where, live_kind, live_km, live_bearing, record, flags = drawn
+        active, tow, partner, busy = flags
+        base = destination(*SE, km * radius, bearing) if where == "own" else SE
+        age_ms = {"fresh": 1_000, "stale": 600_000, "exactly stale": FRESH_MS}.get(live_kind)
+        live = None
+        if age_ms is not None:
+            at = destination(*base, live_km * radius, live_bearing)
+            live = (at[0], at[1], NOW_MS - age_ms)
+        entry = ProviderEntry(
+            provider_id=pid,
+            lat=base[0],
+            lng=base[1],
+            cell=h3.latlng_to_cell(*base, resolution),
+            active=active or pid % 3 == 0,
+            on_time_rate=record[0],
+            acceptance_rate=record[1],
+            preference=record[2],
+            services={TOW if tow else TAXI: ROW},
+            partners=frozenset({CLIENT} if partner else {OTHER_CLIENT}),
+        )
+        providers.append(Provider(entry, live, busy))
+    return providers, radius, resolution
+
+
+@pytest.mark.slow
+@settings(max_examples=200, deadline=None)
+@given(
+    worlds(),
+    weights_st(),
+    options_st(),
+    st.integers(1, 30),
+    st.integers(1, 3),
+    st.sampled_from([CLIENT, None]),
+    st.floats(0, 50),
+)
+def test_catalogue_search_equals_brute_force(
+    world: tuple[list[Provider], float, int],
+    weights: Weights,
+    options: ScoreOptions,
+    n: int,
+    rings_per_batch: int,
+    client: int | None,
+    trip_km: float,
+) -> None:
+    providers, radius, resolution = world
+    catalogue = Catalogue(p.entry for p in providers)
+    query = SearchQuery(*SE, TOW, client, radius, n, weights, options, trip_km)
+    found = run(catalogue, FakeLive(providers, resolution), query, rings_per_batch)
+    assert_same(found, reference(providers, query))
+
+
+def provider(pid: int, km: float, bearing: float = 0.0, **changes: object) -> Provider:
+    lat, lng = destination(*SE, km, bearing)
+    entry = ProviderEntry(
+        pid,
+        lat,
+        lng,
+        h3.latlng_to_cell(lat, lng, 8),
+        True,
+        0.9,
+        0.9,
+        3,
+        {TOW: ROW},
+        frozenset(),
+    )
+    return Provider(entry._replace(**changes))  # type: ignore[arg-type]
+
+
+def query(**changes: object) -> SearchQuery:
+    q = SearchQuery(*SE, TOW, CLIENT, 20.0, 5, Weights())
+    return SearchQuery(**{**q.__dict__, **changes}) if hasattr(q, "__dict__") else _with(q, changes)
+
+
+def _with(q: SearchQuery, changes: dict[str, object]) -> SearchQuery:
+    from dataclasses import replace
+
+    return replace(q, **changes)  # type: ignore[arg-type]
+
+
+def test_a_busy_provider_is_flagged_and_penalised() -> None:
+    free, busy = provider(1, 2.0), provider(2, 2.0, 180.0)
+    busy.busy = True
+    found = run(Catalogue([free.entry, busy.entry]), FakeLive([free, busy], 8), query())
+    assert ids(found) == [1, 2]
+    assert not found[0].facts.busy and found[1].facts.busy
+    assert found[1].breakdown["busy"].contribution == -0.2
+    assert found[0].score - found[1].score == pytest.approx(0.2)
+
+
+def test_a_fresh_live_position_counts_and_a_stale_one_does_not() -> None:
+    mover = provider(1, 15.0)
+    mover.live = (*destination(*SE, 0.3, 90.0), NOW_MS - 5_000)
+    idle = provider(2, 1.0)
+    idle.live = (*destination(*SE, 19.0, 90.0), NOW_MS - FRESH_MS)  # just too old
+    found = run(Catalogue([mover.entry, idle.entry]), FakeLive([mover, idle], 8), query())
+    assert ids(found) == [1, 2]
+    assert found[0].facts.position_source.value == "live"
+    assert found[0].facts.position_age_s == 5.0
+    assert found[1].facts.position_source.value == "base"
+    assert found[1].facts.distance_km == pytest.approx(1.0)
+
+
+def test_blocked_and_other_services_are_not_candidates() -> None:
+    blocked = provider(1, 1.0, active=False)
+    taxi = provider(2, 1.0, 90.0, services={TAXI: ROW})
+    ok = provider(3, 3.0)
+    world = [blocked, taxi, ok]
+    found = run(Catalogue(p.entry for p in world), FakeLive(world, 8), query())
+    assert ids(found) == [3]
+
+
+def test_partners_are_found_wherever_they_are_and_priced() -> None:
+    far_partner = provider(1, 19.0, partners=frozenset({CLIENT}))
+    near = [provider(pid, 0.5, pid * 10.0) for pid in range(2, 30)]
+    world = [far_partner, *near]
+    found = run(Catalogue(p.entry for p in world), FakeLive(world, 8), query(n=30))
+    by_id = {c.facts.provider_id: c for c in found}
+    assert by_id[1].facts.partner and by_id[1].breakdown["partnership"].value == 1.0
+    expected = price_of_job(ROW, 19.0 * 1.3, 0.0, night_or_holiday=False)
+    assert by_id[1].facts.price == pytest.approx(expected, abs=Decimal("0.02"))
+
+
+def test_a_dense_cell_is_read_best_first_and_cut_short() -> None:
+    # All within 100 m of the origin, in its cell: the best records win.
+    crowd = [provider(pid, 0.1, pid * 0.7, on_time_rate=pid / 500) for pid in range(1, 500)]
+    live = FakeLive(crowd, 8)
+    search = CatalogueSearch(
+        Catalogue(p.entry for p in crowd),
+        query(n=3),
+        now_ms=NOW_MS,
+        fresh_ms=FRESH_MS,
+        resolution=8,
+    )
+    while (request := search.next_request(1)) is not None:
+        search.feed(request, live.read(request, search.min_received_ms))
+    result = search.result()
+    assert ids(result.candidates) == ids(reference(crowd, query(n=3)))
+    assert result.seen < 50
+
+
+def test_a_live_position_outside_its_cell_is_refused() -> None:
+    p = provider(1, 5.0)
+    search = CatalogueSearch(
+        Catalogue([p.entry]), query(), now_ms=NOW_MS, fresh_ms=FRESH_MS, resolution=8
+    )
+    while (request := search.next_request(1)) is not None and request.first_ring < 4:
+        search.feed(request, LiveAnswer([], {}, set()))
+    assert request is not None
+    lying = LiveAnswer([(0, 1, (*destination(*SE, 0.05, 0.0), NOW_MS))], {}, set())
+    with pytest.raises(InvalidCandidateError):
+        search.feed(request, lying)
+
+
+def test_requests_must_be_answered_in_turn() -> None:
+    search = CatalogueSearch(Catalogue(), query(), now_ms=NOW_MS, fresh_ms=FRESH_MS, resolution=8)
+    request = search.next_request(1)
+    assert request is not None
+    with pytest.raises(InvalidQueryError):
+        search.next_request(1)
+    with pytest.raises(InvalidQueryError):
+        search.result()
+    search.feed(request, LiveAnswer([], {}, set()))
+    with pytest.raises(InvalidQueryError):
+        search.feed(request, LiveAnswer([], {}, set()))
+
+
+def test_catalogue_replace_moves_and_removes() -> None:
+    a, b = provider(1, 1.0).entry, provider(2, 1.0, 180.0).entry
+    catalogue = Catalogue([a, b])
+    view = catalogue.view(
+        TOW,
+        CatalogueSearch(
+            catalogue, query(), now_ms=NOW_MS, fresh_ms=FRESH_MS, resolution=8
+        )._topn.scorer,
+    )
+    assert [e.provider_id for e in view.ranked(a.cell)[1]] == sorted(
+        {1, 2} if a.cell == b.cell else {1}
+    )
+    moved = provider(1, 8.0).entry
+    catalogue.replace([1, 2], [moved])
+    assert catalogue.get(2) is None
+    assert 1 not in [e.provider_id for e in view.ranked(a.cell)[1]]
+    assert [e.provider_id for e in view.ranked(moved.cell)[1]] == [1]
+    catalogue.replace([1], [moved._replace(active=False)])
+    assert view.ranked(moved.cell)[1] == []
+    assert catalogue.eligible(1, TOW) is None
