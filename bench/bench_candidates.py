@@ -6,16 +6,24 @@ same points, measured in the same run.
 
 Data: providers spread over lat −24.0..−23.2, lng −47.0..−46.2 (denser near the
 centre), all serving one service type, 200 of them partners of the client, 30 % with a
-fresh live position in Redis. Kept in the database ``acionar_bench_candidates``
-(reused when already full) and under its own Redis prefix.
+fresh live position in Redis, 10 % busy. Kept in the database
+``acionar_bench_candidates`` (reused when already full) and under its own Redis
+prefix. The search reads the node's live mirror (loaded from Redis by a
+:class:`~realtime.mirror.MirrorFeed`, as a server does) and asks Redis for presence;
+the catalogue is loaded as a server's first search loads it (cells of the default
+weights sorted ahead); a first pass of ``QUERIES`` searches is recorded apart, then
+``QUERIES`` searches at other points are measured. The heap is frozen after loading,
+as the server does after start-up.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 import statistics
 import time
+import tracemalloc
 
 import asyncpg
 import h3
@@ -26,10 +34,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.report import Figure
 from geo.catalogue import Catalogue
-from geo.ranking import Weights
+from geo.ranking import DEFAULT_OPTIONS, Weights
 from geo.search import SearchQuery
-from geo.source import find_candidates, load_catalogue
+from geo.source import CatalogueKeeper, find_candidates
 from realtime.filter import PositionFix
+from realtime.mirror import LiveMirror, MirrorFeed
 from realtime.store import LiveStore, now_ms
 from registry.db import make_engine, make_sessionmaker, to_async_url
 from server.migrate import upgrade
@@ -40,12 +49,14 @@ PROVIDERS = 100_000
 LIVE_SHARE = 0.3
 BUSY_SHARE = 0.1
 FRESH_S = 120.0
-QUERIES = 300
-WARMUP = 30
+QUERIES = 300  # per pass: a first one, then the measured one at other points
 RADIUS_KM = 20.0
 TOP = 20
 BOX = (-24.0, -23.2, -47.0, -46.2)
 PREFIX = "acionar-bench-candidates:"
+APPLY_BATCH = 500  # positions per published message (the writer's flush_max)
+VISIBILITY_PROBES = 200
+PROBE_ID = PROVIDERS + 1  # not in the catalogue: the probes do not disturb searches
 
 
 def _url(settings: Settings, database: str) -> str:
@@ -142,11 +153,15 @@ def _p(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
+def _points(seed: int) -> list[tuple[float, float]]:
+    rng = random.Random(seed)
+    return [(rng.uniform(-23.75, -23.45), rng.uniform(-46.8, -46.45)) for _ in range(QUERIES)]
+
+
 async def _measure(
-    session: AsyncSession, store: LiveStore, catalogue: Catalogue
+    session: AsyncSession, feed: MirrorFeed, catalogue: Catalogue, points: list[tuple[float, float]]
 ) -> tuple[list[float], list[float]]:
-    rng = random.Random(3)
-    points = [(rng.uniform(-23.75, -23.45), rng.uniform(-46.8, -46.45)) for _ in range(QUERIES)]
+    """Each point's search and bare query, in ms."""
     weights = Weights()
     bare = text(
         "SELECT id FROM providers ORDER BY base_location <-> "
@@ -154,18 +169,65 @@ async def _measure(
     )
     search_ms: list[float] = []
     bare_ms: list[float] = []
-    for i, (lat, lng) in enumerate(points):
+    for lat, lng in points:
         query = SearchQuery(lat, lng, 1, 1, RADIUS_KM, TOP, weights)
         started = time.perf_counter()
-        await find_candidates(catalogue, store, query, fresh_s=FRESH_S)
-        s = (time.perf_counter() - started) * 1000
+        await find_candidates(catalogue, feed.mirror, feed.store, query, fresh_s=FRESH_S)
+        search_ms.append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
         await session.execute(bare, {"lat": lat, "lng": lng})
-        b = (time.perf_counter() - started) * 1000
-        if i >= WARMUP:
-            search_ms.append(s)
-            bare_ms.append(b)
+        bare_ms.append((time.perf_counter() - started) * 1000)
     return search_ms, bare_ms
+
+
+async def _until_seen(feed: MirrorFeed, received: int) -> None:
+    while True:
+        seen = feed.mirror.position(PROBE_ID)
+        if seen is not None and seen[2] == received:
+            return
+        await asyncio.sleep(0)  # the listener runs in this loop
+
+
+async def _visible_ms(feed: MirrorFeed) -> list[float]:
+    """From a write of a position to the mirror holding it (what another node sees)."""
+    delays = []
+    for i in range(VISIBILITY_PROBES):
+        received = now_ms() + i
+        fix = PositionFix(-23.5, -46.6 + i * 1e-6, 5.0, received)
+        started = time.perf_counter()
+        await feed.store.write_positions([(PROBE_ID, fix, received)])
+        await _until_seen(feed, received)
+        delays.append((time.perf_counter() - started) * 1000)
+    return delays
+
+
+def _mirror_costs(feed: MirrorFeed) -> tuple[float, float]:
+    """Bytes per position held by a node's mirror, and µs to apply one position."""
+    rows = [(pid, _cell(fix), fix) for pid, fix in _positions(feed)]
+    tracemalloc.start()
+    mirror = LiveMirror()
+    for pid, cell, fix in rows:
+        mirror.put(pid, cell, fix)
+    size, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    lines = [f"{cell} {fix[2]} {pid} {fix[0]!r} {fix[1]!r}".encode() for pid, cell, fix in rows]
+    batches = [
+        b"p\n" + b"\n".join(lines[i : i + APPLY_BATCH]) for i in range(0, len(lines), APPLY_BATCH)
+    ]
+    started = time.perf_counter()
+    for message in batches:
+        mirror.apply(message)
+    apply_us = (time.perf_counter() - started) * 1e6 / max(1, len(lines))
+    return size / max(1, len(rows)), apply_us
+
+
+def _positions(feed: MirrorFeed) -> list[tuple[int, tuple[float, float, int]]]:
+    mirror = feed.mirror
+    return [(pid, fix) for pid in range(1, PROVIDERS + 1) if (fix := mirror.position(pid))]
+
+
+def _cell(fix: tuple[float, float, int]) -> str:
+    return str(h3.latlng_to_cell(fix[0], fix[1], LiveStore.resolution))
 
 
 async def run(settings: Settings) -> list[Figure]:
@@ -173,11 +235,22 @@ async def run(settings: Settings) -> list[Figure]:
     store = await _live(settings)
     engine = make_engine(_url(settings, DATABASE), pool_size=2)
     try:
-        async with make_sessionmaker(engine)() as session:
+        sessions = make_sessionmaker(engine)
+        async with sessions() as session, MirrorFeed(store).running() as feed:
             started = time.perf_counter()
-            catalogue = await load_catalogue(session)
+            await feed.wait_ready()
+            mirror_s = time.perf_counter() - started
+            keeper = CatalogueKeeper(sessions, reload_s=3600.0, warm=[(Weights(), DEFAULT_OPTIONS)])
+            started = time.perf_counter()
+            catalogue = await keeper.current()  # as a server's first search: load, sort cells
             load_s = time.perf_counter() - started
-            search_ms, bare_ms = await _measure(session, store, catalogue)
+            gc.collect()
+            gc.freeze()  # as the server does after start-up (server.app)
+            cold_ms, cold_bare_ms = await _measure(session, feed, catalogue, _points(3))
+            search_ms, bare_ms = await _measure(session, feed, catalogue, _points(4))
+            gc.unfreeze()
+            visible_ms = await _visible_ms(feed)
+            per_position, apply_us = _mirror_costs(feed)
     finally:
         await engine.dispose()
         keys = [k async for k in store.client.scan_iter(match=f"{PREFIX}*")]
@@ -202,5 +275,18 @@ async def run(settings: Settings) -> list[Figure]:
             "bare GiST <-> LIMIT 50 p99",
             bare_p99,
         ),
-        Figure("extra: load the catalogue of 100,000 providers", load_s, "s"),
+        Figure(
+            "extra: first pass after loading, p99",
+            _p(cold_ms, 99),
+            "ms",
+            "",
+            "bare GiST p99, first pass",
+            _p(cold_bare_ms, 99),
+        ),
+        Figure("extra: load the catalogue of 100,000 providers, cells sorted", load_s, "s"),
+        Figure(f"extra: load the live mirror ({len(feed.mirror):,} positions)", mirror_s, "s"),
+        Figure("extra: live mirror memory per position", per_position, "bytes"),
+        Figure("extra: position written → in the mirror, p50", _p(visible_ms, 50), "ms"),
+        Figure("extra: position written → in the mirror, p99", _p(visible_ms, 99), "ms"),
+        Figure("extra: live mirror, apply one published position", apply_us, "µs"),
     ]

@@ -23,8 +23,12 @@ figures say how many there were, and how much CPU each process took.
    frames over the same window is the baseline. When the generator uses a whole
    core there, the baseline is a lower bound of the bare server's capacity (the
    figure says so). Both are measured with apps offering permessage-deflate (as
-   OkHttp does) and without.
-2. **Latency.** A server with ``POSITION_PUBLISH_INTERVAL_S`` near zero publishes a
+   OkHttp does) and without; both servers decline it (docs/protocol.md, "Frames"),
+   so the two pairs differ only in the handshake and show the run's noise. Each
+   rate is also divided by its server's CPU over the window (per CPU-second): when
+   the generator, or another job on the machine, holds the cores, the rates say
+   more about them than about the servers, and this ratio stays.
+2. **Latency.** A server with ``POSITION_PUBLISH_INTERVAL_S=0`` publishes a
    ``provider.positions`` bus event right after each Redis write; the benchmark
    subscribes to the bus, the generator sends 2,000 positions/s in total and logs
    each frame's (provider, device time, wall time) just after sending it; the
@@ -51,7 +55,7 @@ import orjson
 import redis.asyncio as aioredis
 from sqlalchemy.engine import make_url
 
-from bench.report import Figure
+from bench.report import RATE_UNIT, Figure, format_quantity
 from clients.provider_app_sim.processes import (
     Child,
     child,
@@ -100,6 +104,8 @@ GENERATOR_BOUND_CORES = 0.95
 """A generator using this much CPU is the bottleneck of its run."""
 
 TARGET_RATIO = 0.5
+MIN_CPU = 0.01
+"""Floor of a measured CPU share, in cores, when dividing by it."""
 TARGET_P99_MS = 100.0
 
 SERVER_ENV = {
@@ -337,7 +343,7 @@ async def _bare(tokens: Path, logs: Path, compression: bool) -> Window:
 
 def _show(what: str, window: Window, compression: bool) -> None:
     print(
-        f"[bench] ingest: {what} (deflate {'on' if compression else 'off'}): "
+        f"[bench] ingest: {what} (apps {'offer' if compression else 'do not offer'} deflate): "
         f"{window.rate:.0f}/s; CPU: server {window.server_cpu:.2f}, "
         f"generator {window.generator_cpu:.2f} cores",
         flush=True,
@@ -383,7 +389,7 @@ async def _latency(settings: Settings, db_url: str, tokens: Path, logs: Path) ->
     received: dict[int, float] = {}
     send_log = logs / "sends.txt"
     rate = ["--rate", str(LATENCY_RATE), "--window", "1", "--send-log", str(send_log)]
-    publish_at_once = {"POSITION_PUBLISH_INTERVAL_S": "0.001"}
+    publish_at_once = {"POSITION_PUBLISH_INTERVAL_S": "0"}
     result = Latency()
     subscriber = asyncio.create_task(_subscribe(settings, received), name="bench-bus")
     try:
@@ -427,7 +433,20 @@ def _rate_figure(name: str, server: Window, bare: Window, bare_name: str) -> Fig
     if bare.generator_bound:
         bare_name += " (generator-bound: a lower bound)"
     target = f"≥ {TARGET_RATIO:.0%} of bare"
-    return Figure(name, server.rate / 1000, "k/s", target, bare_name, bare.rate / 1000)
+    return Figure(name, server.rate, RATE_UNIT, target, bare_name, bare.rate)
+
+
+def _per_cpu_figure(server: Window, bare: Window) -> Figure:
+    """Positions per second of server CPU: what each server does with a core, steady
+    when the generator (or another job on the machine) takes the CPU it needs."""
+    return Figure(
+        "extra: accepted positions per server CPU-second, apps offer deflate",
+        server.rate / max(server.server_cpu, MIN_CPU),
+        RATE_UNIT,
+        f"≥ {TARGET_RATIO:.0%} of bare",
+        "bare server, parsed frames per CPU-second",
+        bare.rate / max(bare.server_cpu, MIN_CPU),
+    )
 
 
 def _throughput_figures(
@@ -441,7 +460,7 @@ def _throughput_figures(
             f"(server, generator and Redis share {cores} cores)",
             server,
             bare,
-            "bare websockets server, same generator and frames",
+            "bare websockets server (declines deflate too), same generator and frames",
         ),
         _rate_figure(
             "extra: the same, apps not offering permessage-deflate",
@@ -449,6 +468,7 @@ def _throughput_figures(
             bare_plain,
             "bare websockets server, no deflate",
         ),
+        _per_cpu_figure(server, bare),
         Figure(
             "extra: server CPU while saturated (1 = one core)",
             server.server_cpu,
@@ -491,7 +511,7 @@ def _latency_figures(latency: Latency) -> list[Figure]:
             f"extra: sent → visible in Redis p50 at {rate}", statistics.median(latency.ms), "ms"
         ),
         Figure(f"extra: sent → visible in Redis max at {rate}", max(latency.ms), "ms"),
-        Figure(f"extra: accepted at the {rate} target", latency.rate / 1000, "k/s"),
+        Figure(f"extra: accepted at the {rate} target", latency.rate, RATE_UNIT),
         Figure(
             "extra: sent positions seen on the bus",
             100 * len(latency.ms) / max(latency.sent, 1),
@@ -527,5 +547,5 @@ async def run(settings: Settings) -> list[Figure]:
         *_latency_figures(latency),
     ]
     for figure in figures:
-        print(f"[bench] ingest: {figure.name}: {figure.value:.4g} {figure.unit}", flush=True)
+        print(f"[bench] ingest: {figure.name}: {format_quantity(figure.value, figure.unit)}")
     return figures

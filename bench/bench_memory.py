@@ -17,8 +17,9 @@ prefix ``acionar-bench-memory:``. For each server, the real one
 4. read ``VmRSS`` again: (after − before) / 10,000 is the figure.
 
 Both servers are measured twice: with apps that offer permessage-deflate, as
-OkHttp does, and with apps that do not (a negotiated deflate context holds zlib
-state on the server for the connection's life).
+OkHttp does, and with apps that do not. Both decline it (a negotiated deflate
+context would hold zlib state on the server for the connection's life), so the two
+samples differ only in the handshake.
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ async def _bare(token_files: list[Path], logs: Path, compression: bool) -> Sampl
 
 def _show(what: str, sample: Sample, compression: bool) -> None:
     print(
-        f"[bench] memory: {what} (deflate {'on' if compression else 'off'}): RSS "
+        f"[bench] memory: {what} (apps {'offer' if compression else 'do not offer'} deflate): RSS "
         f"{sample.before_kb / 1024:.0f} → {sample.after_kb / 1024:.0f} MiB, "
         f"{sample.per_connection_kb:.1f} KiB per connection "
         f"(connected in {sample.connect_s:.1f} s)",
@@ -141,7 +142,7 @@ def _figures(samples: dict[tuple[str, bool], Sample]) -> list[Figure]:
             server.per_connection_kb,
             "KiB",
             f"< {TARGET_KB:.0f} KB",
-            "bare websockets server, same connections",
+            "bare websockets server (declines deflate too), same connections",
             bare.per_connection_kb,
         ),
         Figure(

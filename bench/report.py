@@ -7,6 +7,7 @@ sections, so figures measured on another day keep their own stamp.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -37,6 +38,34 @@ class Figure:
         return self.value / self.baseline_value
 
 
+RATE_UNIT = "/s"
+"""A figure in this unit is a rate: rendered with a k or M prefix ("5.34 k/s")."""
+
+_PREFIXES = ((1e6, "M"), (1e3, "k"))
+
+
+def format_number(value: float) -> str:
+    """Three significant digits, never in exponent notation; from 1,000 up, whole
+    numbers with thousands separators ("0.974", "78.1", "874", "1,235")."""
+    magnitude = abs(value)
+    if magnitude >= 1000:
+        return f"{value:,.0f}"
+    if magnitude == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    decimals = max(0, 2 - math.floor(math.log10(magnitude)))
+    return f"{value:.{decimals}f}"
+
+
+def format_quantity(value: float, unit: str) -> str:
+    """``value`` with its unit; rates get an SI prefix (5,338 /s: "5.34 k/s")."""
+    if unit == RATE_UNIT:
+        for scale, prefix in _PREFIXES:
+            if abs(value) >= scale:
+                return f"{format_number(value / scale)} {prefix}{unit}"
+        return f"{format_number(value)} {unit}"
+    return f"{format_number(value)} {unit}".rstrip()
+
+
 def render_section(module: str, figures: list[Figure], *, machine: str, date: str) -> str:
     lines = [
         f"## {module.removeprefix('bench_')}",
@@ -48,12 +77,13 @@ def render_section(module: str, figures: list[Figure], *, machine: str, date: st
     ]
     for f in figures:
         baseline = (
-            f"{f.baseline_name}: {f.baseline_value:.3g} {f.unit}"
+            f"{f.baseline_name}: {format_quantity(f.baseline_value, f.unit)}"
             if f.baseline_value is not None
             else ""
         )
         ratio = f"{f.ratio:.2f}×" if f.ratio is not None else ""
-        lines.append(f"| {f.name} | {f.value:.3g} {f.unit} | {baseline} | {ratio} | {f.target} |")
+        value = format_quantity(f.value, f.unit)
+        lines.append(f"| {f.name} | {value} | {baseline} | {ratio} | {f.target} |")
     return "\n".join(lines) + "\n"
 
 

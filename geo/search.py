@@ -25,12 +25,13 @@ What makes it fast (docs/geo.md, "The catalogue" and "The live mirror"):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 from geo.catalogue import Catalogue, ProviderEntry
-from geo.distance import PositionSource, StraightLineSpeedModel, haversine_km
+from geo.distance import EARTH_RADIUS_KM, PositionSource, StraightLineSpeedModel, haversine_km
 from geo.errors import InvalidQueryError
 from geo.ranking import (
     DEFAULT_OPTIONS,
@@ -44,6 +45,10 @@ from geo.topn import RankedCandidate, RingGeometry, TopN, TopNResult
 
 PARTNERS_CEILING = Ceiling(partnership=0.0)
 """Everyone not pinned is not this client's partner."""
+
+LATITUDE_BAND_MARGIN = 1.001
+"""Slack on the latitude band of :meth:`CatalogueSearch._pin` for rounding (a
+partner inside the radius is never skipped; one just outside may be measured)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,11 +133,15 @@ class CatalogueSearch:
             else {}
         )
         self._cells = 0
+        self._ran = False
 
     def run(self) -> TopNResult:
-        """The exact top N, best first, priced.
+        """The exact top N, best first, priced; only once.
 
         Connectivity, ETA and the age of a stale position are the caller's to fill."""
+        if self._ran:
+            raise InvalidQueryError("a search runs once")
+        self._ran = True
         self._pin()
         k = 0
         while True:
@@ -148,13 +157,19 @@ class CatalogueSearch:
         return fix if fix is not None and fix[2] >= self.min_received_ms else None
 
     def _pin(self) -> None:
-        """The partners, wherever they are (their base counts the partnership)."""
-        busy = self._live.busy
+        """The partners, wherever they are (their base counts the partnership).
+
+        A partner whose latitude alone puts it beyond the radius is skipped unmeasured:
+        the great-circle distance is at least ``R × |Δlatitude|``, so a client with
+        partners all over the country pays for the nearby ones only."""
+        busy, q = self._live.busy, self.query
+        band = math.degrees(q.radius_km / EARTH_RADIUS_KM) * LATITUDE_BAND_MARGIN
         for pid, entry in self._partners.items():
             fix = self._fresh(pid)
             lat, lng = (fix[0], fix[1]) if fix else (entry.lat, entry.lng)
-            base = self._view.base(entry, partner=True)
-            self._offer(entry, base, lat, lng, fix, pid in busy, 0.0)
+            if abs(lat - q.lat) <= band:
+                base = self._view.base(entry, partner=True)
+                self._offer(entry, base, lat, lng, fix, pid in busy, 0.0)
 
     def _read_ring(self, k: int) -> None:
         at_least = self.geometry.min_distance_km(k)

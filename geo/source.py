@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from geo.catalogue import Catalogue, ProviderEntry
 from geo.distance import PositionSource, StraightLineSpeedModel
 from geo.errors import InvalidQueryError
-from geo.ranking import CandidateFacts, Connectivity, PriceTableRow
+from geo.ranking import CandidateFacts, Connectivity, PriceTableRow, ScoreOptions, Weights
 from geo.search import CatalogueSearch, LiveView, SearchQuery
 from geo.topn import DEFAULT_RESOLUTION, RankedCandidate, TopNResult, fill_eta
 from registry.enums import ProviderStatus
@@ -147,12 +147,21 @@ class CatalogueKeeper:
     request that wrote answers: the next search on this node rereads those providers.
     A reload reads PostgreSQL without holding up searches, which use the previous
     catalogue meanwhile; invalidations that arrive during it are applied after it.
+    Before a loaded catalogue is used, the cells of ``warm`` weight sets (the
+    defaults) and of the views the previous catalogue had are sorted.
     """
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, reload_s: float) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        reload_s: float,
+        warm: Sequence[tuple[Weights, ScoreOptions]] = (),
+    ) -> None:
         if not reload_s > 0:
             raise InvalidQueryError(f"reload_s must be > 0, not {reload_s}")
         self._sessions = sessions
+        self._warm = tuple(warm)
         self.reload_s = reload_s
         self._catalogue: Catalogue | None = None
         self._dirty: set[int] = set()
@@ -192,11 +201,13 @@ class CatalogueKeeper:
 
     async def _load(self) -> Catalogue:
         generation = self._generation
+        previous = self._catalogue
         self._during_load = set()
         started = time.monotonic()
         try:
             async with self._sessions() as session:
                 catalogue = await load_catalogue(session)
+            await self._prepare(catalogue, previous)
             if generation == self._generation:
                 self._catalogue = catalogue
                 # Announced during the load: maybe read before the change, so reread.
@@ -208,6 +219,15 @@ class CatalogueKeeper:
             "catalogue: %d providers loaded in %.2f s", len(catalogue), time.monotonic() - started
         )
         return catalogue
+
+    async def _prepare(self, catalogue: Catalogue, previous: Catalogue | None) -> None:
+        """Sort ahead the cells searches will read (docs/geo.md), yielding often."""
+        if previous is not None:
+            for _ in catalogue.adopt_views(previous):
+                await asyncio.sleep(0)
+        for weights, options in self._warm:
+            for _ in catalogue.warm(weights, options):
+                await asyncio.sleep(0)
 
     async def reload(self) -> None:
         """Reread everything; searches go on with the previous catalogue meanwhile."""

@@ -9,6 +9,7 @@ spend the last use of a plan service.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -71,12 +72,21 @@ class JobDraft:
     destination: Place | None = None
 
 
+class Event(enum.StrEnum):
+    """What the bus tells the panels about incidents and jobs (docs/protocol.md)."""
+
+    INCIDENT_UPDATED = "incident.updated"
+    JOB_CREATED = "job.created"
+    JOB_UPDATED = "job.updated"
+    JOB_STATUS = "job.status"
+
+
 @dataclass
 class Change:
     """What a write did, for the bus: the job, and the event names it deserves."""
 
     job: Job
-    events: list[str] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     entry: TimelineEntry | None = None
 
 
@@ -253,7 +263,7 @@ async def register_job(
     if incident.handling_time_s is None:
         incident.handling_time_s = job.handling_time_s
     await session.flush()
-    return Change(job, ["job.created", "incident.updated"], entry)
+    return Change(job, [Event.JOB_CREATED, Event.INCIDENT_UPDATED], entry)
 
 
 async def _coverage_columns(session: AsyncSession, decision: cov.Coverage | None) -> dict[str, Any]:
@@ -346,7 +356,7 @@ async def move_job(
         job.cancellation_reason_id = entry.cancellation_reason_id
     session.add(_timeline_row(job.id, entry))
     await session.flush()
-    return Change(job, ["job.status"], entry)
+    return Change(job, [Event.JOB_STATUS], entry)
 
 
 EDITABLE = (
@@ -398,7 +408,7 @@ async def edit_job(
         await _reschedule(session, job, rules)
     await _replace_places(session, job, places)
     await session.flush()
-    return Change(job, ["job.updated"])
+    return Change(job, [Event.JOB_UPDATED])
 
 
 async def _reschedule(session: AsyncSession, job: Job, rules: JobRules) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from realtime.filter import PositionFix, RejectReason
 from realtime.protocol.constants import CloseCode
-from realtime.protocol.server import ServerMessage, encode
+from realtime.protocol.server import ServerMessage, encode, encode_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +25,12 @@ class Send:
     def text(self) -> str:
         """The frame's text (compact JSON)."""
         return encode(self.message)
+
+    @property
+    def data(self) -> bytes:
+        """The frame's text as UTF-8 bytes (for a library that sends them as a text
+        frame without encoding again)."""
+        return encode_bytes(self.message)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ Everything here is pure: the server's wall clock is an argument.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from enum import StrEnum
@@ -216,13 +217,14 @@ class RejectionCounts:
     __slots__ = ("_counts",)
 
     def __init__(self, counts: Mapping[RejectReason, int] | None = None) -> None:
-        self._counts: dict[RejectReason, int] = dict.fromkeys(RejectReason, 0)
+        # Only reasons that occurred: every provider track holds one of these.
+        self._counts: dict[RejectReason, int] = {}
         if counts:
             self.update(counts)
 
     def record(self, reason: RejectReason, n: int = 1) -> None:
         """Count ``n`` more fixes rejected for ``reason``."""
-        self._counts[reason] += n
+        self._counts[reason] = self._counts.get(reason, 0) + n
 
     def update(self, counts: Mapping[RejectReason, int]) -> None:
         """Add every count of ``counts`` (e.g. one batch's) to these."""
@@ -230,7 +232,7 @@ class RejectionCounts:
             self.record(reason, n)
 
     def __getitem__(self, reason: RejectReason) -> int:
-        return self._counts[reason]
+        return self._counts.get(reason, 0)
 
     @property
     def total(self) -> int:
@@ -239,10 +241,10 @@ class RejectionCounts:
 
     def as_dict(self) -> dict[str, int]:
         """``{reason value: count}`` for every reason, in declaration order."""
-        return {reason.value: n for reason, n in self._counts.items()}
+        return {reason.value: self[reason] for reason in RejectReason}
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, RejectionCounts) and self._counts == other._counts
+        return isinstance(other, RejectionCounts) and self.as_dict() == other.as_dict()
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 
@@ -272,6 +274,9 @@ class BatchResult:
         return counts
 
 
+_device_time = operator.attrgetter("time_ms")
+
+
 class ProviderTrack:
     """One provider's stream of fixes: filters batches and keeps the last accepted.
 
@@ -293,7 +298,7 @@ class ProviderTrack:
         """Judge ``fixes`` in device-time order; count and return the outcome."""
         accepted: list[PositionFix] = []
         rejected: list[tuple[PositionFix, RejectReason]] = []
-        for fix in sorted(fixes, key=lambda f: f.time_ms):
+        for fix in sorted(fixes, key=_device_time):
             verdict = self.filter.check(self.last_accepted, fix, server_now_epoch_s)
             if verdict.reason is None:
                 accepted.append(fix)

@@ -34,7 +34,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from enum import Enum
-from typing import Any
+from typing import Any, ClassVar
 
 from realtime.actions import (
     AcceptFixes,
@@ -139,7 +139,7 @@ class ConnectionConfig:
         )
 
 
-_Handler = Callable[[Any, float, float], list[Action]]
+_Handler = Callable[[Any, Any, float, float], list[Action]]
 
 
 class ProviderConnection:
@@ -166,11 +166,6 @@ class ProviderConnection:
         self._filter = PositionFilter(self.config.filter)
         self._limits = MessageLimits(max_batch_fixes=self.config.max_batch_fixes)
         self._track: ProviderTrack | None = None
-        self._handlers: dict[type[ClientMessage], _Handler] = {
-            AuthMessage: self._on_auth,
-            HelloMessage: self._on_hello,
-            PositionMessage: self._on_position,
-        }
 
     # -- events ---------------------------------------------------------------
 
@@ -314,7 +309,7 @@ class ProviderConnection:
     def _dispatch(self, message: ClientMessage, now: float, wall: float) -> list[Action]:
         if self.state is not _S.AUTHENTICATED and not isinstance(message, AuthMessage):
             return [_error(ErrorCode.NOT_AUTHENTICATED, "send auth and wait for welcome", message)]
-        return self._handlers[type(message)](message, now, wall)
+        return self._handlers[type(message)](self, message, now, wall)
 
     def _on_auth(self, message: AuthMessage, now: float, wall: float) -> list[Action]:
         if self.state is _S.AUTHENTICATING:
@@ -339,6 +334,13 @@ class ProviderConnection:
         rejected = {reason.value: n for reason, n in counts.items()}
         actions.append(Send(AckMessage(message.seq, len(result.accepted), rejected)))
         return actions
+
+    # One table per class, not per connection (thousands of them).
+    _handlers: ClassVar[dict[type[ClientMessage], _Handler]] = {
+        AuthMessage: _on_auth,
+        HelloMessage: _on_hello,
+        PositionMessage: _on_position,
+    }
 
     # -- helpers --------------------------------------------------------------
 

@@ -1,28 +1,21 @@
-"""The live state of providers in Redis: latest position, its H3 cell, presence.
+"""The live state of providers in Redis: latest position, presence, busy flags.
 
 Everything here can be lost and rebuilt: it refills from the next positions.
 Keys (all under the deployment's prefix ``p``)::
 
     p:pos            HASH  provider id -> latest accepted position (JSON)
-    p:livecell       HASH  provider id -> "<cell> <member>": the H3 cell (hex) of that
-                           position and the provider's member in that cell's set
-    p:cellz:<hex>    ZSET  one member "<id> <lat> <lng>" per provider whose latest
-                           position is in that cell, scored by when the server
-                           received it (ms since the epoch)
     p:online:<id>    STRING the id of the connection that holds the provider, with a TTL
     p:busy           SET   provider ids on an active job
 
-A provider is in exactly one cell set at a time: each write moves it (a Lua script
-does the move and the write atomically, one round trip per batch). The score lets
-a reader take only the fresh positions of a cell (:meth:`LiveStore.providers_in_cells`).
 Presence is a key per provider whose value is the connection id, so that a late
 "offline" from a replaced connection cannot delete the newer connection's mark
 (compare-and-delete). The busy set is kept by operations (:meth:`LiveStore.set_busy`).
 
-Channel ``p:live`` (pub/sub): every write of positions and every change of the busy
-set is published there, in the same atomic step as the write (the Lua script, a
-MULTI), so that each node's :class:`realtime.mirror.LiveMirror` applies them in
-Redis's order. A message is a kind line (:data:`POSITIONS_MESSAGE`,
+Channel ``p:live`` (pub/sub): every write of positions (with each position's H3
+cell) and every change of the busy set is published there, in the same ``MULTI`` as
+the write, so that each node's :class:`realtime.mirror.LiveMirror` applies them in
+Redis's order; candidate search reads that mirror, not Redis (docs/geo.md, "The
+live mirror"). A message is a kind line (:data:`POSITIONS_MESSAGE`,
 :data:`BUSY_MESSAGE`, :data:`BUSY_REPLACED_MESSAGE`) and its body.
 """
 
@@ -39,35 +32,6 @@ import redis.asyncio as aioredis
 from realtime.filter import PositionFix
 
 CELL_RESOLUTION = 8  # ~0.46 km edges: the same resolution as providers' bases
-
-_WRITE = """
--- KEYS: pos hash, livecell hash
--- ARGV: cell key prefix, live channel, then quintuples (id, json, cell, received ms,
--- member); publishes the batch on the live channel (see POSITIONS_MESSAGE)
-local moved = 0
-local lines = {'p'}
-for i = 3, #ARGV, 5 do
-  local id, body, cell = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local received, member = ARGV[i + 3], ARGV[i + 4]
-  local old = redis.call('HGET', KEYS[2], id)
-  local new = cell .. ' ' .. member
-  if old ~= new then
-    local old_cell = nil
-    if old then
-      local old_member
-      old_cell, old_member = string.match(old, '^(%S+) (.*)$')
-      redis.call('ZREM', ARGV[1] .. old_cell, old_member)
-    end
-    if old_cell ~= cell then moved = moved + 1 end
-    redis.call('HSET', KEYS[2], id, new)
-  end
-  redis.call('ZADD', ARGV[1] .. cell, received, member)
-  redis.call('HSET', KEYS[1], id, body)
-  lines[#lines + 1] = cell .. ' ' .. received .. ' ' .. member
-end
-redis.call('PUBLISH', ARGV[2], table.concat(lines, '\n'))
-return moved
-"""
 
 _REFRESH = """
 -- KEYS: presence keys; ARGV: ttl ms, then one connection id per key
@@ -154,10 +118,14 @@ PositionRow = tuple[int, str, Fix]
 """(provider id, H3 cell of the position, the position) in a snapshot."""
 
 
-def _row(pid: bytes, raw: bytes) -> PositionRow:
-    data = orjson.loads(raw)
-    lat, lng = data["lat"], data["lng"]
-    return (int(pid), h3.latlng_to_cell(lat, lng, CELL_RESOLUTION), (lat, lng, data["r"]))
+def _row(pid: bytes | str, raw: bytes | str) -> PositionRow | None:
+    """A snapshot row, or None for an entry this version cannot read."""
+    try:
+        data = orjson.loads(raw)
+        lat, lng, received = float(data["lat"]), float(data["lng"]), int(data["r"])
+        return (int(pid), h3.latlng_to_cell(lat, lng, CELL_RESOLUTION), (lat, lng, received))
+    except (ValueError, KeyError, TypeError, h3.H3BaseException):
+        return None
 
 
 class LiveStore:
@@ -169,7 +137,6 @@ class LiveStore:
         self.client = client
         self.prefix = prefix
         self.channel = prefix + "live"
-        self._write = client.register_script(_WRITE)
         self._refresh = client.register_script(_REFRESH)
         self._release = client.register_script(_RELEASE)
 
@@ -179,18 +146,21 @@ class LiveStore:
     # -- positions ------------------------------------------------------------------
 
     async def write_positions(self, latest: Iterable[tuple[int, PositionFix, int]]) -> int:
-        """Store each provider's newest fix (provider id, fix, received ms) and move it
-        to its cell; returns how many providers changed cell."""
-        args: list[str | bytes] = [self._key("cellz", ""), self.channel]
+        """Store each provider's newest fix (provider id, fix, received ms) and publish
+        the batch, atomically; returns how many were written."""
+        items: list[str | bytes] = []  # id, JSON, id, JSON...
+        lines = [POSITIONS_MESSAGE]
         for provider_id, fix, received in latest:
             cell = h3.latlng_to_cell(fix.lat, fix.lng, CELL_RESOLUTION)
-            body = encode_position(provider_id, fix, received)
-            member = f"{provider_id} {fix.lat!r} {fix.lng!r}"
-            args += [str(provider_id), body, cell, str(received), member]
-        if len(args) == 2:
+            items += [str(provider_id), encode_position(provider_id, fix, received)]
+            lines.append(f"{cell} {received} {provider_id} {fix.lat!r} {fix.lng!r}".encode())
+        if not items:
             return 0
-        moved = await self._write(keys=[self._key("pos"), self._key("livecell")], args=args)
-        return int(moved)
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.hset(self._key("pos"), items=items)
+            pipe.publish(self.channel, b"\n".join(lines))
+            await pipe.execute()
+        return len(lines) - 1
 
     async def positions(self, provider_ids: Sequence[int]) -> dict[int, LivePosition]:
         """The stored positions of these providers (those without one are absent)."""
@@ -203,23 +173,14 @@ class LiveStore:
             if raw is not None
         }
 
-    async def providers_in_cells(self, cells: Sequence[str]) -> set[int]:
-        """Ids of providers whose latest position lies in any of these cells."""
-        if not cells:
-            return set()
-        async with self.client.pipeline(transaction=False) as pipe:
-            for cell in cells:
-                pipe.zrange(self._key("cellz", cell), 0, -1)
-            results = await pipe.execute()
-        return {int(member.split()[0]) for members in results for member in members}
-
     async def snapshot(self) -> AsyncIterator[list[PositionRow]]:
         """Every stored position with its cell, a chunk per round trip (not one
         instant: see :class:`realtime.mirror.MirrorFeed` for how a node copes)."""
         cursor = 0
         while True:
             cursor, found = await self.client.hscan(self._key("pos"), cursor, count=SNAPSHOT_CHUNK)
-            yield [_row(pid, raw) for pid, raw in found.items()]
+            assert isinstance(found, dict)  # HSCAN without NOVALUES
+            yield [row for pid, raw in found.items() if (row := _row(pid, raw)) is not None]
             if cursor == 0:
                 return
 
@@ -229,7 +190,10 @@ class LiveStore:
         """Mark the provider as on an active job (or no longer), and tell the nodes."""
         key, member = self._key("busy"), str(provider_id)
         async with self.client.pipeline(transaction=True) as pipe:
-            pipe.sadd(key, member) if busy else pipe.srem(key, member)
+            if busy:
+                pipe.sadd(key, member)
+            else:
+                pipe.srem(key, member)
             pipe.publish(self.channel, b"%s\n%d %d" % (BUSY_MESSAGE, busy, provider_id))
             await pipe.execute()
 

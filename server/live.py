@@ -75,6 +75,25 @@ def connection_config(settings: Settings) -> ConnectionConfig:
     )
 
 
+def default_weights(settings: Settings) -> Weights:
+    """The ranking weights of settings ``RANKING_WEIGHT_*``, normalised."""
+    s = settings
+    return Weights.from_mapping(
+        {
+            "distance": s.ranking_weight_distance,
+            "on_time_rate": s.ranking_weight_on_time_rate,
+            "acceptance_rate": s.ranking_weight_acceptance_rate,
+            "preference": s.ranking_weight_preference,
+            "partnership": s.ranking_weight_partnership,
+            "price": s.ranking_weight_price,
+        }
+    )
+
+
+def score_options(settings: Settings) -> ScoreOptions:
+    return ScoreOptions(busy_penalty=settings.ranking_busy_penalty)
+
+
 @dataclass
 class Live:
     settings: Settings
@@ -95,21 +114,11 @@ class Live:
     @property
     def weights(self) -> Weights:
         """The default ranking weights (settings ``RANKING_WEIGHT_*``, normalised)."""
-        s = self.settings
-        return Weights.from_mapping(
-            {
-                "distance": s.ranking_weight_distance,
-                "on_time_rate": s.ranking_weight_on_time_rate,
-                "acceptance_rate": s.ranking_weight_acceptance_rate,
-                "preference": s.ranking_weight_preference,
-                "partnership": s.ranking_weight_partnership,
-                "price": s.ranking_weight_price,
-            }
-        )
+        return default_weights(self.settings)
 
     @property
     def score_options(self) -> ScoreOptions:
-        return ScoreOptions(busy_penalty=self.settings.ranking_busy_penalty)
+        return score_options(self.settings)
 
     def providers_committed(self, provider_ids: set[int]) -> None:
         """Registry writes to these providers committed on this node (synchronous)."""
@@ -198,7 +207,11 @@ async def open_live(resources: Resources) -> AsyncIterator[Live]:
         Hub(),
         PositionWriter(store, bus, writer_config),
         connection_config(settings),
-        CatalogueKeeper(resources.sessions, reload_s=settings.catalogue_reload_s),
+        CatalogueKeeper(
+            resources.sessions,
+            reload_s=settings.catalogue_reload_s,
+            warm=[(default_weights(settings), score_options(settings))],
+        ),
         TrackRecorder(
             resources.sessions,
             flush_s=settings.track_flush_ms / 1000,

@@ -24,14 +24,22 @@ class Resources:
 
 
 def make_redis(settings: Settings) -> aioredis.Redis:
-    """A Redis client with a bounded pool; it reconnects by itself after an outage."""
-    return aioredis.Redis.from_url(
+    """A Redis client with a bounded pool; it reconnects by itself after an outage.
+
+    The pool blocks: a caller waits up to ``redis_timeout_s`` for a connection when
+    all of them are busy (thousands of apps disconnecting at once each release their
+    presence), then gets a ``ConnectionError`` like any other Redis failure, instead
+    of failing at once with "Too many connections".
+    """
+    pool = aioredis.BlockingConnectionPool.from_url(
         settings.effective_redis_url,
         max_connections=settings.redis_max_connections,
+        timeout=settings.redis_timeout_s,
         socket_timeout=settings.redis_timeout_s,
         socket_connect_timeout=settings.redis_timeout_s,
         health_check_interval=REDIS_HEALTH_CHECK_INTERVAL_S,
     )
+    return aioredis.Redis.from_pool(pool)
 
 
 @asynccontextmanager

@@ -9,6 +9,7 @@ import uvicorn
 from server.app import create_app
 from server.logs import configure_logging
 from server.settings import Settings
+from server.ws_provider import websocket_protocol
 
 log = logging.getLogger("acionar")
 
@@ -16,16 +17,23 @@ log = logging.getLogger("acionar")
 def serve(settings: Settings, host: str, port: int) -> None:
     """Serve until SIGINT/SIGTERM; open connections get SHUTDOWN_TIMEOUT_S to finish."""
     configure_logging(settings.log_format, settings.log_level)
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=host,
         port=port,
-        ws="websockets-sansio",
+        # /ws/provider skips ASGI (server/ws_provider.py); other websocket paths get
+        # uvicorn's sans-I/O websockets protocol.
+        ws=websocket_protocol(app),
         lifespan="on",
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
         ws_max_size=settings.ws_max_frame_bytes,
+        # Positions are small, and a negotiated deflate holds zlib state of tens of
+        # KiB per connection (docs/protocol.md, "Frames"). The provider socket never
+        # offers it; this turns it off for the other websocket paths too.
+        ws_per_message_deflate=False,
         ws_ping_interval=settings.ws_ping_interval_s,
         ws_ping_timeout=settings.ws_ping_timeout_s,
         server_header=False,

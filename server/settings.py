@@ -158,7 +158,6 @@ class Settings:
     ranking_busy_penalty: float = _s(
         0.2, "Candidate ranking: score subtracted from a provider on an active job (0..1)."
     )
-    candidate_rings_per_batch: int = _s(3, "Candidate search: H3 rings read per Redis round trip.")
     catalogue_reload_s: float = _s(
         600.0, "Candidate search: full reload of the provider catalogue (safety net), s."
     )
@@ -246,7 +245,6 @@ class Settings:
                 ("ws_flood_close_after", 1),
                 ("position_publish_interval_s", 0),
                 ("position_flush_max", 1),
-                ("candidate_rings_per_batch", 1),
                 ("sla_dispatch_minutes", 1),
                 ("sla_arrival_minutes", 1),
                 ("job_max_schedule_days", 1),

@@ -1,153 +1,389 @@
 """``/ws/provider``: the provider app's websocket (protocol v1, docs/protocol.md).
 
-A thin I/O shell around :class:`realtime.session.ProviderConnection`: it feeds the
-pure connection the frames, the clock and the hub's news, and carries out the
-actions it returns (send, close, check a token, go online or offline, store
-positions). Everything the app can get wrong is decided by the pure layer.
+Two sans-I/O state machines joined by callbacks, with no task per frame: the
+``websockets`` library's :class:`~websockets.server.ServerProtocol` turns bytes into
+frames and back, and :class:`realtime.session.ProviderConnection` decides what each
+frame, tick and piece of hub news means. :class:`ProviderProtocol` is the
+``asyncio.Protocol`` that feeds the first with the socket's bytes, the second with
+the first's frames, and carries out the actions it returns: sending and closing at
+once, the token check and presence (which wait for PostgreSQL or Redis) in one
+worker task per connection, only while there is such work, in order.
+
+It is served on the HTTP port: uvicorn hands every websocket upgrade to
+:func:`websocket_protocol`'s class, which keeps ``/ws/provider`` for itself and gives
+any other path to uvicorn's own ASGI websocket protocol. Why not a Starlette
+endpoint: see docs/architecture.md ("The provider socket").
+
+Timers per connection, none per frame: the keepalive ping (every
+``ws_ping_interval_s``), and one alarm at the connection's next deadline (auth
+deadline, idle timeout), re-armed when it fires early because frames moved it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import random
+import struct
 import time
 import uuid
-from collections import deque
 from collections.abc import Awaitable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar, cast
 
 from redis.exceptions import RedisError
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from sqlalchemy import bindparam, func, text, update
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Request
+from websockets.protocol import OPEN
+from websockets.server import ServerProtocol
+from websockets.typing import Subprotocol
 
-from realtime.actions import (
-    AcceptFixes,
-    Action,
-    CheckToken,
-    Close,
-    CountRejections,
-    ProviderOffline,
-    ProviderOnline,
-    RecordHello,
-    Send,
-)
+from realtime import actions as act
 from realtime.hub import Handle
-from realtime.protocol import read_handshake
-from realtime.session import ProviderConnection
+from realtime.protocol import PATH, SUBPROTOCOL, Handshake, read_handshake
+from realtime.session import ConnectionState, ProviderConnection
 from realtime.store import now_ms
-from registry.devices import provider_for_token
+from registry.devices import token_digest
+from registry.enums import ProviderStatus
+from registry.models import DeviceToken, Provider
 from server.live import ONLINE_EVENT, Live
 from server.resources import Resources
 
 log = logging.getLogger("acionar.ws.provider")
+wire_log = logging.getLogger("acionar.ws.provider.wire")
+"""The websockets library's own messages (handshake failures, protocol errors)."""
 
-EVENT_QUEUE = 64  # frames and hub news waiting for the connection (back-pressure)
-GONE = "gone"
+CLOSE_TIMEOUT_S = 10.0
+"""After our close frame, how long the app has to answer before the TCP connection
+is closed anyway."""
+
+_ASYNC_ACTIONS = (act.CheckToken, act.ProviderOnline, act.ProviderOffline)
+_OPEN_STATES = (
+    ConnectionState.AWAITING_AUTH,
+    ConnectionState.AUTHENTICATING,
+    ConnectionState.AUTHENTICATED,
+)
 
 
-class _Socket:
-    """One provider connection: the pure state machine and its I/O."""
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """What every provider connection of this process shares.
 
-    def __init__(self, websocket: WebSocket, live: Live, resources: Resources) -> None:
-        self.ws = websocket
-        self.live = live
-        self.resources = resources
-        self.conn = ProviderConnection(live.config)
-        self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(EVENT_QUEUE)
+    Attributes:
+        live: the node's realtime parts (hub, writer, store, bus, config).
+        resources: the database engine (token checks).
+        connections: the server's open connections; the server calls ``shutdown()``
+            on each when it stops and waits until the set is empty.
+        tasks: the server's background tasks, awaited when it stops.
+    """
+
+    live: Live
+    resources: Resources
+    connections: set[Any]
+    tasks: set[asyncio.Task[None]]
+
+
+def _select_subprotocol(_: ServerProtocol, offered: Any) -> Subprotocol | None:
+    # Accept a client without acionar.v1 too: the connection then closes with
+    # 4000, a documented code, instead of an HTTP 400 an app cannot tell apart.
+    return Subprotocol(SUBPROTOCOL) if SUBPROTOCOL in offered else None
+
+
+def _offered_subprotocols(request: Request) -> list[str]:
+    return [
+        entry.strip()
+        for header in request.headers.get_all("Sec-WebSocket-Protocol")
+        for entry in header.split(",")
+    ]
+
+
+def _authorization(request: Request) -> str | None:
+    values = request.headers.get_all("Authorization")
+    return values[0] if len(values) == 1 else None
+
+
+class ProviderProtocol(asyncio.Protocol):
+    """One provider app's websocket, from the HTTP upgrade to the TCP close."""
+
+    __slots__ = (
+        "_alarm",
+        "_closer",
+        "_fragments",
+        "_loop",
+        "_ping",
+        "_ping_payload",
+        "_pong",
+        "_queue",
+        "_worker",
+        "conn",
+        "endpoint",
+        "handle",
+        "live",
+        "provider_id",
+        "transport",
+        "ws",
+    )
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.live = endpoint.live
+        settings = self.live.settings
+        self.ws = ServerProtocol(
+            select_subprotocol=_select_subprotocol,
+            max_size=settings.ws_max_frame_bytes,
+            logger=wire_log,
+        )
+        self.conn = ProviderConnection(self.live.config)
         self.handle = Handle(uuid.uuid4().hex, self._news)
         self.provider_id: int | None = None
+        self.transport: asyncio.Transport | None = None
+        self._loop = asyncio.get_running_loop()
+        self._queue: list[list[act.Action]] = []  # rare: a list is smaller than a deque
+        self._worker: asyncio.Task[None] | None = None
+        self._fragments: list[bytes] | None = None
+        self._alarm: asyncio.TimerHandle | None = None
+        self._ping: asyncio.TimerHandle | None = None
+        self._pong: asyncio.TimerHandle | None = None
+        self._closer: asyncio.TimerHandle | None = None
+        self._ping_payload: bytes | None = None
+
+    # -- asyncio.Protocol -------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self.endpoint.connections.add(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.ws.receive_data(data)
+        try:
+            for event in self.ws.events_received():
+                if isinstance(event, Frame):
+                    self._on_frame(event)
+                elif isinstance(event, Request):
+                    self._on_request(event)
+        except Exception:  # a bug: nothing an app sends raises (docs/protocol.md)
+            log.exception("provider socket failed")
+            self._close(1011, "")
+        self._flush()
+
+    def eof_received(self) -> None:
+        self.ws.receive_eof()
+        self._flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.endpoint.connections.discard(self)
+        for timer in (self._alarm, self._ping, self._pong, self._closer):
+            if timer is not None:
+                timer.cancel()
+        if self.conn.state in _OPEN_STATES:
+            self._run(self.conn.connection_lost(time.monotonic()))
+        if self.provider_id is not None and self._worker is None:
+            self.live.hub.detach(self.provider_id, self.handle)  # else the worker does
+
+    def pause_writing(self) -> None:
+        # The app does not read its replies: stop reading its frames until it does.
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+
+    def shutdown(self) -> None:
+        """The server is stopping (called by uvicorn): close with 1001."""
+        if self.conn.state in _OPEN_STATES:
+            self._run(self.conn.shutdown(time.monotonic()))
+        elif self.transport is not None and self.conn.state is ConnectionState.CONNECTING:
+            self.transport.close()
+
+    # -- websocket events ---------------------------------------------------------------
+
+    def _on_request(self, request: Request) -> None:
+        response = self.ws.accept(request)
+        self.ws.send_response(response)
+        if response.status_code != 101:
+            return  # the library sends the error response and the end of stream
+        handshake = read_handshake(_offered_subprotocols(request), _authorization(request))
+        self._start(handshake)
+
+    def _start(self, handshake: Handshake) -> None:
+        self._run(self.conn.start(handshake, time.monotonic()))
+        if not self.conn.closed:
+            self._arm()
+            self._schedule_ping()
+
+    def _on_frame(self, frame: Frame) -> None:
+        opcode = frame.opcode
+        if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
+            if frame.fin:
+                self._on_message(frame.data)
+            else:
+                self._fragments = [bytes(frame.data)]
+        elif opcode is Opcode.CONT and self._fragments is not None:
+            # The library bounds a fragmented message's total size (max_size).
+            self._fragments.append(bytes(frame.data))
+            if frame.fin:
+                data, self._fragments = b"".join(self._fragments), None
+                self._on_message(data)
+        elif opcode is Opcode.PONG:
+            self._on_pong(bytes(frame.data))
+        elif opcode is Opcode.CLOSE and self.conn.state in _OPEN_STATES:
+            # The library has answered the close frame already.
+            self._run(self.conn.connection_lost(time.monotonic()))
+
+    def _on_message(self, data: Any) -> None:
+        if self.conn.state in _OPEN_STATES:
+            frame = data if type(data) is bytes else bytes(data)
+            self._run(self.conn.receive_frame(frame, time.monotonic(), time.time()))
 
     def _news(self, what: str) -> None:
-        # Called by the hub (bus listener or another connection): never block it.
-        with contextlib.suppress(asyncio.QueueFull):
-            self.events.put_nowait((what, None))
+        # Called by the hub (another connection, the bus listener, shutdown).
+        now = time.monotonic()
+        if self.conn.state is ConnectionState.AUTHENTICATED:
+            if what == "replaced":
+                self._run(self.conn.replaced(now))
+            elif what == "revoked":
+                self._run(self.conn.token_revoked(now))
+            else:
+                self._run(self.conn.shutdown(now))
+        elif what == "shutdown" and self.conn.state in _OPEN_STATES:
+            self._run(self.conn.shutdown(now))
 
-    async def _receive(self) -> None:
+    # -- timers ---------------------------------------------------------------------------
+
+    def _arm(self) -> None:
+        """Call :meth:`_on_alarm` at the connection's next deadline."""
+        delay = max(self.conn.next_deadline() - time.monotonic(), 0.0)
+        self._alarm = self._loop.call_later(delay, self._on_alarm)
+
+    def _on_alarm(self) -> None:
+        self._alarm = None
+        if self.conn.state not in _OPEN_STATES:
+            return
+        now = time.monotonic()
+        if now >= self.conn.next_deadline():
+            self._run(self.conn.tick(now))
+        else:
+            self._arm()
+
+    def _schedule_ping(self) -> None:
+        self._ping = self._loop.call_later(self.live.settings.ws_ping_interval_s, self._send_ping)
+
+    def _send_ping(self) -> None:
+        self._ping = None
+        if self.ws.state is not OPEN:
+            return
+        self._ping_payload = struct.pack("!I", random.getrandbits(32))
+        self.ws.send_ping(self._ping_payload)
+        self._flush()
+        timeout = self.live.settings.ws_ping_timeout_s
+        self._pong = self._loop.call_later(timeout, self._ping_timed_out)
+
+    def _on_pong(self, payload: bytes) -> None:
+        if self._pong is None or payload != self._ping_payload:
+            return  # unsolicited, or the answer to an older ping
+        self._pong.cancel()
+        self._pong = None
+        self._schedule_ping()
+
+    def _ping_timed_out(self) -> None:
+        # A silent app: drop the TCP connection; connection_lost marks it offline.
+        self._pong = None
+        self.ws.fail(1011, "keepalive ping timeout")
+        self._flush()
+        if self.transport is not None:
+            self.transport.close()
+
+    # -- actions --------------------------------------------------------------------------
+
+    def _run(self, actions: list[act.Action]) -> None:
+        """Carry out ``actions`` in order: now, unless one must wait for I/O or the
+        worker is busy with earlier ones; then in the connection's worker task."""
+        if not actions:
+            return
+        if self._worker is None and not any(isinstance(a, _ASYNC_ACTIONS) for a in actions):
+            for action in actions:
+                self._perform(action)
+            return
+        self._queue.append(actions)
+        if self._worker is None:
+            self._worker = self._loop.create_task(self._work(), name="ws-provider-io")
+            self.endpoint.tasks.add(self._worker)
+            self._worker.add_done_callback(self.endpoint.tasks.discard)
+
+    def _perform(self, action: act.Action) -> None:
+        if isinstance(action, act.Send):
+            if self.ws.state is OPEN:
+                self.ws.send_text(action.data)
+                self._flush()
+        elif isinstance(action, act.AcceptFixes):
+            self.live.writer.submit(action.provider_id, action.fixes, now_ms())
+            self.live.tracks.offer(action.provider_id, action.fixes)  # if on a job
+        elif isinstance(action, act.CountRejections):
+            self.live.rejections.update(action.counts)
+        elif isinstance(action, act.Close):
+            self._close(int(action.code), action.reason)
+        elif isinstance(action, act.RecordHello):
+            log.info(
+                "provider %d: app %s on device %s",
+                action.provider_id,
+                action.app_version,
+                action.device_id,
+            )
+        else:
+            raise TypeError(f"{type(action).__name__} needs the worker")
+
+    async def _work(self) -> None:
+        """Run queued actions until none is left; owned by the server's task set."""
         try:
-            while True:
-                message = await self.ws.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
-                data = (
-                    message.get("text")
-                    if message.get("text") is not None
-                    else message.get("bytes", b"")
-                )
-                await self.events.put(("frame", data))
-        finally:
-            with contextlib.suppress(asyncio.QueueFull):
-                self.events.put_nowait((GONE, None))
-
-    def _on_event(self, what: str, data: Any) -> list[Action]:
-        now, wall = time.monotonic(), time.time()
-        if what == "frame":
-            return self.conn.receive_frame(data, now, wall)
-        if what == "replaced":
-            return self.conn.replaced(now)
-        if what == "revoked":
-            return self.conn.token_revoked(now)
-        if what == "shutdown":
-            return self.conn.shutdown(now)
-        return self.conn.connection_lost(now)
-
-    async def _next_actions(self) -> list[Action]:
-        timeout = self.conn.next_deadline() - time.monotonic()
-        try:
-            what, data = await asyncio.wait_for(self.events.get(), max(timeout, 0.0))
-        except TimeoutError:
-            return self.conn.tick(time.monotonic())
-        return self._on_event(what, data)
-
-    async def run(self, subprotocols: list[str], authorization: str | None) -> None:
-        handshake = read_handshake(subprotocols, authorization)
-        await self.ws.accept(subprotocol=handshake.subprotocol)
-        receiver = asyncio.create_task(self._receive(), name="ws-provider-receive")
-        try:
-            await self._execute(self.conn.start(handshake, time.monotonic()))
-            while not self.conn.closed:
-                await self._execute(await self._next_actions())
+            while self._queue:
+                pending = self._queue.pop(0)
+                while pending:
+                    action = pending.pop(0)
+                    pending[:0] = await self._perform_io(action)
         except Exception:
             log.exception("provider socket failed")
-            await self._close(1011, "")
-            raise
+            self._queue.clear()
+            self._close(1011, "")
         finally:
-            receiver.cancel()
-            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
-                await receiver
-            await asyncio.shield(self._leave())
+            self._worker = None
+            if self.transport is not None and self.transport.is_closing():
+                self._leave()
 
-    async def _execute(self, actions: list[Action]) -> None:
-        pending = deque(actions)
-        while pending:
-            action = pending.popleft()
-            pending.extend(await self._perform(action))
-
-    async def _perform(self, action: Action) -> list[Action]:
-        match action:
-            case Send():
-                if self.ws.application_state is WebSocketState.CONNECTED:
-                    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-                        await self.ws.send_text(action.text)
-            case Close():
-                await self._close(int(action.code), action.reason)
-            case CheckToken():
-                return await self._check_token(action.token)
-            case ProviderOnline():
-                await self._tolerate_redis(self._online(action.provider_id))
-            case ProviderOffline():
-                await self._tolerate_redis(self._offline(action.provider_id))
-            case AcceptFixes():
-                self.live.writer.submit(action.provider_id, action.fixes, now_ms())
-            case CountRejections():
-                self.live.rejections.update(action.counts)
-            case RecordHello():
-                log.info(
-                    "provider %d: app %s on device %s",
-                    action.provider_id,
-                    action.app_version,
-                    action.device_id,
-                )
+    async def _perform_io(self, action: act.Action) -> list[act.Action]:
+        if isinstance(action, act.CheckToken):
+            return await self._check_token(action.token)
+        if isinstance(action, act.ProviderOnline):
+            await self._tolerate_redis(self._online(action.provider_id))
+        elif isinstance(action, act.ProviderOffline):
+            await self._tolerate_redis(self._offline(action.provider_id))
+        else:
+            self._perform(action)
         return []
+
+    def _close(self, code: int, reason: str) -> None:
+        if self.ws.state is OPEN:
+            self.ws.send_close(code, reason)
+            self._flush()
+            self._closer = self._loop.call_later(CLOSE_TIMEOUT_S, self._abort)
+
+    def _abort(self) -> None:
+        self._closer = None
+        if self.transport is not None:
+            self.transport.close()
+
+    def _flush(self) -> None:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            self.ws.data_to_send()  # nowhere to go
+            return
+        for chunk in self.ws.data_to_send():
+            if chunk:
+                transport.write(chunk)
+            else:
+                transport.close()  # end of stream: a server closes the TCP connection
 
     async def _tolerate_redis(self, work: Awaitable[None]) -> None:
         """Presence is live data: a Redis outage must not cost the provider its
@@ -157,9 +393,10 @@ class _Socket:
         except (RedisError, OSError) as exc:
             log.warning("provider %s: presence not updated (%s)", self.provider_id, exc)
 
-    async def _check_token(self, token: str) -> list[Action]:
-        async with self.resources.sessions() as session, session.begin():
-            found = await provider_for_token(session, token)
+    async def _check_token(self, token: str) -> list[act.Action]:
+        found = await token_owner(self.endpoint.resources, token)
+        if self.conn.state is not ConnectionState.AUTHENTICATING:
+            return []  # closed meanwhile (deadline, connection lost, shutdown)
         provider_id = None
         if found is not None:
             provider_id, self.handle.credential_id = found
@@ -181,20 +418,111 @@ class _Socket:
         self.live.writer.forget(provider_id)
         await self.live.store.release(provider_id, self.handle.connection_id)
 
-    async def _leave(self) -> None:
+    def _leave(self) -> None:
         """However the connection ended, it no longer holds its provider here."""
         if self.provider_id is not None:
             self.live.hub.detach(self.provider_id, self.handle)
 
-    async def _close(self, code: int, reason: str) -> None:
-        if self.ws.application_state is WebSocketState.CONNECTED:
-            with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-                await self.ws.close(code, reason)
 
+_NO_SYNC_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
 
-async def provider_socket(websocket: WebSocket) -> None:
-    """The Starlette websocket endpoint."""
-    socket = _Socket(websocket, websocket.app.state.live, websocket.app.state.resources)
-    await socket.run(
-        list(websocket.scope.get("subprotocols", [])), websocket.headers.get("authorization")
+_TOKEN_OWNER = (
+    update(DeviceToken)
+    .where(
+        DeviceToken.token_hash == bindparam("digest"),
+        DeviceToken.revoked_at.is_(None),
+        DeviceToken.provider_id == Provider.id,
+        Provider.status == ProviderStatus.ACTIVE,
     )
+    .values(last_used_at=func.now())
+    .returning(DeviceToken.provider_id, DeviceToken.id)
+)
+"""Built once: SQLAlchemy then compiles it once (its cache key is memoised)."""
+
+
+async def token_owner(resources: Resources, token: str) -> tuple[int, int] | None:
+    """(provider id, token id) of a valid token of an active provider, else ``None``;
+    records when the token was used. One statement (``UPDATE ... RETURNING``) on a
+    bare connection: thousands of apps reconnect at once after a network blip.
+    """
+    async with resources.engine.begin() as connection:
+        # last_used_at is bookkeeping: the commit need not wait for the WAL flush
+        # (a crash may lose the latest ones); thousands of reconnects commit at once.
+        await connection.execute(_NO_SYNC_COMMIT)
+        found = await connection.execute(_TOKEN_OWNER, {"digest": token_digest(token)})
+        row = found.first()
+    return None if row is None else (int(row[0]), int(row[1]))
+
+
+# -- uvicorn's side ---------------------------------------------------------------------
+
+
+def _request_path(head: bytes) -> bytes:
+    """The path of the request line at the start of ``head`` (query left out)."""
+    line = head[: head.find(b"\r\n")]
+    parts = line.split(b" ")
+    return parts[1].partition(b"?")[0] if len(parts) == 3 else b""
+
+
+class _UpgradeDispatch(asyncio.Protocol):
+    """Uvicorn's websocket protocol: picks the real one from the request's path.
+
+    Uvicorn builds it for each websocket upgrade with ``(config=, server_state=,
+    app_state=)``, calls ``connection_made`` and ``data_received`` with the request
+    head, then makes it the transport's protocol; every later callback is forwarded.
+    """
+
+    __slots__ = ("_args", "_target", "_transport")
+    app: ClassVar[Any]  # the Starlette app: its state holds live and resources
+    path: ClassVar[bytes]
+
+    def __init__(self, config: Any, server_state: Any, app_state: Any, **_: Any) -> None:
+        self._args = (config, server_state, app_state)
+        self._transport: asyncio.BaseTransport | None = None
+        self._target: asyncio.Protocol | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self._target is None:
+            self._target = self._choose(data)
+            assert self._transport is not None
+            self._target.connection_made(self._transport)
+        self._target.data_received(data)
+
+    def _choose(self, head: bytes) -> asyncio.Protocol:
+        config, server_state, app_state = self._args
+        if _request_path(head) != self.path:
+            protocol: asyncio.Protocol = WebSocketsSansIOProtocol(
+                config=config, server_state=server_state, app_state=app_state
+            )
+            return protocol
+        state = self.app.state
+        endpoint = Endpoint(
+            state.live, state.resources, server_state.connections, server_state.tasks
+        )
+        return ProviderProtocol(endpoint)
+
+    def eof_received(self) -> bool | None:
+        return None if self._target is None else self._target.eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._target is not None:
+            self._target.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        if self._target is not None:
+            self._target.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self._target is not None:
+            self._target.resume_writing()
+
+
+def websocket_protocol(app: Any, path: str = PATH) -> type[asyncio.Protocol]:
+    """The websocket protocol class to give uvicorn (``ws=``): ``path`` is served by
+    :class:`ProviderProtocol` with the realtime parts in ``app.state``; other paths
+    by uvicorn's ASGI websocket protocol (websockets' sans-I/O core, as before)."""
+    namespace = {"__slots__": (), "app": app, "path": path.encode()}
+    return type("WebSocketProtocol", (_UpgradeDispatch,), namespace)

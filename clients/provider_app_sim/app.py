@@ -19,7 +19,9 @@ time) whenever the fleet's :class:`Pacer` grants a slot, with at most
 ``window`` messages awaiting their ``ack`` (0: acks are not awaited).
 
 Task ownership: :meth:`SimulatedApp.run` owns the sampler task; each connection
-owns its reader and pump tasks; all are cancelled and awaited before they return.
+owns its reader and pump tasks (none in load mode with a window of one: sending and
+reading take turns in the app's own task); all are cancelled and awaited before
+they return.
 """
 
 from __future__ import annotations
@@ -447,6 +449,9 @@ class SimulatedApp:
         await ws.send(orjson.dumps(hello).decode())
         if self._stopping.is_set():
             return
+        if self.load is not None and self.load.window == 1:
+            await self._stop_and_wait(ws, self.load)
+            return
         workers = [asyncio.create_task(self._read(ws), name=f"{self.name}-reader")]
         if not self.config.idle:
             pump = self._load_pump(ws) if self.load is not None else self._pump(ws)
@@ -484,6 +489,34 @@ class SimulatedApp:
                 async with asyncio.timeout_at(_loop_time(deadline, now)):
                     await self._wake.wait()
 
+    async def _stop_and_wait(self, ws: ClientConnection, plan: LoadPlan) -> None:
+        """Load mode with one message in flight, in one task: send a fresh fix, read
+        until its reply, repeat. A reader task and an event per message would cost
+        the generator more CPU than the server under test spends on the message."""
+        await plan.started.wait()
+        while True:
+            if plan.pacer.rate_per_s is not None:  # else the reads below yield
+                await plan.pacer.wait()
+            await self._send_fresh(ws, plan)
+            try:
+                async with asyncio.timeout(self.config.reply_timeout_s):
+                    while self._unacked:
+                        self._on_frame(await ws.recv())
+            except TimeoutError:
+                self.stats.errors["reply_timeout"] += 1
+                return  # ends the connection: the caller reconnects
+
+    async def _send_fresh(self, ws: ClientConnection, plan: LoadPlan) -> None:
+        fix = self._fresh_fix()
+        message = PosMessage(self.outbox.take_seq(), (fix,))
+        await ws.send(message.encode())
+        if plan.window:
+            self._unacked[message.seq] = self.clock.monotonic()
+        self.stats.fixes_taken += 1
+        self._count_sent(message)
+        if plan.on_send is not None and self.provider_id is not None:
+            plan.on_send(self.provider_id, fix.time_ms, time.time())
+
     async def _load_pump(self, ws: ClientConnection) -> None:
         """Send a fresh fix at each slot the fleet's pacer grants."""
         plan = self.load
@@ -494,15 +527,7 @@ class SimulatedApp:
                 self.stats.errors["reply_timeout"] += 1
                 return
             await plan.pacer.wait()
-            fix = self._fresh_fix()
-            message = PosMessage(self.outbox.take_seq(), (fix,))
-            await ws.send(message.encode())
-            if plan.window:
-                self._unacked[message.seq] = self.clock.monotonic()
-            self.stats.fixes_taken += 1
-            self._count_sent(message)
-            if plan.on_send is not None and self.provider_id is not None:
-                plan.on_send(self.provider_id, fix.time_ms, time.time())
+            await self._send_fresh(ws, plan)
 
     async def _window_open(self, window: int) -> bool:
         """Wait until fewer than ``window`` messages await an ack; ``False`` if the

@@ -9,7 +9,8 @@ as one JSON object per line every :data:`REPORT_EVERY_S` (``{"elapsed_s": ...,
 It answers two questions: how fast the generator can push frames (its own ceiling),
 and how fast a bare ``websockets`` server on this machine receives and parses them
 (the baseline of the ingest benchmark). It is configured like the real server's
-websocket layer: 64 KiB frames, pings every 20 s, permessage-deflate when offered.
+websocket layer: 64 KiB frames, pings every 20 s, and no permessage-deflate even when
+the apps offer it (the provider socket declines it: docs/protocol.md, "Frames").
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ async def serve_forever(port: int, host: str = "127.0.0.1") -> None:
         port,
         subprotocols=[Subprotocol(SUBPROTOCOL)],
         max_size=MAX_FRAME_BYTES,
+        compression=None,
         ping_interval=PING_INTERVAL_S,
         ping_timeout=PING_TIMEOUT_S,
         backlog=BACKLOG,

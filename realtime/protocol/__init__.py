@@ -53,6 +53,7 @@ from realtime.protocol.server import (
     SessionLimits,
     WelcomeMessage,
     encode,
+    encode_bytes,
     server_message,
     to_json,
 )
@@ -94,6 +95,7 @@ __all__ = [
     "bearer_token",
     "client_message",
     "encode",
+    "encode_bytes",
     "fix_from_json",
     "fix_to_json",
     "frame_size",

@@ -45,8 +45,8 @@ def parse_client_frame(
 def frame_size(data: bytes | str, limit: int) -> int:
     """Size of a frame in bytes (UTF-8 for text); exact up to ``limit``, and above
     ``limit`` whenever the frame is. Never raises (lone surrogates count 3 bytes)."""
-    if isinstance(data, bytes) or len(data) > limit:
-        return len(data)
+    if isinstance(data, bytes) or len(data) > limit or data.isascii():
+        return len(data)  # for ASCII text (almost every frame) characters are bytes
     return len(data.encode("utf-8", "surrogatepass"))
 
 

@@ -38,17 +38,33 @@ def server_message(cls: _S) -> _S:
     return cls
 
 
+_FIELD_NAMES: dict[type[ServerMessage], tuple[str, ...]] = {}
+"""Field names per message class, read once: ``fields()`` is slow for an ack per fix."""
+
+
+def _field_names(cls: type[ServerMessage]) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    return names
+
+
 def to_json(message: ServerMessage) -> dict[str, object]:
     """``message`` as a dict: ``type`` first, then its fields in declaration order."""
     out: dict[str, object] = {"type": message.TYPE}
-    for f in fields(message):  # type: ignore[arg-type]  # every ServerMessage is a dataclass
-        out[f.name] = getattr(message, f.name)
+    for name in _field_names(type(message)):
+        out[name] = getattr(message, name)
     return out
 
 
+def encode_bytes(message: ServerMessage) -> bytes:
+    """``message`` as the UTF-8 payload of a websocket text frame (compact JSON)."""
+    return orjson.dumps(to_json(message))
+
+
 def encode(message: ServerMessage) -> str:
-    """``message`` as the text of a websocket text frame (compact JSON, UTF-8)."""
-    return orjson.dumps(to_json(message)).decode()
+    """``message`` as the text of a websocket text frame (compact JSON)."""
+    return encode_bytes(message).decode()
 
 
 @dataclass(frozen=True, slots=True)

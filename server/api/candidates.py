@@ -7,6 +7,7 @@ ETA, connectivity, price of the job and the score's breakdown (docs/geo.md).
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Annotated
 
@@ -27,6 +28,9 @@ from server.live import Live
 P = Permission
 MAX_RADIUS_KM = 200.0
 MAX_CANDIDATES = 100
+MIRROR_READY_TIMEOUT_S = 5.0
+"""How long a search waits for this node's first copy of the live store (start-up,
+or Redis down since)."""
 
 
 class CandidatesQuery(InModel):
@@ -132,7 +136,12 @@ async def candidates(ctx: Ctx) -> CandidatesOut:
         trip_km=q.trip_km,
     )
     catalogue = await live.catalogue.current()
-    await live.mirror.wait_ready()
+    try:
+        await asyncio.wait_for(live.mirror.wait_ready(), MIRROR_READY_TIMEOUT_S)
+    except TimeoutError as exc:
+        raise ApiError(
+            503, "live_unavailable", "Posições ao vivo indisponíveis; tente novamente."
+        ) from exc
     result = await find_candidates(
         catalogue, live.mirror.mirror, live.store, query, fresh_s=settings.position_fresh_s
     )

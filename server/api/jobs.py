@@ -321,7 +321,9 @@ async def create_incident(ctx: Ctx) -> IncidentOut:
     except OperationsError as exc:
         raise api_error(exc) from exc
     out = await incident_out(ctx, incident, with_jobs=False)
-    publish_after_commit(ctx, ["incident.updated"], {"incident": out.model_dump(mode="json")})
+    publish_after_commit(
+        ctx, [ops.Event.INCIDENT_UPDATED], {"incident": out.model_dump(mode="json")}
+    )
     return out
 
 

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from bench.report import HEADER, Figure, merge, render_section, sections
+import pytest
+
+from bench.report import (
+    HEADER,
+    RATE_UNIT,
+    Figure,
+    format_quantity,
+    merge,
+    render_section,
+    sections,
+)
 
 
 def test_a_run_replaces_only_its_own_sections() -> None:
@@ -24,5 +34,31 @@ def test_a_run_replaces_only_its_own_sections() -> None:
     assert set(parts) == {"search", "import"}
     assert "Measured 2026-01-01 on A" in parts["import"]
     assert "Measured 2026-02-02 on B" in parts["search"]
-    assert "| q p99 | 4 ms | pk p99: 1 ms | 4.00× | p99 < 20 ms |" in parts["search"]
+    assert "| q p99 | 4.00 ms | pk p99: 1.00 ms | 4.00× | p99 < 20 ms |" in parts["search"]
     assert updated.startswith(HEADER)
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "text"),
+    [
+        (5338.0, RATE_UNIT, "5.34 k/s"),
+        (16_300.0, RATE_UNIT, "16.3 k/s"),
+        (2000.0, RATE_UNIT, "2.00 k/s"),
+        (850.0, RATE_UNIT, "850 /s"),
+        (1_250_000.0, RATE_UNIT, "1.25 M/s"),
+        (0.974, "cores", "0.974 cores"),
+        (78.14, "KiB", "78.1 KiB"),
+        (1310.4, "ms", "1,310 ms"),
+        (0.000123, "s", "0.000123 s"),
+        (100.0, "%", "100 %"),
+    ],
+)
+def test_figures_are_readable(value: float, unit: str, text: str) -> None:
+    assert format_quantity(value, unit) == text
+
+
+def test_no_figure_is_written_in_exponent_notation() -> None:
+    figure = Figure("rate", 5338.0, RATE_UNIT, "", "bare", 16_312.0)
+    row = render_section("bench_x", [figure], machine="A", date="d").splitlines()[-1]
+    assert row == "| rate | 5.34 k/s | bare: 16.3 k/s | 0.33× |  |"
+    assert "e+" not in row

@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from realtime.store import LiveStore
 from registry import models as m
@@ -105,12 +105,19 @@ def _fix(lat: float = -23.55, lng: float = -46.63) -> dict[str, object]:
 
 
 async def test_position_reaches_redis_and_presence_is_online(
-    server: ServerProcess, world: World, settings: Settings, redis: aioredis.Redis
+    server: ServerProcess,
+    world: World,
+    settings: Settings,
+    redis: aioredis.Redis,
+    db: async_sessionmaker[AsyncSession],
 ) -> None:
     ws = await _open(server)
     assert ws.subprotocol == "acionar.v1"
     welcome = await _recv(ws)
     assert welcome["type"] == "welcome" and welcome["provider_id"] == world.provider_id
+    async with db() as session:
+        token = await session.get(m.DeviceToken, world.token_id)
+        assert token is not None and token.last_used_at is not None  # the check records it
     await ws.send(orjson.dumps({"type": "pos", "seq": 1, **_fix()}).decode())
     ack = await _recv(ws)
     assert ack["type"] == "ack" and ack["seq"] == 1 and ack["accepted"] == 1
@@ -188,3 +195,110 @@ async def test_newest_connection_wins_and_revoking_closes(
         assert (await http.delete(url, headers=csrf)).status_code == 204
     assert await _closed_with(second) == 4004
     assert await _closed_with(await _open(server)) == 4001
+
+
+# -- timing: heartbeat, idle timeout, shutdown --------------------------------------------
+
+PING_S = 0.2  # the timing server pings this often and waits this long for the pong
+
+
+@pytest.fixture(scope="module")
+def timing_server(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    logs = tmp_path_factory.mktemp("provider-socket-timing")
+    env = {
+        "WS_PING_INTERVAL_S": str(PING_S),
+        "WS_PING_TIMEOUT_S": str(PING_S),
+        "WS_IDLE_TIMEOUT_S": str(unit(1)),
+    }
+    with running_server(settings, logs, **env) as process:
+        yield process
+
+
+async def _online(store: LiveStore, provider_id: int) -> bool:
+    return (await store.online([provider_id]))[provider_id]
+
+
+async def _until_offline(store: LiveStore, provider_id: int) -> None:
+    deadline = time.monotonic() + unit(3)
+    while await _online(store, provider_id):
+        assert time.monotonic() < deadline, "provider still online"
+        await asyncio.sleep(0.02)
+
+
+async def test_an_app_that_stops_answering_pings_is_dropped_and_offline(
+    timing_server: ServerProcess, world: World, settings: Settings, redis: aioredis.Redis
+) -> None:
+    # A raw socket: a websockets client would answer the pings by itself.
+    reader, writer = await asyncio.open_connection("127.0.0.1", timing_server.port)
+    writer.write(
+        b"GET /ws/provider HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: acionar.v1\r\n"
+        b"Authorization: Bearer " + TOKEN.encode() + b"\r\n\r\n"
+    )
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), unit(5))
+    assert head.startswith(b"HTTP/1.1 101")
+    store = LiveStore(redis, settings.redis_prefix)
+    deadline = time.monotonic() + unit(3)
+    while not await _online(store, world.provider_id):
+        assert time.monotonic() < deadline, "never online"
+        await asyncio.sleep(0.02)
+    started = time.monotonic()
+    while await asyncio.wait_for(reader.read(4096), unit(5)):
+        pass  # welcome, pings, then the close frame: never answered
+    assert time.monotonic() - started < unit(3)  # dropped after interval + timeout
+    await _until_offline(store, world.provider_id)
+    writer.close()
+
+
+async def test_a_silent_app_is_closed_4005_and_offline(
+    timing_server: ServerProcess, world: World, settings: Settings, redis: aioredis.Redis
+) -> None:
+    ws = await connect(
+        f"ws://127.0.0.1:{timing_server.port}/ws/provider",
+        subprotocols=["acionar.v1"],  # type: ignore[list-item]
+        additional_headers={"Authorization": f"Bearer {TOKEN}"},
+        open_timeout=unit(5),
+    )
+    assert (await _recv(ws))["type"] == "welcome"
+    assert await _closed_with(ws) == 4005  # pongs (automatic) are not frames from the app
+    await _until_offline(LiveStore(redis, settings.redis_prefix), world.provider_id)
+
+
+async def test_text_that_is_not_utf8_is_malformed_json(server: ServerProcess, world: World) -> None:
+    ws = await _open(server)
+    await _recv(ws)
+    await ws.send(b'{"type": "hello\xff"}', text=True)
+    assert (await _recv(ws))["code"] == "malformed_json"
+    await ws.close()
+
+
+async def test_stopping_the_server_closes_1001_and_goes_offline(
+    settings: Settings,
+    world: World,
+    redis: aioredis.Redis,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    with running_server(settings, tmp_path_factory.mktemp("provider-socket-stop")) as process:
+        ws = await _open(process)
+        assert (await _recv(ws))["type"] == "welcome"
+        stopping = asyncio.create_task(asyncio.to_thread(process.interrupt))
+        assert await _closed_with(ws) == 1001
+        assert await stopping == 0
+    assert not await _online(LiveStore(redis, settings.redis_prefix), world.provider_id)
+
+
+async def test_the_path_decides_who_serves_a_websocket(server: ServerProcess, world: World) -> None:
+    ws = await connect(
+        _url(server) + "?app=1.4.2",  # a query string does not change the path
+        subprotocols=["acionar.v1"],  # type: ignore[list-item]
+        additional_headers={"Authorization": f"Bearer {TOKEN}"},
+        open_timeout=unit(5),
+    )
+    assert (await _recv(ws))["type"] == "welcome"
+    await ws.close()
+    with pytest.raises(InvalidStatus) as rejected:  # no such route: the ASGI app says 403
+        await connect(f"ws://127.0.0.1:{server.port}/ws/other", open_timeout=unit(5))
+    assert rejected.value.response.status_code == 403

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from decimal import Decimal
 
+import h3
 import httpx
 import pytest
 import redis.asyncio as aioredis
@@ -16,7 +17,8 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 
-from geo.source import CatalogueKeeper
+from geo.ranking import DEFAULT_OPTIONS, Scorer, Weights
+from geo.source import RESOLUTION, CatalogueKeeper
 from geo.watch import changed_providers, watching
 from registry import models as m
 from registry.audit import SYSTEM, record
@@ -133,6 +135,26 @@ async def test_a_reload_keeps_news_that_arrived_meanwhile(
     await reloading
     assert (await keeper.current()).eligible(pid, tow) is None
     assert keeper.loads == 2
+
+
+async def test_a_loaded_catalogue_comes_with_its_cells_sorted(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    _, tow, _ = await _provider(db)
+    keeper = CatalogueKeeper(db, reload_s=3600, warm=[(Weights(), DEFAULT_OPTIONS)])
+    default, other = Scorer(Weights(), 5.0), Scorer(Weights().with_overrides({"price": 10}), 5.0)
+    first = await keeper.current()
+    assert first.view(tow, default).sorted_cells() == [point_cell_hex(*PAULISTA)]
+    first.view(tow, other).ranked(point_cell_hex(*PAULISTA))  # a client's weights, used
+    await keeper.reload()
+    second = await keeper.current()
+    assert second is not first
+    for scorer in (default, other):  # sorted before the reloaded catalogue took over
+        assert second.view(tow, scorer).sorted_cells() == [point_cell_hex(*PAULISTA)]
+
+
+def point_cell_hex(lat: float, lng: float) -> str:
+    return str(h3.latlng_to_cell(lat, lng, RESOLUTION))
 
 
 async def _search(http: httpx.AsyncClient, tow: int) -> list[int]:

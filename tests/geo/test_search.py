@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo.catalogue import Catalogue, ProviderEntry
+from geo.catalogue import WARM_CHUNK, Catalogue, ProviderEntry
 from geo.distance import StraightLineSpeedModel, haversine_km
 from geo.errors import InvalidCandidateError, InvalidQueryError
 from geo.ranking import CandidateFacts, PriceTableRow, ScoreOptions, Weights, price_of_job
-from geo.search import CatalogueSearch, LiveAnswer, LiveFix, LiveRequest, SearchQuery, State
+from geo.search import CatalogueSearch, LiveFix, SearchQuery
 from geo.topn import RankedCandidate, brute_force_top_n
 from tests.geo.strategies import options_st, rates, weights_st
 from tests.geo.test_topn import SE, assert_same, destination, ids
@@ -35,44 +35,33 @@ class Provider:
 
 
 class FakeLive:
-    """The live store's contract over a dict, at one instant."""
+    """A live view over a dict (what realtime.mirror.LiveMirror answers)."""
 
     def __init__(self, providers: Sequence[Provider], resolution: int) -> None:
         self.providers = {p.entry.provider_id: p for p in providers}
         self.resolution = resolution
-        self.requests = 0
+        self.busy = {pid for pid, p in self.providers.items() if p.busy}
+        self.cells: dict[str, dict[int, LiveFix]] = {}
+        for pid, p in self.providers.items():
+            if p.live is not None:
+                cell = h3.latlng_to_cell(p.live[0], p.live[1], resolution)
+                self.cells.setdefault(cell, {})[pid] = p.live
 
-    def read(self, request: LiveRequest, least_ms: int) -> LiveAnswer:
-        self.requests += 1
-        index = {cell: i for i, cell in enumerate(request.cells)}
-        fresh = {
-            pid: p.live
-            for pid, p in self.providers.items()
-            if p.live is not None and p.live[2] >= least_ms
-        }
-        in_cells = [
-            (index[cell], pid, fix)
-            for pid, fix in fresh.items()
-            if (cell := h3.latlng_to_cell(fix[0], fix[1], self.resolution)) in index
-        ]
-        named = {pid for _, pid, _ in in_cells} | set(request.ids)
-        busy = {pid for pid in named if self.providers[pid].busy}
-        return LiveAnswer(in_cells, {i: fresh[i] for i in request.ids if i in fresh}, busy)
+    def position(self, provider_id: int) -> LiveFix | None:
+        return self.providers[provider_id].live if provider_id in self.providers else None
+
+    def in_cell(self, cell: str) -> Mapping[int, LiveFix]:
+        return self.cells.get(cell, {})
 
 
-def run(
-    catalogue: Catalogue,
-    live: FakeLive,
-    query: SearchQuery,
-    rings_per_batch: int = 1,
-) -> tuple[RankedCandidate, ...]:
-    search = CatalogueSearch(
-        catalogue, query, now_ms=NOW_MS, fresh_ms=FRESH_MS, resolution=live.resolution
+def search(catalogue: Catalogue, live: FakeLive, query: SearchQuery) -> CatalogueSearch:
+    return CatalogueSearch(
+        catalogue, live, query, now_ms=NOW_MS, fresh_ms=FRESH_MS, resolution=live.resolution
     )
-    while (request := search.next_request(rings_per_batch)) is not None:
-        search.feed(request, live.read(request, search.min_received_ms))
-    assert search.state is State.DONE
-    return search.result().candidates
+
+
+def run(catalogue: Catalogue, live: FakeLive, query: SearchQuery) -> tuple[RankedCandidate, ...]:
+    return search(catalogue, live, query).run().candidates
 
 
 def reference(providers: Sequence[Provider], query: SearchQuery) -> tuple[RankedCandidate, ...]:
@@ -157,7 +146,6 @@ def worlds(draw: st.DrawFn) -> tuple[list[Provider], float, int]:
     weights_st(),
     options_st(),
     st.integers(1, 30),
-    st.integers(1, 3),
     st.sampled_from([CLIENT, None]),
     st.floats(0, 50),
 )
@@ -166,14 +154,13 @@ def test_catalogue_search_equals_brute_force(
     weights: Weights,
     options: ScoreOptions,
     n: int,
-    rings_per_batch: int,
     client: int | None,
     trip_km: float,
 ) -> None:
     providers, radius, resolution = world
     catalogue = Catalogue(p.entry for p in providers)
     query = SearchQuery(*SE, TOW, client, radius, n, weights, options, trip_km)
-    found = run(catalogue, FakeLive(providers, resolution), query, rings_per_batch)
+    found = run(catalogue, FakeLive(providers, resolution), query)
     assert_same(found, reference(providers, query))
 
 
@@ -251,56 +238,39 @@ def test_partners_are_found_wherever_they_are_and_priced() -> None:
 def test_a_dense_cell_is_read_best_first_and_cut_short() -> None:
     # All within 100 m of the origin, in its cell: the best records win.
     crowd = [provider(pid, 0.1, pid * 0.7, on_time_rate=pid / 500) for pid in range(1, 500)]
-    live = FakeLive(crowd, 8)
-    search = CatalogueSearch(
-        Catalogue(p.entry for p in crowd),
-        query(n=3),
-        now_ms=NOW_MS,
-        fresh_ms=FRESH_MS,
-        resolution=8,
-    )
-    while (request := search.next_request(1)) is not None:
-        search.feed(request, live.read(request, search.min_received_ms))
-    result = search.result()
+    result = search(Catalogue(p.entry for p in crowd), FakeLive(crowd, 8), query(n=3)).run()
     assert ids(result.candidates) == ids(reference(crowd, query(n=3)))
     assert result.seen < 50
 
 
 def test_a_live_position_outside_its_cell_is_refused() -> None:
     p = provider(1, 5.0)
-    search = CatalogueSearch(
-        Catalogue([p.entry]), query(), now_ms=NOW_MS, fresh_ms=FRESH_MS, resolution=8
-    )
-    while (request := search.next_request(1)) is not None and request.first_ring < 4:
-        search.feed(request, LiveAnswer([], {}, set()))
-    assert request is not None
-    lying = LiveAnswer([(0, 1, (*destination(*SE, 0.05, 0.0), NOW_MS))], {}, set())
+    p.live = (*destination(*SE, 0.05, 0.0), NOW_MS)
+    live = FakeLive([p], 8)
+    far_cell = h3.latlng_to_cell(*destination(*SE, 5.0, 90.0), 8)
+    live.cells = {far_cell: {1: p.live}}  # in a cell 5 km away: a broken view
     with pytest.raises(InvalidCandidateError):
-        search.feed(request, lying)
+        search(Catalogue([p.entry]), live, query()).run()
 
 
-def test_requests_must_be_answered_in_turn() -> None:
-    search = CatalogueSearch(Catalogue(), query(), now_ms=NOW_MS, fresh_ms=FRESH_MS, resolution=8)
-    request = search.next_request(1)
-    assert request is not None
+def test_a_search_runs_once() -> None:
+    once = search(Catalogue(), FakeLive([], 8), query())
+    assert once.run().candidates == ()
     with pytest.raises(InvalidQueryError):
-        search.next_request(1)
+        once.run()
+
+
+def test_fresh_ms_must_be_positive() -> None:
     with pytest.raises(InvalidQueryError):
-        search.result()
-    search.feed(request, LiveAnswer([], {}, set()))
-    with pytest.raises(InvalidQueryError):
-        search.feed(request, LiveAnswer([], {}, set()))
+        CatalogueSearch(
+            Catalogue(), FakeLive([], 8), query(), now_ms=NOW_MS, fresh_ms=0, resolution=8
+        )
 
 
 def test_catalogue_replace_moves_and_removes() -> None:
     a, b = provider(1, 1.0).entry, provider(2, 1.0, 180.0).entry
     catalogue = Catalogue([a, b])
-    view = catalogue.view(
-        TOW,
-        CatalogueSearch(
-            catalogue, query(), now_ms=NOW_MS, fresh_ms=FRESH_MS, resolution=8
-        )._topn.scorer,
-    )
+    view = catalogue.view(TOW, search(catalogue, FakeLive([], 8), query())._topn.scorer)
     assert [e.provider_id for e in view.ranked(a.cell)[1]] == sorted(
         {1, 2} if a.cell == b.cell else {1}
     )
@@ -312,3 +282,31 @@ def test_catalogue_replace_moves_and_removes() -> None:
     catalogue.replace([1], [moved._replace(active=False)])
     assert view.ranked(moved.cell)[1] == []
     assert catalogue.eligible(1, TOW) is None
+
+
+def test_a_reloaded_catalogue_takes_over_the_sorted_cells() -> None:
+    world = [provider(pid, pid * 0.3, pid * 40.0) for pid in range(1, 60)]
+    old = Catalogue(p.entry for p in world)
+    run(old, FakeLive(world, 8), query(n=3))
+    scorer = search(old, FakeLive([], 8), query())._topn.scorer
+    read = old.view(TOW, scorer).sorted_cells()
+    assert read
+    new = Catalogue(p.entry for p in world)
+    steps = list(new.adopt_views(old))
+    assert len(steps) == len(read) // WARM_CHUNK
+    view = new.view(TOW, scorer)
+    assert view.sorted_cells() == read
+    assert view.ranked(read[0]) == old.view(TOW, scorer).ranked(read[0])
+
+
+def test_warming_sorts_every_cell_of_the_most_served_service_types() -> None:
+    tows = [provider(pid, pid * 0.3, pid * 40.0) for pid in range(1, 40)]
+    taxis = [provider(pid, 1.0, services={TAXI: ROW}) for pid in range(40, 45)]
+    catalogue = Catalogue(p.entry for p in tows + taxis)
+    assert catalogue.service_types() == [TOW, TAXI]
+    steps = list(catalogue.warm(Weights(), ScoreOptions()))
+    scorer = search(catalogue, FakeLive([], 8), query())._topn.scorer
+    tow_cells = {p.entry.cell for p in tows}
+    assert set(catalogue.view(TOW, scorer).sorted_cells()) == tow_cells
+    assert len(catalogue.view(TAXI, scorer).sorted_cells()) == 1
+    assert len(steps) == len(tow_cells) // WARM_CHUNK

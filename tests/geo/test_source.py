@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
+import time
 from decimal import Decimal
 
 import pytest
@@ -15,12 +17,14 @@ from geo.search import SearchQuery
 from geo.source import find_candidates, load_catalogue
 from geo.topn import brute_force_top_n
 from realtime.filter import PositionFix
+from realtime.mirror import MirrorFeed
 from realtime.store import LiveStore, now_ms
 from registry import models as m
 from registry.cells import point_cell
 from registry.enums import PersonKind, ProviderStatus, ServiceTarget
 from registry.validation import make_cnpj
 from server.settings import Settings
+from tests.conftest import unit
 
 ORIGIN = (-23.55, -46.63)
 Truth = tuple[float, float, float | None, float | None, int, bool, bool, bool]
@@ -95,20 +99,34 @@ async def _world(
     return tow_id, client_id, truth
 
 
+async def _caught_up(feed: MirrorFeed, store: LiveStore) -> None:
+    """Until the mirror holds what Redis holds (messages take a few ms)."""
+    positions = await store.client.hlen(store.prefix + "pos")
+    busy = await store.all_busy()
+    deadline = time.monotonic() + unit(5)
+    while len(feed.mirror) != positions or feed.mirror.busy != busy:
+        assert time.monotonic() < deadline, "the mirror did not catch up"
+        await asyncio.sleep(0.01)
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
 async def test_search_equals_brute_force_on_real_storage(
     db: async_sessionmaker[AsyncSession], redis: aioredis.Redis, settings: Settings, seed: int
 ) -> None:
     rng = random.Random(seed)
     store = LiveStore(redis, settings.redis_prefix)
-    tow, client, truth = await _world(db, store, rng)
-    weights = Weights().with_overrides({"partnership": rng.choice([0, 20, 60])})
-    radius, n = rng.choice([5.0, 10.0, 25.0]), rng.choice([1, 5, 20, 400])
-    query = SearchQuery(ORIGIN[0], ORIGIN[1], tow, client, radius, n, weights)
-    async with db() as session:
-        catalogue = await load_catalogue(session)
-    rings = rng.choice([1, 2, 3])
-    result = await find_candidates(catalogue, store, query, fresh_s=120.0, rings_per_batch=rings)
+    async with MirrorFeed(store).running() as feed:
+        if seed % 2:  # the mirror hears the writes; else it loads them as a snapshot
+            await asyncio.wait_for(feed.wait_ready(), unit(5))
+        tow, client, truth = await _world(db, store, rng)
+        await asyncio.wait_for(feed.wait_ready(), unit(5))
+        await _caught_up(feed, store)
+        weights = Weights().with_overrides({"partnership": rng.choice([0, 20, 60])})
+        radius, n = rng.choice([5.0, 10.0, 25.0]), rng.choice([1, 5, 20, 400])
+        query = SearchQuery(ORIGIN[0], ORIGIN[1], tow, client, radius, n, weights)
+        async with db() as session:
+            catalogue = await load_catalogue(session)
+        result = await find_candidates(catalogue, feed.mirror, store, query, fresh_s=120.0)
     reference = brute_force_top_n(
         [
             CandidateFacts(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -14,6 +15,7 @@ from operations.errors import (
     IllegalTransitionError,
     InvalidTimelineError,
 )
+from operations.jobs import Event
 from operations.lifecycle import (
     DONE,
     FINAL,
@@ -185,3 +187,9 @@ def test_every_active_status_can_be_finished() -> None:
                     seen.add(nxt)
                     frontier.append(nxt)
             assert S.COMPLETED in seen, (kind, start)
+
+
+@pytest.mark.parametrize("event", list(Event))
+def test_every_bus_event_is_documented_for_the_panels(event: Event) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text("utf-8")
+    assert f"| `{event.value}` |" in doc

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import h3
+import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from realtime.bus import Bus
 from realtime.filter import PositionFix
 from realtime.hub import Handle, Hub
-from realtime.store import CELL_RESOLUTION, LiveStore
+from realtime.mirror import MirrorFeed
+from realtime.store import CELL_RESOLUTION, LiveStore, PositionRow
 from realtime.writer import POSITIONS_EVENT, PositionWriter, WriterConfig
 from server.settings import Settings
 from tests.conftest import unit
@@ -25,20 +30,22 @@ def _store(redis: aioredis.Redis, settings: Settings) -> LiveStore:
     return LiveStore(redis, settings.redis_prefix)
 
 
-async def test_positions_move_between_cells(redis: aioredis.Redis, settings: Settings) -> None:
+async def test_the_newest_position_is_kept(redis: aioredis.Redis, settings: Settings) -> None:
     store = _store(redis, settings)
     here, there = (-23.55, -46.63), (-23.60, -46.70)
-    cell_here = h3.latlng_to_cell(*here, CELL_RESOLUTION)
-    cell_there = h3.latlng_to_cell(*there, CELL_RESOLUTION)
     assert await store.write_positions([(1, _fix(*here), 10), (2, _fix(*here), 10)]) == 2
-    assert await store.providers_in_cells([cell_here]) == {1, 2}
     assert await store.write_positions([(1, _fix(*there), 20)]) == 1
-    assert await store.providers_in_cells([cell_here]) == {2}
-    assert await store.providers_in_cells([cell_there, cell_here]) == {1, 2}
-    assert await store.write_positions([(1, _fix(*there), 30)]) == 0  # same cell: no move
+    assert await store.write_positions([]) == 0
     positions = await store.positions([1, 2, 3])
     assert set(positions) == {1, 2}
-    assert (positions[1].lat, positions[1].received_ms) == (there[0], 30)
+    assert (positions[1].lat, positions[1].received_ms) == (there[0], 20)
+    await redis.hset(store.prefix + "pos", "9", b"not a position")  # skipped
+    chunks = [chunk async for chunk in store.snapshot()]
+    rows = sorted(row for chunk in chunks for row in chunk)
+    assert rows == [
+        (1, h3.latlng_to_cell(*there, CELL_RESOLUTION), (*there, 20)),
+        (2, h3.latlng_to_cell(*here, CELL_RESOLUTION), (*here, 10)),
+    ]
 
 
 async def test_presence_belongs_to_the_connection_that_holds_it(
@@ -126,28 +133,68 @@ async def test_writer_keeps_the_newest_fix_and_throttles_panel_events(
     assert writer.written == 2
 
 
-async def test_read_cells_gives_fresh_positions_and_busy_flags(
+async def _until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + unit(2)
+    while not condition():
+        assert time.monotonic() < deadline, "the mirror did not catch up"
+        await asyncio.sleep(0.01)
+
+
+async def test_the_mirror_loads_a_snapshot_then_follows_every_write(
     redis: aioredis.Redis, settings: Settings
 ) -> None:
     store = _store(redis, settings)
     here, there = (-23.55, -46.63), (-23.60, -46.70)
     cell_here = h3.latlng_to_cell(*here, CELL_RESOLUTION)
     cell_there = h3.latlng_to_cell(*there, CELL_RESOLUTION)
-    await store.write_positions(
-        [(1, _fix(*here), 1_000), (2, _fix(*here), 5_000), (3, _fix(*there), 5_000)]
-    )
+    await store.write_positions([(1, _fix(*here), 1_000), (2, _fix(*here), 5_000)])
     await store.set_busy(2, True)
-    await store.set_busy(4, True)
-    await store.set_busy(4, False)
-    read = await store.read_cells([cell_there, cell_here], [1, 3, 4], least_received_ms=2_000)
-    assert sorted((i, pid, store.decode_fix(raw)) for i, pid, raw in read.in_cells) == [
-        (0, 3, (there[0], there[1], 5_000)),
-        (1, 2, (here[0], here[1], 5_000)),
-    ]
-    assert read.fresh == {3: (there[0], there[1], 5_000)}  # 1 is stale, 4 has none
-    assert read.busy == {2}
-    assert await store.busy([1, 2, 4]) == {2}
-    await store.write_positions([(1, _fix(*there), 9_000)])  # moves, and is fresh now
-    read = await store.read_cells([cell_here], [1], least_received_ms=2_000)
-    assert [pid for _, pid, _ in read.in_cells] == [2]
-    assert read.fresh == {1: (there[0], there[1], 9_000)}
+    async with MirrorFeed(store).running() as feed:
+        await asyncio.wait_for(feed.wait_ready(), unit(5))
+        mirror = feed.mirror
+        assert mirror.in_cell(cell_here) == {1: (*here, 1_000), 2: (*here, 5_000)}
+        assert mirror.busy == {2}
+        await store.write_positions([(1, _fix(*there), 9_000), (3, _fix(*there), 9_500)])
+        await store.set_busy(4, True)
+        await store.set_busy(2, False)
+        await _until(lambda: mirror.busy == {4})
+        assert mirror.in_cell(cell_here) == {2: (*here, 5_000)}  # published before busy
+        assert mirror.in_cell(cell_there) == {1: (*there, 9_000), 3: (*there, 9_500)}
+        assert mirror.position(1) == (*there, 9_000)
+        await store.replace_busy([7, 8])
+        await _until(lambda: mirror.busy == {7, 8})
+        assert await store.all_busy() == {7, 8}
+        assert await store.busy([2, 7]) == {7}
+        assert feed.snapshots == 1 and feed.dropped == 0
+
+
+async def test_the_mirror_skips_messages_it_cannot_read(
+    redis: aioredis.Redis, settings: Settings
+) -> None:
+    store = _store(redis, settings)
+    async with MirrorFeed(store).running() as feed:
+        await asyncio.wait_for(feed.wait_ready(), unit(5))
+        await redis.publish(store.channel, b"p\nnot a position")
+        await store.set_busy(5, True)
+        await _until(lambda: feed.mirror.busy == {5})
+        assert feed.dropped == 1
+
+
+async def test_the_mirror_reloads_after_a_failure(
+    redis: aioredis.Redis, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = _store(redis, settings)
+    await store.write_positions([(1, _fix(-23.55, -46.63), 1_000)])
+    snapshot, calls = store.snapshot, []
+
+    def failing_once() -> AsyncIterator[list[PositionRow]]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RedisConnectionError("Redis went away")
+        return snapshot()
+
+    monkeypatch.setattr(store, "snapshot", failing_once)
+    async with MirrorFeed(store).running() as feed:
+        await asyncio.wait_for(feed.wait_ready(), unit(5))
+        assert len(calls) == 2 and feed.snapshots == 1
+        assert feed.mirror.position(1) == (-23.55, -46.63, 1_000)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from realtime.errors import RealtimeError
+from realtime.errors import MessageError, RealtimeError
 from realtime.filter import MAX_TIME_MS, PositionFix
 from realtime.protocol import (
     CLIENT_MESSAGES,
@@ -28,10 +28,13 @@ from realtime.protocol import (
     WelcomeMessage,
     client_message,
     encode,
+    fix_from_json,
+    fix_to_json,
     frame_size,
     parse_client_frame,
     read_handshake,
 )
+from realtime.protocol.client import _checked_fix
 from realtime.protocol.fields import JsonObject, read_int
 from tests.realtime.support import NOW_MS, frame, wire_fix
 
@@ -382,6 +385,24 @@ messages = st.one_of(
 @given(messages)
 def test_every_valid_message_round_trips(message: ClientMessage) -> None:
     assert parse_client_frame(orjson.dumps(message.to_json())) == message
+
+
+fix_like = st.dictionaries(field_names, json_scalars, max_size=8) | st.builds(fix_to_json, fixes)
+
+
+@given(fix_like)
+def test_the_fast_fix_reader_agrees_with_the_checked_one(obj: dict[str, object]) -> None:
+    # fix_from_json tries a fast path for the usual shapes first: whatever it
+    # accepts, the field-by-field reader must read the same way.
+    try:
+        checked: PositionFix | str = _checked_fix(obj, "")
+    except MessageError as exc:
+        checked = exc.field or ""
+    try:
+        fast: PositionFix | str = fix_from_json(obj)
+    except MessageError as exc:
+        fast = exc.field or ""
+    assert fast == checked
 
 
 # -- the registry ----------------------------------------------------------------------

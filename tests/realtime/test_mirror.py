@@ -1,0 +1,73 @@
+"""The live mirror's core: positions by provider and by cell, busy flags, messages."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from realtime.mirror import LiveMirror, MirrorMessageError
+
+A, B = "88a8100c6bfffff", "88a8100c69fffff"
+
+
+def test_a_provider_is_in_the_cell_of_its_latest_position_only() -> None:
+    mirror = LiveMirror()
+    mirror.put(1, A, (-23.5, -46.6, 10))
+    mirror.put(2, A, (-23.5, -46.6, 11))
+    mirror.put(1, B, (-23.6, -46.7, 20))
+    assert mirror.in_cell(A) == {2: (-23.5, -46.6, 11)}
+    assert mirror.in_cell(B) == {1: (-23.6, -46.7, 20)}
+    mirror.put(2, B, (-23.6, -46.7, 30))
+    assert mirror.in_cell(A) == {}
+    assert mirror.position(2) == (-23.6, -46.7, 30)
+    assert mirror.position(3) is None
+    assert len(mirror) == 2
+
+
+def test_messages_are_applied_in_order() -> None:
+    mirror = LiveMirror()
+    mirror.apply(f"p\n{A} 10 1 -23.5 -46.6\n{A} 11 2 -23.25 -46.5".encode())
+    mirror.apply(f"p\n{B} 20 1 -23.6 -46.7".encode())
+    mirror.apply(b"b\n1 1 2 3")
+    mirror.apply(b"b\n0 3")
+    assert mirror.in_cell(A) == {2: (-23.25, -46.5, 11)}
+    assert mirror.position(1) == (-23.6, -46.7, 20)
+    assert mirror.busy == {1, 2} and mirror.is_busy(1) and not mirror.is_busy(3)
+    mirror.apply(b"B\n9")
+    assert mirror.busy == {9}
+    mirror.apply(b"B\n")
+    assert mirror.busy == set()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        b"",
+        b"x\n1",
+        b"p\n",
+        b"p\nA 1 2 3",
+        b"p\nA 1 x 3 4",
+        b"b\nq 1",
+        b"B\n1 two",
+        b"p\n\xff 1 2 3 4",
+    ],
+)
+def test_an_unreadable_message_is_refused(message: bytes) -> None:
+    mirror = LiveMirror()
+    with pytest.raises(MirrorMessageError):
+        mirror.apply(message)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 5), st.sampled_from([A, B]), st.integers(0, 99))))
+def test_the_cells_always_agree_with_the_latest_positions(
+    writes: list[tuple[int, str, int]],
+) -> None:
+    mirror, latest = LiveMirror(), {}
+    for pid, cell, received in writes:
+        mirror.put(pid, cell, (0.0, 0.0, received))
+        latest[pid] = (cell, received)
+    for cell in (A, B):
+        expected = {pid: (0.0, 0.0, r) for pid, (c, r) in latest.items() if c == cell}
+        assert mirror.in_cell(cell) == expected
