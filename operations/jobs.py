@@ -34,6 +34,7 @@ from operations.models import Incident, Job, JobPlace, JobTransition
 from operations.places import Place, PlaceRole
 from operations.sla import SlaPolicy, due_times, handling_seconds
 from operations.usage import held_plans, past_jobs, plan_service_id
+from registry.enums import ProviderStatus
 from registry.models import Beneficiary, CancellationReason, Client, Provider, ServiceType
 from registry.points import Point
 
@@ -310,8 +311,11 @@ async def _check_reason(session: AsyncSession, reason_id: int | None) -> None:
 async def _check_provider(session: AsyncSession, provider_id: int | None) -> None:
     if provider_id is None:
         raise InvalidInputError("provider_id", "Informe o prestador designado.")
-    if await session.get(Provider, provider_id) is None:
+    provider = await session.get(Provider, provider_id)
+    if provider is None:
         raise InvalidInputError("provider_id", "Prestador inexistente.")
+    if provider.status is not ProviderStatus.ACTIVE:
+        raise InvalidInputError("provider_id", f"{provider.name} está bloqueado.")
 
 
 async def move_job(
@@ -389,6 +393,10 @@ async def edit_job(
         raise InvalidInputError(sorted(unknown)[0], "Campo não editável.")
     if "scheduled_for" in values and job.status is not JobStatus.SCHEDULED:
         raise InvalidInputError("scheduled_for", "Só atendimentos agendados mudam de agendamento.")
+    if "scheduled_for" in values and values["scheduled_for"] is None:
+        raise InvalidInputError(
+            "scheduled_for", "Informe a nova data; para atender agora, mude a situação para Aberto."
+        )
     _check_times(
         JobDraft(
             job.kind,

@@ -20,7 +20,14 @@ from operations.models import Job
 from realtime.store import LiveStore
 from registry import models as m
 from registry.cells import point_cell
-from registry.enums import CancelledJobCount, LimitPeriod, PersonKind, PlanKind, ServiceTarget
+from registry.enums import (
+    CancelledJobCount,
+    LimitPeriod,
+    PersonKind,
+    PlanKind,
+    ProviderStatus,
+    ServiceTarget,
+)
 from registry.validation import make_cnpj, make_cpf
 from server.settings import Settings
 from tests.server.api.conftest import PASSWORD, Login, World
@@ -340,7 +347,12 @@ async def test_a_service_no_plan_covers_is_refused(
 
 
 async def test_a_job_goes_through_its_states_and_leaves_a_timeline(
-    operator: httpx.AsyncClient, world: World, ops: Ops, redis: aioredis.Redis, settings: Settings
+    db: Sessions,
+    operator: httpx.AsyncClient,
+    world: World,
+    ops: Ops,
+    redis: aioredis.Redis,
+    settings: Settings,
 ) -> None:
     store = LiveStore(redis, settings.redis_prefix)
     incident = await _incident(operator, world, ops)
@@ -350,6 +362,19 @@ async def test_a_job_goes_through_its_states_and_leaves_a_timeline(
     no_provider = await operator.post(url, json={"to": "assigned"})
     assert no_provider.status_code == 422
     assert no_provider.json()["error"]["fields"][0]["field"] == "provider_id"
+    async with db() as session, session.begin():
+        blocked = m.Provider(
+            person_kind=PersonKind.PJ,
+            document=make_cnpj(78),
+            name="Guincho Bloqueado",
+            status=ProviderStatus.BLOCKED,
+            base_location="SRID=4326;POINT(-46.63 -23.55)",
+            base_h3=point_cell(-23.55, -46.63),
+        )
+        session.add(blocked)
+    refused = await operator.post(url, json={"to": "assigned", "provider_id": blocked.id})
+    assert refused.status_code == 422
+    assert "bloqueado" in refused.json()["error"]["message"]
 
     steps: list[dict[str, Any]] = [
         {"to": "dispatching"},
@@ -426,6 +451,10 @@ async def test_a_scheduled_job_counts_its_sla_from_the_appointment(
         f"/api/v1/jobs/{job['id']}", json={"scheduled_for": "2020-01-01T10:00:00-03:00"}
     )
     assert past.status_code == 422
+    cleared = await operator.patch(f"/api/v1/jobs/{job['id']}", json={"scheduled_for": None})
+    assert cleared.status_code == 422  # a scheduled job keeps a date; open it instead
+    opened = await operator.post(f"/api/v1/jobs/{job['id']}/status", json={"to": "open"})
+    assert opened.status_code == 200 and opened.json()["status"] == "open"
 
 
 # --- bad input ------------------------------------------------------------------------
