@@ -11,26 +11,33 @@ prefix ``acionar-bench-ingest:``. Servers and the load generator are separate
 processes: the real server (``python -m server.cli serve``), the bare server
 (:mod:`clients.provider_app_sim.null_server`: one ``welcome`` per connection, then
 only ``orjson.loads`` and a count per frame, never a reply) and the generator (the
-simulator's command line). On a small machine they share its cores with Redis: the
-figures say how many there were, and how much CPU each process took.
+simulator's command line; in the throughput rounds its callback engine,
+:data:`ENGINE`). On a small machine they share its cores with Redis: the figures
+say how many there were, how they were shared, and how much CPU each process took.
 
-1. **Throughput.** 5,000 apps connect (64 handshakes at a time), then each sends a
-   fresh one-fix ``pos`` as soon as the previous one is acknowledged (stop-and-wait,
-   as the protocol asks), so 5,000 messages always wait at the server. Accepted
-   positions per second are counted from the ``ack`` messages over
-   :data:`WINDOW_S` after :data:`WARMUP_S`. The bare server gets the same generator
-   and frames, sent without waiting (it never replies); its own count of parsed
-   frames over the same window is the baseline. When the generator uses a whole
-   core there, the baseline is a lower bound of the bare server's capacity (the
-   figure says so). Both are measured with apps offering permessage-deflate (as
-   OkHttp does) and without; both servers decline it (docs/protocol.md, "Frames"),
-   so the two pairs differ only in the handshake and show the run's noise. Each
-   rate is also divided by its server's CPU over the window (per CPU-second): when
-   the generator, or another job on the machine, holds the cores, the rates say
-   more about them than about the servers, and this ratio stays.
-2. **Latency.** A server with ``POSITION_PUBLISH_INTERVAL_S=0`` publishes a
-   ``provider.positions`` bus event right after each Redis write; the benchmark
-   subscribes to the bus, the generator sends 2,000 positions/s in total and logs
+1. **Throughput.** :data:`ROUNDS` alternating rounds, each the real server then the
+   bare one, with apps offering permessage-deflate (as OkHttp does; both servers
+   decline it: docs/protocol.md, "Frames"). On two cores or more, the generator is
+   pinned to the first core and the server under test to the others, so that the
+   two never take each other's CPU and every round gives each the same share; Redis,
+   a service of the machine, is left unpinned. 5,000 apps connect (64 handshakes at
+   a time). Against the real server each app sends a fresh one-fix ``pos`` as soon
+   as the previous one is acknowledged (stop-and-wait, as the protocol asks), so
+   5,000 messages always wait at the server; accepted positions per second are
+   counted from the ``ack`` messages over :data:`WINDOW_S` after :data:`WARMUP_S`.
+   The bare server gets the same generator and frames, sent without waiting (it
+   never replies); its own count of parsed frames over the same window is the
+   baseline. Figures are the medians of the rounds, with the lowest and highest
+   round's ratio beside them. When the generator uses a whole core and the server
+   does not, the rate is the generator's, not the server's (a baseline is then a
+   lower bound of the bare server's capacity, and the figure says so). Each rate is
+   also divided by its server's CPU over the window (per CPU-second): steady
+   whoever holds the cores, though a server that is not saturated spends more per
+   frame (fewer frames per wake-up of its event loop).
+2. **Latency** (the task-based generator, paced). A server with
+   ``POSITION_PUBLISH_INTERVAL_S=0`` publishes a ``provider.positions`` bus event
+   right after each Redis write; the benchmark subscribes to the bus, the
+   generator sends 2,000 positions/s in total and logs
    each frame's (provider, device time, wall time) just after sending it; the
    latency of a position is its event's arrival minus its send time (an upper bound
    of "visible in Redis": the event follows the write).
@@ -45,7 +52,7 @@ import statistics
 import tempfile
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +76,30 @@ from registry.devices import token_digest
 from registry.validation import make_cnpj
 from server.migrate import upgrade
 from server.settings import PROJECT_ROOT, Settings
+
+NOTES = """\
+How to read these figures (details in `bench/bench_ingest.py`). Each round runs the
+real server, then the bare one, each started afresh and loaded by the same generator
+(apps as socket callbacks, `--engine callbacks`) with the same 5,000 apps and frames;
+rows marked *median* are the medians of the rounds. On 2 cores the generator (and the
+benchmark's own process) run on core 0 and the server under test on core 1; Redis,
+not pinned, took a few % of a core.
+
+* **accepted positions/s**: `ack`s counted by the generator, each app stop-and-wait
+  (one `pos` of one fix in flight, so 5,000 always wait at the server). Each of them
+  was parsed, filtered, acknowledged, written to Redis and published on the live
+  channel, and applied to the server's own live mirror. **bare**: frames per second
+  counted by `clients/provider_app_sim/null_server.py`, a `websockets` server that
+  only `orjson.loads` each frame and counts it (no reply, nothing stored), the
+  generator sending the same frames without waiting for replies. A rate is the
+  server's when its server uses a whole core (about 1.0 in the CPU rows); when only
+  the generator does, it is the generator's (then the bare figure is a lower bound
+  of what the bare server can do, and its name says so); when both do, the bare
+  server may have had a little more to give.
+* **per server CPU-second**: each rate divided by its server's CPU time over the same
+  window: what each server does with a core, whoever else wants the CPU.
+"""
+"""Rendered under this section's stamp in docs/benchmarks.md (bench.report)."""
 
 DATABASE = "acionar_bench_ingest"
 REDIS_PREFIX = "acionar-bench-ingest:"
@@ -102,6 +133,15 @@ CONNECT_CONCURRENCY = 64
 
 GENERATOR_BOUND_CORES = 0.95
 """A generator using this much CPU is the bottleneck of its run."""
+
+ENGINE = ("--engine", "callbacks")
+"""The generator's engine in the throughput rounds, against both servers: apps as
+socket callbacks (:mod:`clients.provider_app_sim.callbacks`). The task-based apps
+spent about 70 µs of CPU per acknowledged position, so on a core of their own they,
+not the server, set both rates (at about 14 k/s and 32 k/s)."""
+
+ROUNDS = 3
+"""Alternating rounds (real server, then bare server); figures are their medians."""
 
 TARGET_RATIO = 0.5
 MIN_CPU = 0.01
@@ -216,9 +256,16 @@ def _ready(port: int) -> bool:
 
 @contextlib.asynccontextmanager
 async def acionar_server(
-    settings: Settings, db_url: str, prefix: str, logs: Path, **env: str
+    settings: Settings,
+    db_url: str,
+    prefix: str,
+    logs: Path,
+    *,
+    cpus: Set[int] | None = None,
+    **env: str,
 ) -> AsyncIterator[tuple[Child, int]]:
-    """The real server on a free port, ready; yields it and its port."""
+    """The real server on a free port, ready (on ``cpus``, if given); yields it and
+    its port."""
     port = free_port()
     full_env = {
         "DATABASE_URL": db_url,
@@ -228,7 +275,8 @@ async def acionar_server(
         **env,
     }
     args = ["-m", "server.cli", "serve", "--port", str(port)]
-    async with child(f"server-{port}", args, logs, cwd=PROJECT_ROOT, env=full_env) as server:
+    name = f"server-{port}"
+    async with child(name, args, logs, cwd=PROJECT_ROOT, env=full_env, cpus=cpus) as server:
         deadline = time.monotonic() + READY_TIMEOUT_S
         while not await asyncio.to_thread(_ready, port):
             server.check_alive()
@@ -239,26 +287,35 @@ async def acionar_server(
 
 
 @contextlib.asynccontextmanager
-async def bare_server(logs: Path) -> AsyncIterator[tuple[Child, int]]:
-    """The bare websockets server (the simulator's null server), listening."""
+async def bare_server(
+    logs: Path, *, cpus: Set[int] | None = None
+) -> AsyncIterator[tuple[Child, int]]:
+    """The bare websockets server (the simulator's null server), listening (on
+    ``cpus``, if given)."""
     port = free_port()
     args = ["-m", "clients.provider_app_sim.null_server", str(port)]
-    async with child(f"bare-{port}", args, logs, cwd=PROJECT_ROOT) as server:
+    async with child(f"bare-{port}", args, logs, cwd=PROJECT_ROOT, cpus=cpus) as server:
         await server.wait_line(lambda line: "frames" in line, READY_TIMEOUT_S, "never ready")
         yield server, port
 
 
 def generator(
-    port: int, tokens_file: Path, logs: Path, name: str, *options: str
+    port: int,
+    tokens_file: Path,
+    logs: Path,
+    name: str,
+    *options: str,
+    cpus: Set[int] | None = None,
 ) -> contextlib.AbstractAsyncContextManager[Child]:
-    """The simulator's command line against ``port``, printing JSON stats."""
+    """The simulator's command line against ``port``, printing JSON stats (on
+    ``cpus``, if given)."""
     args = [
         *("-m", "clients.provider_app_sim", "--url", f"ws://127.0.0.1:{port}/ws/provider"),
         *("--tokens", str(tokens_file), "--centre", f"{CENTRE[0]},{CENTRE[1]}"),
         *("--json", "--stats-every", str(STATS_EVERY_S)),
         *("--connect-concurrency", str(CONNECT_CONCURRENCY), *options),
     ]
-    return child(name, args, logs, cwd=PROJECT_ROOT)
+    return child(name, args, logs, cwd=PROJECT_ROOT, cpus=cpus)
 
 
 async def all_connected(gen: Child, count: int) -> float:
@@ -291,7 +348,12 @@ class Window:
     @property
     def generator_bound(self) -> bool:
         """Whether the generator, not the server, limited the rate."""
-        return self.generator_cpu >= GENERATOR_BOUND_CORES
+        return self.generator_cpu >= GENERATOR_BOUND_CORES > self.server_cpu
+
+    @property
+    def both_saturated(self) -> bool:
+        """Whether the generator and the server each used a whole core."""
+        return min(self.generator_cpu, self.server_cpu) >= GENERATOR_BOUND_CORES
 
 
 async def measure(counter: Child, key: str, server: Child, gen: Child) -> Window:
@@ -308,43 +370,102 @@ async def measure(counter: Child, key: str, server: Child, gen: Child) -> Window
     return Window(rate, server_cpu, gen_cpu, last)
 
 
-def _deflate(compression: bool) -> list[str]:
-    return [] if compression else ["--no-compression"]
+@dataclass(frozen=True, slots=True)
+class Cores:
+    """Which cores each process of a phase may use.
+
+    With two cores or more, the generator (and this process, which only reads its
+    counters) get core 0 and the server under test the others, so that neither
+    takes the other's CPU and each round gives the same shares; Redis, a service of
+    the machine, is not pinned and runs wherever the scheduler puts it. On one core
+    nothing is pinned.
+    """
+
+    generator: Set[int] | None
+    server: Set[int] | None
+
+    @classmethod
+    def split(cls) -> Cores:
+        available = sorted(os.sched_getaffinity(0))
+        if len(available) < 2:
+            return cls(None, None)
+        return cls({available[0]}, set(available[1:]))
+
+    def describe(self) -> str:
+        if self.server is None:
+            return "nothing pinned"
+        return (
+            f"generator on core {_cores(self.generator)}, "
+            f"server on core {_cores(self.server)}, Redis unpinned"
+        )
+
+
+def _cores(cpus: Set[int] | None) -> str:
+    return ",".join(str(cpu) for cpu in sorted(cpus or ()))
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    """One round: the real server's window, then the bare server's."""
+
+    server: Window
+    bare: Window
+
+    @property
+    def ratio(self) -> float:
+        """Accepted positions/s over the bare server's parsed frames/s."""
+        return self.server.rate / max(self.bare.rate, 1.0)
 
 
 async def _throughput(
-    settings: Settings, db_url: str, tokens: Path, logs: Path, compression: bool
+    settings: Settings, db_url: str, tokens: Path, logs: Path, cores: Cores
 ) -> tuple[Window, float]:
     """The real server's accepted positions/s; returns it and the connect time."""
-    options = ["--load", "--window", "1", *_deflate(compression)]
+    options = ["--load", "--window", "1", *ENGINE]
     async with (
-        acionar_server(settings, db_url, REDIS_PREFIX, logs) as (server, port),
-        generator(port, tokens, logs, "generator-acionar", *options) as gen,
+        acionar_server(settings, db_url, REDIS_PREFIX, logs, cpus=cores.server) as (server, port),
+        generator(port, tokens, logs, "generator-acionar", *options, cpus=cores.generator) as gen,
     ):
         connect_s = await all_connected(gen, PROVIDERS)
         print(f"[bench] ingest: {PROVIDERS} apps connected in {connect_s:.1f} s", flush=True)
         window = await measure(gen, "accepted", server, gen)
-    _show("server", window, compression)
+    _show("server", window)
     return window, connect_s
 
 
-async def _bare(tokens: Path, logs: Path, compression: bool) -> Window:
+async def _bare(tokens: Path, logs: Path, cores: Cores) -> Window:
     """The bare server's parsed frames/s with the same generator."""
-    options = ["--load", "--window", "0", *_deflate(compression)]
+    options = ["--load", "--window", "0", *ENGINE]
     async with (
-        bare_server(logs) as (server, port),
-        generator(port, tokens, logs, "generator-bare", *options) as gen,
+        bare_server(logs, cpus=cores.server) as (server, port),
+        generator(port, tokens, logs, "generator-bare", *options, cpus=cores.generator) as gen,
     ):
         await all_connected(gen, PROVIDERS)
         window = await measure(server, "frames", server, gen)
-    _show("bare server", window, compression)
+    _show("bare server", window)
     return window
 
 
-def _show(what: str, window: Window, compression: bool) -> None:
+async def _rounds(
+    settings: Settings, db_url: str, tokens: Path, logs: Path, cores: Cores
+) -> tuple[list[Round], float]:
+    """:data:`ROUNDS` rounds, each the real server then the bare one; returns them
+    and the real server's median connect time."""
+    rounds: list[Round] = []
+    connects: list[float] = []
+    for number in range(1, ROUNDS + 1):
+        await clear_redis(settings, REDIS_PREFIX)
+        server, connect_s = await _throughput(settings, db_url, tokens, logs, cores)
+        bare = await _bare(tokens, logs, cores)
+        rounds.append(Round(server, bare))
+        connects.append(connect_s)
+        print(f"[bench] ingest: round {number}: ratio {rounds[-1].ratio:.2f}", flush=True)
+    return rounds, statistics.median(connects)
+
+
+def _show(what: str, window: Window) -> None:
     print(
-        f"[bench] ingest: {what} (apps {'offer' if compression else 'do not offer'} deflate): "
-        f"{window.rate:.0f}/s; CPU: server {window.server_cpu:.2f}, "
+        f"[bench] ingest: {what}: {window.rate:.0f}/s; CPU: server {window.server_cpu:.2f}, "
         f"generator {window.generator_cpu:.2f} cores",
         flush=True,
     )
@@ -385,7 +506,9 @@ class Latency:
     ack_p99_ms: float | None = None
 
 
-async def _latency(settings: Settings, db_url: str, tokens: Path, logs: Path) -> Latency:
+async def _latency(
+    settings: Settings, db_url: str, tokens: Path, logs: Path, cores: Cores
+) -> Latency:
     received: dict[int, float] = {}
     send_log = logs / "sends.txt"
     rate = ["--rate", str(LATENCY_RATE), "--window", "1", "--send-log", str(send_log)]
@@ -394,8 +517,10 @@ async def _latency(settings: Settings, db_url: str, tokens: Path, logs: Path) ->
     subscriber = asyncio.create_task(_subscribe(settings, received), name="bench-bus")
     try:
         async with (
-            acionar_server(settings, db_url, REDIS_PREFIX, logs, **publish_at_once) as (_, port),
-            generator(port, tokens, logs, "generator-latency", *rate) as gen,
+            acionar_server(
+                settings, db_url, REDIS_PREFIX, logs, cpus=cores.server, **publish_at_once
+            ) as (_, port),
+            generator(port, tokens, logs, "generator-latency", *rate, cpus=cores.generator) as gen,
         ):
             await all_connected(gen, PROVIDERS)
             await asyncio.sleep(WARMUP_S)
@@ -428,69 +553,74 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-def _rate_figure(name: str, server: Window, bare: Window, bare_name: str) -> Figure:
-    """Accepted positions/s beside the bare server's parsed frames/s (thousands)."""
-    if bare.generator_bound:
-        bare_name += " (generator-bound: a lower bound)"
+def _median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def _per_cpu(window: Window) -> float:
+    return window.rate / max(window.server_cpu, MIN_CPU)
+
+
+def _median_window(windows: Sequence[Window], value: Callable[[Window], float]) -> float:
+    return _median([value(window) for window in windows])
+
+
+def _throughput_figures(rounds: list[Round], connect_s: float, cores: Cores) -> list[Figure]:
+    """Medians over the rounds; each round's ratio is the range."""
+    servers, bares = [r.server for r in rounds], [r.bare for r in rounds]
     target = f"≥ {TARGET_RATIO:.0%} of bare"
-    return Figure(name, server.rate, RATE_UNIT, target, bare_name, bare.rate)
-
-
-def _per_cpu_figure(server: Window, bare: Window) -> Figure:
-    """Positions per second of server CPU: what each server does with a core, steady
-    when the generator (or another job on the machine) takes the CPU it needs."""
-    return Figure(
-        "extra: accepted positions per server CPU-second, apps offer deflate",
-        server.rate / max(server.server_cpu, MIN_CPU),
-        RATE_UNIT,
-        f"≥ {TARGET_RATIO:.0%} of bare",
-        "bare server, parsed frames per CPU-second",
-        bare.rate / max(bare.server_cpu, MIN_CPU),
-    )
-
-
-def _throughput_figures(
-    deflate: tuple[Window, Window], plain: tuple[Window, Window], connect_s: float
-) -> list[Figure]:
-    cores = os.cpu_count() or 1
-    (server, bare), (server_plain, bare_plain) = deflate, plain
+    bare_name = "bare websockets server, same generator and frames, parsed frames/s"
+    if any(window.generator_bound for window in bares):
+        bare_name += " (generator-bound in some rounds: a lower bound)"
+    elif any(window.both_saturated for window in bares):
+        bare_name += " (its generator at a full core too: perhaps a lower bound)"
+    ratios = sorted(r.ratio for r in rounds)
+    cpu_ratios = sorted(_per_cpu(r.server) / max(_per_cpu(r.bare), 1.0) for r in rounds)
+    cpus = os.cpu_count() or 1
     return [
-        _rate_figure(
-            f"accepted positions/s, {PROVIDERS:,} apps stop-and-wait, apps offer deflate "
-            f"(server, generator and Redis share {cores} cores)",
-            server,
-            bare,
-            "bare websockets server (declines deflate too), same generator and frames",
-        ),
-        _rate_figure(
-            "extra: the same, apps not offering permessage-deflate",
-            server_plain,
-            bare_plain,
-            "bare websockets server, no deflate",
-        ),
-        _per_cpu_figure(server, bare),
         Figure(
-            "extra: server CPU while saturated (1 = one core)",
-            server.server_cpu,
+            f"accepted positions/s, {PROVIDERS:,} apps stop-and-wait offering deflate, "
+            f"median of {len(rounds)} alternating rounds ({cpus} cores: {cores.describe()})",
+            _median_window(servers, lambda w: w.rate),
+            RATE_UNIT,
+            target,
+            bare_name,
+            _median_window(bares, lambda w: w.rate),
+        ),
+        Figure("extra: lowest round's ratio of rates", ratios[0], "×"),
+        Figure("extra: highest round's ratio of rates", ratios[-1], "×"),
+        Figure(
+            "extra: accepted positions per server CPU-second, median",
+            _median_window(servers, _per_cpu),
+            RATE_UNIT,
+            target,
+            "bare server, parsed frames per CPU-second",
+            _median_window(bares, _per_cpu),
+        ),
+        Figure("extra: lowest round's ratio per CPU-second", cpu_ratios[0], "×"),
+        Figure("extra: highest round's ratio per CPU-second", cpu_ratios[-1], "×"),
+        Figure(
+            "extra: server CPU while saturated (1 = one core), median",
+            _median_window(servers, lambda w: w.server_cpu),
             "cores",
             "",
             "bare server CPU",
-            bare.server_cpu,
+            _median_window(bares, lambda w: w.server_cpu),
         ),
         Figure(
-            "extra: generator CPU while the server is saturated",
-            server.generator_cpu,
+            "extra: generator CPU while the server is saturated, median",
+            _median_window(servers, lambda w: w.generator_cpu),
             "cores",
             "",
             "generator CPU against the bare server",
-            bare.generator_cpu,
+            _median_window(bares, lambda w: w.generator_cpu),
         ),
         Figure(
-            "extra: send → ack p99 while saturated (5,000 messages waiting)",
-            float(server.last.get("rtt_p99_ms") or 0.0) / 1000,
+            "extra: send → ack p99 while saturated (5,000 messages waiting), median",
+            _median_window(servers, lambda w: float(w.last.get("rtt_p99_ms") or 0.0)) / 1000,
             "s",
         ),
-        Figure(f"extra: connect and authenticate {PROVIDERS:,} apps", connect_s, "s"),
+        Figure(f"extra: connect and authenticate {PROVIDERS:,} apps, median", connect_s, "s"),
     ]
 
 
@@ -521,9 +651,12 @@ def _latency_figures(latency: Latency) -> list[Figure]:
 
 
 async def run(settings: Settings) -> list[Figure]:
-    """Throughput against the real and the bare server, with and without deflate;
-    then latency at 2,000 positions/s."""
+    """:data:`ROUNDS` alternating rounds against the real and the bare server; then
+    latency at 2,000 positions/s."""
     raise_open_file_limit()
+    cores = Cores.split()
+    if cores.generator is not None:
+        os.sched_setaffinity(0, cores.generator)  # this process only reads counters
     with tempfile.TemporaryDirectory(prefix="acionar-bench-ingest-") as tmp:
         logs = Path(tmp)
         tokens = write_tokens(
@@ -531,21 +664,13 @@ async def run(settings: Settings) -> list[Figure]:
         )
         db_url = database_url(settings, DATABASE)
         try:
+            rounds, connect_s = await _rounds(settings, db_url, tokens, logs, cores)
             await clear_redis(settings, REDIS_PREFIX)
-            server, connect_s = await _throughput(settings, db_url, tokens, logs, True)
-            bare = await _bare(tokens, logs, True)
-            await clear_redis(settings, REDIS_PREFIX)
-            server_plain, _ = await _throughput(settings, db_url, tokens, logs, False)
-            bare_plain = await _bare(tokens, logs, False)
-            await clear_redis(settings, REDIS_PREFIX)
-            latency = await _latency(settings, db_url, tokens, logs)
+            latency = await _latency(settings, db_url, tokens, logs, cores)
         finally:
             await clear_redis(settings, REDIS_PREFIX)
             await drop_database(settings, DATABASE)
-    figures = [
-        *_throughput_figures((server, bare), (server_plain, bare_plain), connect_s),
-        *_latency_figures(latency),
-    ]
+    figures = [*_throughput_figures(rounds, connect_s, cores), *_latency_figures(latency)]
     for figure in figures:
         print(f"[bench] ingest: {figure.name}: {format_quantity(figure.value, figure.unit)}")
     return figures

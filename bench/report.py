@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from dataclasses import dataclass
 
 HEADER = """# Benchmarks
@@ -66,15 +67,23 @@ def format_quantity(value: float, unit: str) -> str:
     return f"{format_number(value)} {unit}".rstrip()
 
 
-def render_section(module: str, figures: list[Figure], *, machine: str, date: str) -> str:
-    lines = [
-        f"## {module.removeprefix('bench_')}",
-        "",
-        f"Measured {date} on {machine}.",
-        "",
-        "| figure | value | baseline | ratio | target |",
-        "|---|---|---|---|---|",
-    ]
+def module_notes(module: str) -> str:
+    """The ``NOTES`` (Markdown: what the figures mean) of ``bench.<module>``, if it
+    is loaded and has them."""
+    notes = getattr(sys.modules.get(f"bench.{module}"), "NOTES", "")
+    return notes.strip() if isinstance(notes, str) else ""
+
+
+def render_section(
+    module: str, figures: list[Figure], *, machine: str, date: str, notes: str | None = None
+) -> str:
+    """A module's section: its stamp, its notes (by default :func:`module_notes`),
+    then its figures."""
+    notes = module_notes(module) if notes is None else notes.strip()
+    lines = [f"## {module.removeprefix('bench_')}", "", f"Measured {date} on {machine}.", ""]
+    if notes:
+        lines += [notes, ""]
+    lines += ["| figure | value | baseline | ratio | target |", "|---|---|---|---|---|"]
     for f in figures:
         baseline = (
             f"{f.baseline_name}: {format_quantity(f.baseline_value, f.unit)}"

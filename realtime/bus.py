@@ -1,7 +1,11 @@
 """The cross-node bus: events every server process must hear, over Redis pub/sub.
 
 An event is a JSON object with a ``type`` (``provider.online``,
-``provider.position``, ``device_token.revoked``...) and the node that sent it.
+``provider.positions``, ``device_token.revoked``...) and the node that sent it,
+those two keys first: a node reads the type off the front of the raw message and
+never decodes an event that no handler of its own wants (``provider.positions``,
+the panels' news, is published on every flush of every node and most nodes have no
+panel listening).
 Pub/sub is fire-and-forget: the bus carries news (a newer connection, a position
 for the panels, providers edited in the registry), never the only copy of a fact,
 which PostgreSQL or the Redis keys hold. The listener reconnects by itself after a
@@ -30,6 +34,21 @@ RECONNECT_DELAY_MAX_S = 30.0
 READ_TIMEOUT_S = 1.0
 
 
+_TYPE_PREFIX = b'{"type":"'
+
+
+def event_type(raw: bytes) -> str | None:
+    """The type of an event as :meth:`Bus.publish` encodes it (``type`` first), read
+    without decoding the rest; ``None`` for any other layout (then it is decoded)."""
+    if not raw.startswith(_TYPE_PREFIX):
+        return None
+    end = raw.find(b'"', len(_TYPE_PREFIX))
+    if end < 0:
+        return None
+    name = raw[len(_TYPE_PREFIX) : end]
+    return name.decode() if name.isascii() and b"\\" not in name else None
+
+
 class Bus:
     """Publish events to every node (this one included) and dispatch received ones."""
 
@@ -51,14 +70,19 @@ class Bus:
         self._resubscribed.append(callback)
 
     async def publish(self, event_type: str, payload: Mapping[str, Any]) -> None:
-        body = orjson.dumps({**payload, "type": event_type, "node": self.node_id})
-        await self.client.publish(self.channel, body)
+        event: dict[str, Any] = {"type": event_type, "node": self.node_id}
+        event.update(payload)
+        event["type"], event["node"] = event_type, self.node_id  # the payload's never win
+        await self.client.publish(self.channel, orjson.dumps(event))
 
     async def wait_ready(self) -> None:
         """Until the listener is subscribed (events published before are not heard)."""
         await self._ready.wait()
 
     async def _dispatch(self, raw: bytes) -> None:
+        known = event_type(raw)
+        if known is not None and not self._handlers.get(known):
+            return  # nobody here wants it: not worth decoding
         try:
             event = orjson.loads(raw)
             handlers = self._handlers.get(event.get("type", ""), [])

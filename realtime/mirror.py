@@ -108,7 +108,8 @@ class LiveMirror:
             if kind == POSITIONS_MESSAGE:
                 put = self.put
                 for line in body.split(b"\n"):
-                    cell, received, pid, lat, lng = line.split(b" ")
+                    # The first five words; a stored position line has more.
+                    cell, received, pid, lat, lng = line.split(b" ", 5)[:5]
                     put(int(pid), cell.decode(), (float(lat), float(lng), int(received)))
             elif kind == BUSY_MESSAGE:
                 flag, *ids = body.split()

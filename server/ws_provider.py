@@ -59,7 +59,9 @@ CLOSE_TIMEOUT_S = 10.0
 """After our close frame, how long the app has to answer before the TCP connection
 is closed anyway."""
 
-_ASYNC_ACTIONS = (act.CheckToken, act.ProviderOnline, act.ProviderOffline)
+_ASYNC_ACTIONS = frozenset({act.CheckToken, act.ProviderOnline, act.ProviderOffline})
+"""Actions that wait for PostgreSQL or Redis (the worker's); every action class is
+final, so the type is tested, not ``isinstance``."""
 _OPEN_STATES = (
     ConnectionState.AWAITING_AUTH,
     ConnectionState.AUTHENTICATING,
@@ -83,6 +85,17 @@ class Endpoint:
     resources: Resources
     connections: set[Any]
     tasks: set[asyncio.Task[None]]
+
+
+def text_frame(payload: bytes) -> bytes:
+    """A final, unmasked text frame carrying ``payload`` (RFC 6455, 5.2): what a
+    server sends with no extension negotiated."""
+    length = len(payload)
+    if length < 126:
+        return bytes((0x81, length)) + payload
+    if length < 65536:
+        return struct.pack("!BBH", 0x81, 126, length) + payload
+    return struct.pack("!BBQ", 0x81, 127, length) + payload
 
 
 def _select_subprotocol(_: ServerProtocol, offered: Any) -> Subprotocol | None:
@@ -303,10 +316,14 @@ class ProviderProtocol(asyncio.Protocol):
         worker is busy with earlier ones; then in the connection's worker task."""
         if not actions:
             return
-        if self._worker is None and not any(isinstance(a, _ASYNC_ACTIONS) for a in actions):
+        if self._worker is None:
             for action in actions:
-                self._perform(action)
-            return
+                if type(action) in _ASYNC_ACTIONS:
+                    break
+            else:  # the usual case (a position's actions), so no generator per frame
+                for action in actions:
+                    self._perform(action)
+                return
         self._queue.append(actions)
         if self._worker is None:
             self._worker = self._loop.create_task(self._work(), name="ws-provider-io")
@@ -315,9 +332,7 @@ class ProviderProtocol(asyncio.Protocol):
 
     def _perform(self, action: act.Action) -> None:
         if isinstance(action, act.Send):
-            if self.ws.state is OPEN:
-                self.ws.send_text(action.data)
-                self._flush()
+            self._send_text(action.data)
         elif isinstance(action, act.AcceptFixes):
             self.live.writer.submit(action.provider_id, action.fixes, now_ms())
             self.live.tracks.offer(action.provider_id, action.fixes)  # if on a job
@@ -373,6 +388,23 @@ class ProviderProtocol(asyncio.Protocol):
         self._closer = None
         if self.transport is not None:
             self.transport.close()
+
+    def _send_text(self, payload: bytes) -> None:
+        """Send a text frame, written straight to the socket when nothing else waits:
+        the library's path (a ``Frame``, its checks, a ``BytesIO``) cost as much as
+        the rest of an ``ack``. Same bytes as ``ws.send_text`` when no extension is
+        active, which is always (permessage-deflate is never negotiated)."""
+        ws, transport = self.ws, self.transport
+        if ws.state is not OPEN:
+            return
+        if ws.extensions or ws.expect_continuation_frame or transport is None:
+            ws.send_text(payload)
+        elif not transport.is_closing():
+            if ws.writes:  # the library's own frames (a pong, say) go first, in order
+                self._flush()
+            transport.write(text_frame(payload))
+            return
+        self._flush()
 
     def _flush(self) -> None:
         transport = self.transport

@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 
 from clients.provider_app_sim.app import AppConfig, LoadPlan, Pacer
+from clients.provider_app_sim.callbacks import run_callback_load
 from clients.provider_app_sim.fleet import CONNECT_CONCURRENCY, build_fleet
 from clients.provider_app_sim.movement import MovementConfig
 from clients.provider_app_sim.processes import raise_open_file_limit
@@ -101,11 +102,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     load.add_argument("--rate", type=float, help="total positions per second (load mode)")
     load.add_argument("--window", type=int, default=1, help="unacked messages per app (0: any)")
     load.add_argument("--send-log", type=Path, help="write each send's (id, time_ms, wall)")
+    load.add_argument(
+        "--engine",
+        choices=("tasks", "callbacks"),
+        default="tasks",
+        help="callbacks: apps as socket callbacks, no task per app (--load only, "
+        "window 0 or 1, no reconnection); far less CPU per position (benchmarks)",
+    )
     args = parser.parse_args(_glue_centre(argv))
     if args.count is not None and args.count < 1:
         parser.error("--count must be at least 1")
     if args.idle and (args.load or args.rate):
         parser.error("--idle excludes --load and --rate")
+    if args.engine == "callbacks" and not (
+        args.load and args.rate is None and args.send_log is None and args.window in (0, 1)
+    ):
+        parser.error("--engine callbacks needs --load, window 0 or 1, no --rate or --send-log")
     return args
 
 
@@ -147,6 +159,8 @@ async def main_async(args: argparse.Namespace) -> int:
     if count > len(tokens):
         print(f"only {len(tokens)} tokens for {count} apps", file=sys.stderr)
         return 2
+    if args.engine == "callbacks":
+        return await _callback_load(args, tokens[:count])
     send_log = SendLog() if args.send_log else None
     load = None
     if args.load or args.rate:
@@ -173,6 +187,32 @@ async def main_async(args: argparse.Namespace) -> int:
     if send_log is not None:
         send_log.write(args.send_log)
     return 1 if stats.gave_up == count else 0
+
+
+async def _callback_load(args: argparse.Namespace, tokens: list[str]) -> int:
+    stop = _stop_on_signals()
+    stats = await run_callback_load(
+        args.url,
+        tokens,
+        movement=MovementConfig(centre=args.centre, radius_m=args.radius_km * 1000),
+        window=args.window,
+        compression=not args.no_compression,
+        seed=args.seed,
+        connect_concurrency=args.connect_concurrency,
+        duration_s=args.duration,
+        stop=stop,
+        report=Printer(len(tokens), args.json),
+        report_every_s=args.stats_every,
+    )
+    return 1 if stats.connects == 0 else 0
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
 
 
 def main(argv: list[str] | None = None) -> int:

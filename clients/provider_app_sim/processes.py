@@ -16,7 +16,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,9 +154,13 @@ async def child(
     *,
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
+    cpus: Set[int] | None = None,
 ) -> AsyncIterator[Child]:
     """Run ``python args...`` (this interpreter); its stderr goes to
-    ``logs/<name>.log``. The process is stopped when the block ends."""
+    ``logs/<name>.log``. The process is stopped when the block ends.
+
+    ``cpus``: the cores it may run on (Linux), set as soon as it starts, before it
+    starts any thread (its threads inherit them); ``None``: any."""
     stderr_path = logs / f"{name}.log"
     with stderr_path.open("wb") as stderr:
         proc = await asyncio.create_subprocess_exec(
@@ -168,6 +172,8 @@ async def child(
             stdout=asyncio.subprocess.PIPE,
             stderr=stderr,
         )
+    if cpus is not None:
+        os.sched_setaffinity(proc.pid, cpus)
     process = Child(name, proc, stderr_path)
     process.start_reading()
     try:

@@ -62,3 +62,15 @@ def test_no_figure_is_written_in_exponent_notation() -> None:
     row = render_section("bench_x", [figure], machine="A", date="d").splitlines()[-1]
     assert row == "| rate | 5.34 k/s | bare: 16.3 k/s | 0.33× |  |"
     assert "e+" not in row
+
+
+def test_notes_go_between_the_stamp_and_the_table() -> None:
+    text = render_section("bench_x", [], machine="A", date="d", notes="What it means.\n")
+    assert text.splitlines()[2:7] == [
+        "Measured d on A.",
+        "",
+        "What it means.",
+        "",
+        "| figure | value | baseline | ratio | target |",
+    ]
+    assert "What" not in render_section("bench_y", [], machine="A", date="d")

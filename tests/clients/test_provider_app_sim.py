@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import orjson
 import pytest
 import redis.asyncio as aioredis
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clients.provider_app_sim import (
@@ -31,8 +32,10 @@ from clients.provider_app_sim import (
     Vehicle,
     build_fleet,
 )
+from clients.provider_app_sim.callbacks import run_callback_load
 from clients.provider_app_sim.movement import haversine_m
 from clients.provider_app_sim.protocol import reconnect_floor_s
+from realtime.store import LiveStore
 from registry import models as m
 from registry.cells import point_cell
 from registry.devices import token_digest
@@ -394,8 +397,8 @@ async def test_a_fleet_streams_then_delivers_its_offline_buffer_after_reconnecti
 
 async def _stored_time_ms(redis: aioredis.Redis, settings: Settings, provider_id: int) -> int:
     """Device time of the provider's position in Redis (0: none)."""
-    raw = await redis.hget(settings.redis_prefix + "pos", str(provider_id))
-    return int(orjson.loads(raw)["t"]) if raw is not None else 0
+    stored = await LiveStore(redis, settings.redis_prefix).positions([provider_id])
+    return stored[provider_id].device_time_ms if stored else 0
 
 
 @pytest.mark.slow
@@ -440,3 +443,32 @@ async def test_load_mode_paces_the_fleet_and_stamps_fixes_with_their_send_time(
     stats = fleet.stats
     assert stats.errors == {} and stats.rejected == {}
     assert len(sends) - 4 <= stats.accepted <= len(sends), "all acked but those in flight"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("window", [1, 0])
+async def test_the_callback_engine_loads_the_server_with_the_same_frames(
+    server: ServerProcess,
+    db: async_sessionmaker[AsyncSession],
+    redis: aioredis.Redis,
+    settings: Settings,
+    window: int,
+) -> None:
+    tokens = await _providers(db, 3)
+    stats = await run_callback_load(
+        f"ws://127.0.0.1:{server.port}/ws/provider",
+        tokens,
+        movement=MovementConfig(),
+        window=window,
+        duration_s=unit(0.5),
+    )
+    assert stats.connects == 3 and stats.connect_failures == 0
+    assert stats.frames_sent >= stats.acks > 0
+    assert stats.accepted > 0
+    if window:  # stop-and-wait: one reply per frame, at most one frame in flight
+        assert stats.frames_sent - (stats.acks + sum(stats.errors.values())) <= 3
+        assert stats.rtt_ms
+    store = LiveStore(redis, settings.redis_prefix)
+    async with db() as session:
+        ids = (await session.scalars(sa.select(m.Provider.id))).all()
+    assert len(await store.positions(list(ids))) == 3

@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.frames import Frame, Opcode
 
 from realtime.store import LiveStore
 from registry import models as m
@@ -24,6 +25,7 @@ from registry.enums import PersonKind
 from registry.permissions import ADMIN, ROLE_PERMISSIONS
 from registry.validation import make_cnpj
 from server.settings import Settings
+from server.ws_provider import text_frame
 from tests.conftest import unit
 from tests.support.server import ServerProcess, running_server
 
@@ -302,3 +304,10 @@ async def test_the_path_decides_who_serves_a_websocket(server: ServerProcess, wo
     with pytest.raises(InvalidStatus) as rejected:  # no such route: the ASGI app says 403
         await connect(f"ws://127.0.0.1:{server.port}/ws/other", open_timeout=unit(5))
     assert rejected.value.response.status_code == 403
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 65_535, 65_536])
+def test_acks_are_written_as_the_library_frames_text(size: int) -> None:
+    payload = b"x" * size
+    expected = Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=[])
+    assert text_frame(payload) == expected

@@ -12,11 +12,11 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from realtime.bus import Bus
+from realtime.bus import Bus, event_type
 from realtime.filter import PositionFix
 from realtime.hub import Handle, Hub
 from realtime.mirror import MirrorFeed
-from realtime.store import CELL_RESOLUTION, LiveStore, PositionRow
+from realtime.store import CELL_RESOLUTION, LivePosition, LiveStore, PositionRow
 from realtime.writer import POSITIONS_EVENT, PositionWriter, WriterConfig
 from server.settings import Settings
 from tests.conftest import unit
@@ -46,6 +46,32 @@ async def test_the_newest_position_is_kept(redis: aioredis.Redis, settings: Sett
         (1, h3.latlng_to_cell(*there, CELL_RESOLUTION), (*there, 20)),
         (2, h3.latlng_to_cell(*here, CELL_RESOLUTION), (*here, 10)),
     ]
+
+
+async def test_positions_read_back_exactly_in_batches_over_the_script_chunk(
+    redis: aioredis.Redis, settings: Settings
+) -> None:
+    store = _store(redis, settings)
+    odd = PositionFix(-23.123456789012345, -46.1, 7.25, 1_700_000_000_123, 0.1, 359.9)
+    batch = [(pid, _fix(-23.5, -46.6 + pid * 1e-6), pid) for pid in range(1, 4_001)]
+    assert await store.write_positions([*batch, (5_000, odd, 99)]) == 4_001
+    stored = await store.positions([1, 4_000, 5_000])
+    assert (stored[4_000].lng, stored[4_000].received_ms) == (-46.6 + 4_000 * 1e-6, 4_000)
+    assert (stored[1].speed_kmh, stored[1].heading_deg) == (None, None)
+    assert stored[5_000] == LivePosition(5_000, odd.lat, odd.lng, 7.25, odd.time_ms, 99, 0.1, 359.9)
+
+
+async def test_positions_stored_as_json_by_earlier_versions_are_read(
+    redis: aioredis.Redis, settings: Settings
+) -> None:
+    store = _store(redis, settings)
+    old = b'{"lat":-23.5,"lng":-46.6,"acc":5.0,"t":1700000000000,"r":10,"spd":null,"hdg":2.0}'
+    await redis.hset(store.prefix + "pos", "4", old)
+    assert (await store.positions([4]))[4] == LivePosition(
+        4, -23.5, -46.6, 5.0, 1_700_000_000_000, 10, None, 2.0
+    )
+    rows = [row async for chunk in store.snapshot() for row in chunk]
+    assert rows == [(4, h3.latlng_to_cell(-23.5, -46.6, CELL_RESOLUTION), (-23.5, -46.6, 10))]
 
 
 async def test_presence_belongs_to_the_connection_that_holds_it(
@@ -198,3 +224,25 @@ async def test_the_mirror_reloads_after_a_failure(
         await asyncio.wait_for(feed.wait_ready(), unit(5))
         assert len(calls) == 2 and feed.snapshots == 1
         assert feed.mirror.position(1) == (-23.55, -46.63, 1_000)
+
+
+async def test_the_bus_decodes_only_events_a_handler_wants(
+    redis: aioredis.Redis, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert event_type(b'{"type":"provider.positions","node":"a"}') == "provider.positions"
+    assert event_type(b'{"node":"a","type":"x"}') is None  # another layout: decoded
+    assert event_type(b'{"type":"a\\u0062"}') is None
+    bus = Bus(redis, settings.redis_prefix + "skip-bus", "n")
+    seen: list[dict[str, Any]] = []
+
+    async def handler(event: dict[str, Any]) -> None:
+        seen.append(event)
+
+    bus.on("wanted", handler)
+    await bus._dispatch(b'{"type":"unwanted","node":"m", not JSON after all')
+    assert not caplog.records  # skipped, not even found malformed
+    await bus._dispatch(b'{"type":"wanted","node":"m","v":1}')
+    await bus._dispatch(b'{"node":"m","type":"wanted","v":2}')
+    assert [event["v"] for event in seen] == [1, 2]
+    await bus._dispatch(b'{"type":"wanted", broken')
+    assert "malformed" in caplog.text

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import h3
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from realtime.filter import PositionFix
 from realtime.mirror import LiveMirror, MirrorMessageError
+from realtime.store import CELL_RESOLUTION, POSITIONS_MESSAGE, position_line
 
 A, B = "88a8100c6bfffff", "88a8100c69fffff"
 
@@ -23,6 +26,14 @@ def test_a_provider_is_in_the_cell_of_its_latest_position_only() -> None:
     assert mirror.position(2) == (-23.6, -46.7, 30)
     assert mirror.position(3) is None
     assert len(mirror) == 2
+
+
+def test_position_lines_as_the_store_writes_them_are_read() -> None:
+    mirror = LiveMirror()
+    fix = PositionFix(-23.5, -46.6, 5.0, 1_700_000_000_000, None, 90.0)
+    mirror.apply(POSITIONS_MESSAGE + b"\n" + position_line(7, fix, 42))
+    cell = h3.latlng_to_cell(-23.5, -46.6, CELL_RESOLUTION)
+    assert mirror.in_cell(cell) == {7: (-23.5, -46.6, 42)}
 
 
 def test_messages_are_applied_in_order() -> None:

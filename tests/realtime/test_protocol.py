@@ -36,6 +36,7 @@ from realtime.protocol import (
 )
 from realtime.protocol.client import _checked_fix
 from realtime.protocol.fields import JsonObject, read_int
+from realtime.protocol.server import encode_bytes, to_json
 from tests.realtime.support import NOW_MS, frame, wire_fix
 
 E = ErrorCode
@@ -238,6 +239,18 @@ def test_error_and_ack_encoding() -> None:
         "accepted": 3,
         "rejected": {"duplicate": 1},
     }
+
+
+@given(
+    st.one_of(st.none(), st.integers(min_value=0, max_value=2**53)),
+    st.integers(min_value=0, max_value=1_000),
+    st.dictionaries(st.sampled_from(["duplicate", "in_future"]), st.integers(1, 9)),
+)
+def test_ack_fast_encoding_is_what_orjson_writes(
+    seq: int | None, accepted: int, rejected: dict[str, int]
+) -> None:
+    ack = AckMessage(seq=seq, accepted=accepted, rejected=rejected)
+    assert encode_bytes(ack) == orjson.dumps(to_json(ack))
 
 
 # -- frame size and handshake --------------------------------------------------------
