@@ -167,11 +167,12 @@ def _normalised(weights: dict[str, float]) -> dict[str, float]:
 
 
 class Connectivity(enum.StrEnum):
-    """How reachable a provider's app is (shown, not scored)."""
+    """How a provider can be reached now (shown, not scored); whether its position
+    is live or its base is told by ``position_source`` and ``position_age_s``."""
 
-    ONLINE = "online"  # connected, position fresh
-    STALE = "stale"  # connected or recently seen, but the position is old
-    OFFLINE = "offline"  # no app connection: reach by phone, link or web
+    APP = "app"  # the GPS app is connected
+    WEB = "web"  # the provider web portal is open
+    OFFLINE = "offline"  # neither: reach by phone (verbal) or by a signed link
 
 
 class CandidateFacts(NamedTuple):

@@ -27,7 +27,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from geo.catalogue import Catalogue, ProviderEntry
-from geo.distance import PositionSource, StraightLineSpeedModel
+from geo.distance import StraightLineSpeedModel
 from geo.errors import InvalidQueryError
 from geo.ranking import CandidateFacts, Connectivity, PriceTableRow, ScoreOptions, Weights
 from geo.search import CatalogueSearch, LiveView, SearchQuery
@@ -45,9 +45,10 @@ LOAD_CHUNK = 5_000
 
 
 class Presence(Protocol):
-    """Who is connected (realtime.store.LiveStore has it)."""
+    """How providers can be reached (realtime.store.LiveStore has it); the values are
+    ``app``, ``web`` or ``offline``."""
 
-    async def online(self, provider_ids: Sequence[int]) -> dict[int, bool]: ...
+    async def connectivity(self, provider_ids: Sequence[int]) -> Mapping[int, str]: ...
 
 
 # -- loading --------------------------------------------------------------------------
@@ -283,7 +284,7 @@ async def find_candidates(
     )
     result = search.run()
     ids = [c.facts.provider_id for c in result.candidates]
-    online = await presence.online(ids)
+    online = await presence.connectivity(ids)
     shown = tuple(
         RankedCandidate(_shown(c.facts, online, live, now), c.breakdown)
         for c in fill_eta(result.candidates, model)
@@ -292,17 +293,10 @@ async def find_candidates(
 
 
 def _shown(
-    facts: CandidateFacts, online: Mapping[int, bool], live: LiveView, now_ms: int
+    facts: CandidateFacts, online: Mapping[int, str], live: LiveView, now_ms: int
 ) -> CandidateFacts:
     age = facts.position_age_s
     if age is None and (position := live.position(facts.provider_id)) is not None:
         age = max(0, now_ms - position[2]) / 1000  # a stale position: how old
-    return facts._replace(connectivity=_connectivity(facts, online), position_age_s=age)
-
-
-def _connectivity(facts: CandidateFacts, online: Mapping[int, bool]) -> Connectivity:
-    if not online.get(facts.provider_id):
-        return Connectivity.OFFLINE
-    return (
-        Connectivity.ONLINE if facts.position_source is PositionSource.LIVE else Connectivity.STALE
-    )
+    reach = Connectivity(online.get(facts.provider_id, Connectivity.OFFLINE))
+    return facts._replace(connectivity=reach, position_age_s=age)

@@ -6,6 +6,7 @@ Keys (all under the deployment's prefix ``p``)::
     p:pos            HASH  provider id -> latest accepted position (a position line)
     p:online:<id>    STRING the id of the connection that holds the provider, with a TTL
     p:busy           SET   provider ids on an active job
+    p:web:<id>       STRING the provider's web portal is open, with a TTL
 
 Presence is a key per provider whose value is the connection id, so that a late
 "offline" from a replaced connection cannot delete the newer connection's mark
@@ -30,6 +31,7 @@ too.
 
 from __future__ import annotations
 
+import enum
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
@@ -77,6 +79,14 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+
+
+class Connectivity(enum.StrEnum):
+    """How a provider can be reached now (shown to dispatchers, not scored)."""
+
+    APP = "app"  # the GPS app is connected
+    WEB = "web"  # the provider web portal is open
+    OFFLINE = "offline"  # neither: reach by phone (verbal) or by a signed link
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,3 +299,24 @@ class LiveStore:
         keys = [self._key("online", pid) for pid in provider_ids]
         values = await self.client.mget(keys)
         return {pid: value is not None for pid, value in zip(provider_ids, values, strict=True)}
+
+    # -- the provider web portal ---------------------------------------------------
+
+    async def mark_web(self, provider_id: int, ttl_s: float) -> None:
+        """The provider's web portal is open (its page renews this within ``ttl_s``)."""
+        await self.client.set(self._key("web", provider_id), b"1", px=int(ttl_s * 1000))
+
+    async def connectivity(self, provider_ids: Sequence[int]) -> dict[int, Connectivity]:
+        """How each provider can be reached now: its app, its web portal, or neither."""
+        if not provider_ids:
+            return {}
+        keys = [self._key(kind, pid) for pid in provider_ids for kind in ("online", "web")]
+        values = await self.client.mget(keys)
+        return {
+            pid: Connectivity.APP
+            if values[2 * i] is not None
+            else Connectivity.WEB
+            if values[2 * i + 1] is not None
+            else Connectivity.OFFLINE
+            for i, pid in enumerate(provider_ids)
+        }

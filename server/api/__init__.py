@@ -19,6 +19,7 @@ from server.api import (
     files,
     imports,
     jobs,
+    portal,
     records,
     search,
 )
@@ -42,6 +43,7 @@ def build_api() -> Api:
     api.add(*candidates.OPERATIONS)
     api.add(*jobs.OPERATIONS)
     api.add(*addresses.OPERATIONS)
+    api.add(*portal.OPERATIONS)
     return api
 
 

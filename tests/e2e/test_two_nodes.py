@@ -112,7 +112,7 @@ async def test_a_position_sent_to_one_node_ranks_on_the_other_within_a_second(
             await asyncio.sleep(0.02)
         assert found[0]["provider_id"] == provider_id
         assert found[0]["position_source"] == "live"
-        assert found[0]["connectivity"] == "online"
+        assert found[0]["connectivity"] == "app"
         assert found[0]["distance_km"] < 0.01
 
         newer = await _app(node_b)  # the same provider connects to the other node
