@@ -27,6 +27,7 @@ from typing import Any
 from server.errors import SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MAX_SLA_MINUTES = 7 * 24 * 60  # operations.sla.MAX_SLA_MINUTES (a test keeps them equal)
 
 
 class LogFormat(enum.StrEnum):
@@ -290,6 +291,11 @@ class Settings:
             problems.append("DATABASE_URL must start with postgresql:// or postgresql+asyncpg://")
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
+        problems += [
+            f"{name.upper()} must be at most {MAX_SLA_MINUTES} (a week)"
+            for name in ("sla_dispatch_minutes", "sla_arrival_minutes")
+            if getattr(self, name) > MAX_SLA_MINUTES
+        ]
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             problems.append("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         if self.geocoder not in {"offline", "nominatim"}:

@@ -275,7 +275,7 @@ async def resolve_place(
 
 
 def _outside_ok(ctx: Ctx) -> bool:
-    return bool(getattr(ctx.resources.settings, "addresses_allow_outside_brazil", False))
+    return ctx.resources.settings.addresses_allow_outside_brazil
 
 
 # --- publishing -------------------------------------------------------------------

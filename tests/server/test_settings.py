@@ -75,6 +75,7 @@ def test_values_are_parsed_by_type(env: dict[str, str], parsed: tuple[str, objec
         ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL must start with postgresql"),
         ({"REDIS_URL": "http://x"}, "REDIS_URL must start with redis://"),
         ({"DB_POOL_SIZE": "0"}, "DB_POOL_SIZE must be at least 1"),
+        ({"SLA_ARRIVAL_MINUTES": "20000"}, "SLA_ARRIVAL_MINUTES must be at most 10080"),
     ],
 )
 def test_bad_values_are_refused_with_their_name(env: dict[str, str], fragment: str) -> None:
@@ -114,3 +115,10 @@ def test_readme_documents_every_setting() -> None:
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     missing = [name for name, _, _ in documented_settings() if f"`{name}`" not in readme]
     assert missing == []
+
+
+def test_the_sla_bound_is_the_one_operations_enforces() -> None:
+    from operations.sla import MAX_SLA_MINUTES
+    from server.settings import MAX_SLA_MINUTES as SETTINGS_MAX
+
+    assert SETTINGS_MAX == MAX_SLA_MINUTES
