@@ -26,6 +26,8 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from realtime.tasks import owned_task
+
 log = logging.getLogger("acionar.bus")
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
@@ -123,10 +125,5 @@ class Bus:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Bus]:
         """Listen in a task owned by this block; cancelled and awaited at its end."""
-        task = asyncio.create_task(self.listen(), name="bus-listener")
-        try:
+        async with owned_task(self.listen(), "bus-listener"):
             yield self
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task

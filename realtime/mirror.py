@@ -36,6 +36,7 @@ from realtime.store import (
     Fix,
     LiveStore,
 )
+from realtime.tasks import owned_task
 
 log = logging.getLogger("acionar.mirror")
 
@@ -202,10 +203,5 @@ class MirrorFeed:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[MirrorFeed]:
         """Listen in a task owned by this block; cancelled and awaited at its end."""
-        task = asyncio.create_task(self.listen(), name="live-mirror")
-        try:
+        async with owned_task(self.listen(), "live-mirror"):
             yield self
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task

@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 from realtime.bus import Bus
 from realtime.filter import PositionFix
 from realtime.store import LiveStore
+from realtime.tasks import owned_task
 
 log = logging.getLogger("acionar.positions")
 POSITIONS_EVENT = "provider.positions"
@@ -105,11 +106,8 @@ class PositionWriter:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[PositionWriter]:
         """Flush in a task owned by this block; the last batch is written at its end."""
-        task = asyncio.create_task(self.run(), name="position-writer")
         try:
-            yield self
+            async with owned_task(self.run(), "position-writer"):
+                yield self
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
             await asyncio.shield(self.flush())

@@ -39,6 +39,7 @@ from realtime.hub import Hub
 from realtime.mirror import MirrorFeed
 from realtime.session import ConnectionConfig
 from realtime.store import LiveStore
+from realtime.tasks import owned_task
 from realtime.writer import PositionWriter, WriterConfig
 from server.resources import Resources
 from server.settings import Settings
@@ -231,15 +232,12 @@ async def open_live(resources: Resources) -> AsyncIterator[Live]:
         live.tracks.running(),
     ):
         await _rebuild_busy(live)
-        presence = asyncio.create_task(_keep_presence(live), name="presence-keeper")
-        announcer = asyncio.create_task(_announce(live), name="catalogue-announcer")
-        try:
-            with watching(engine, live.providers_committed):
-                yield live
-        finally:
-            live.hub.notify_all("shutdown")
-            for task in (presence, announcer):
-                task.cancel()
-            for task in (presence, announcer):
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        async with (
+            owned_task(_keep_presence(live), "presence-keeper"),
+            owned_task(_announce(live), "catalogue-announcer"),
+        ):
+            try:
+                with watching(engine, live.providers_committed):
+                    yield live
+            finally:
+                live.hub.notify_all("shutdown")

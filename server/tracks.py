@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from operations.lifecycle import WITH_PROVIDER, JobStatus
 from operations.models import Job, TrackPoint
-from realtime.filter import PositionFix
+from realtime.tasks import owned_task
 
 log = logging.getLogger("acionar.tracks")
 
@@ -146,7 +146,7 @@ class TrackRecorder:
         self.buffer = TrackBuffer(buffer_max)
         self.written = 0
 
-    def offer(self, provider_id: int, fixes: Sequence[PositionFix] | Sequence[FixLike]) -> None:
+    def offer(self, provider_id: int, fixes: Sequence[FixLike]) -> None:
         """Accepted fixes of a provider (cheap when it is on no job)."""
         job_id = self.active.job_of(provider_id)
         if job_id is None:
@@ -200,13 +200,10 @@ class TrackRecorder:
             await self.load()
         except (SQLAlchemyError, OSError) as exc:
             log.warning("tracks: active jobs not loaded (%s); following events only", exc)
-        task = asyncio.create_task(self._run(), name="track-recorder")
         try:
-            yield self
+            async with owned_task(self._run(), "track-recorder"):
+                yield self
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
             await asyncio.shield(self.flush())
 
 

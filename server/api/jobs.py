@@ -172,11 +172,16 @@ async def jobs_out(ctx: Ctx, jobs: Sequence[Job]) -> list[JobOut]:
     return [job_out(j, places.get(j.id, [])) for j in jobs]
 
 
-async def incident_out(ctx: Ctx, incident: Incident, *, with_jobs: bool = True) -> IncidentOut:
-    out = IncidentOut.model_validate(incident)
-    if with_jobs:
-        out.jobs = await jobs_out(ctx, await inc.jobs_of(ctx.session, [incident.id]))
-    return out
+async def incidents_out(ctx: Ctx, incidents: Sequence[Incident]) -> list[IncidentOut]:
+    """Incidents with their jobs, in their order: two queries whatever their number."""
+    jobs = await jobs_out(ctx, await inc.jobs_of(ctx.session, [i.id for i in incidents]))
+    by_incident: dict[int, list[JobOut]] = {}
+    for job in jobs:
+        by_incident.setdefault(job.incident_id, []).append(job)
+    return [
+        IncidentOut.model_validate(i).model_copy(update={"jobs": by_incident.get(i.id, [])})
+        for i in incidents
+    ]
 
 
 def _address_fields(body: PlaceIn) -> dict[str, Any]:
@@ -320,7 +325,7 @@ async def create_incident(ctx: Ctx) -> IncidentOut:
         )
     except OperationsError as exc:
         raise api_error(exc) from exc
-    out = await incident_out(ctx, incident, with_jobs=False)
+    out = IncidentOut.model_validate(incident)
     publish_after_commit(
         ctx, [ops.Event.INCIDENT_UPDATED], {"incident": out.model_dump(mode="json")}
     )
@@ -335,14 +340,7 @@ async def list_incidents(ctx: Ctx) -> list[IncidentOut]:
     if q.beneficiary_id is not None:
         stmt = stmt.where(Incident.beneficiary_id == q.beneficiary_id)
     rows = (await ctx.session.execute(stmt.limit(q.limit).offset(q.offset))).scalars().all()
-    jobs = await inc.jobs_of(ctx.session, [r.id for r in rows])
-    outs = await jobs_out(ctx, jobs)
-    result = []
-    for row in rows:
-        out = IncidentOut.model_validate(row)
-        out.jobs = [j for j in outs if j.incident_id == row.id]
-        result.append(out)
-    return result
+    return await incidents_out(ctx, rows)
 
 
 async def get_incident(ctx: Ctx) -> IncidentOut:
@@ -350,7 +348,7 @@ async def get_incident(ctx: Ctx) -> IncidentOut:
         incident = await inc.get_incident(ctx.session, ctx.path["incident_id"])
     except OperationsError as exc:
         raise api_error(exc) from exc
-    return await incident_out(ctx, incident)
+    return (await incidents_out(ctx, [incident]))[0]
 
 
 def coverage_out(report: CoverageReport) -> CoverageOut:
@@ -420,13 +418,7 @@ async def occurrences(ctx: Ctx) -> OccurrencesOut:
     if beneficiary is None or (user.is_client_user and user.client_id != beneficiary.client_id):
         raise not_found("Beneficiário")
     rows = await inc.history(ctx.session, beneficiary.id)
-    jobs = await jobs_out(ctx, await inc.jobs_of(ctx.session, [r.id for r in rows]))
-    result = []
-    for row in rows:
-        out = IncidentOut.model_validate(row)
-        out.jobs = [j for j in jobs if j.incident_id == row.id]
-        result.append(out)
-    return OccurrencesOut(beneficiary_id=beneficiary.id, incidents=result)
+    return OccurrencesOut(beneficiary_id=beneficiary.id, incidents=await incidents_out(ctx, rows))
 
 
 def _public(row: Any, fields: Sequence[str]) -> dict[str, Any]:
@@ -458,7 +450,7 @@ async def prefill(ctx: Ctx) -> PrefillOut:
         )
         coverage = coverage_out(report)
         rows = await inc.history(ctx.session, beneficiary.id, limit=10)
-        history = [await incident_out(ctx, r) for r in rows]
+        history = await incidents_out(ctx, rows)
         total = await inc.count_incidents(ctx.session, beneficiary.id)
     return PrefillOut(
         ask_client_first=ctx.resources.settings.incident_ask_client_first,
@@ -496,7 +488,9 @@ async def _job_response(ctx: Ctx, change: ops.Change) -> JobOut:
 
 async def _flag_busy(ctx: Ctx, change: ops.Change) -> None:
     """Once committed, tell the candidate search which providers are on a job."""
-    before = change.entry.provider_id if change.entry else None
+    if change.entry is None or ops.Event.JOB_STATUS not in change.events:
+        return  # only a status change moves a provider on or off a job
+    before = change.entry.provider_id
     providers = {p for p in (before, change.job.provider_id) if p is not None}
     if not providers:
         return
