@@ -16,8 +16,14 @@
     ├── NotFoundError             an incident or job that does not exist (``entity``)
     ├── IllegalTransitionError    a job status change the state machine forbids
     ├── CancellationReasonRequiredError  cancelling without a reason
-    └── InvalidTimelineError      a timeline entry out of contract (a naive time: a
-                                  bug in the caller)
+    ├── InvalidTimelineError      a timeline entry out of contract (a naive time: a
+    │                             bug in the caller)
+    ├── LinkError                 a signed link that cannot be honoured
+    │   ├── InvalidLinkError      tampered with, signed with another key, or for
+    │   │                         another purpose
+    │   └── ExpiredLinkError      signed by us, but past its expiry
+    └── DeliveryError             an SMS or e-mail gateway could not take a message
+                                  (the gateway is down or refused it)
 
 The server translates them at its boundary: ``CoverageRefusedError`` becomes a
 conflict with the coverage's ``verdict`` as the stable code and its message as is;
@@ -95,3 +101,35 @@ class CancellationReasonRequiredError(OperationsError):
 
 class InvalidTimelineError(OperationsError, ValueError):
     """A timeline entry that breaks its contract (a bug in the caller)."""
+
+
+class LinkError(OperationsError):
+    """A signed link (a provider's offer, a beneficiary's tracking page) that cannot
+    be honoured."""
+
+
+class InvalidLinkError(LinkError, ValueError):
+    """The link's token was tampered with, signed with another key, or is for
+    another purpose."""
+
+    def __init__(self) -> None:
+        super().__init__("Link inválido.")
+
+
+class ExpiredLinkError(LinkError):
+    """The link is genuine but past its expiry."""
+
+    def __init__(self) -> None:
+        super().__init__("Este link expirou.")
+
+
+class DeliveryError(OperationsError):
+    """A message gateway (SMS, e-mail) could not take a message.
+
+    Attributes:
+        channel: ``sms`` or ``email``.
+    """
+
+    def __init__(self, channel: str, message: str) -> None:
+        super().__init__(message)
+        self.channel = channel
