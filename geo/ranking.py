@@ -29,7 +29,6 @@ on the score of any provider at least some distance away.
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
@@ -43,6 +42,7 @@ from geo.errors import (
     InvalidQueryError,
     InvalidWeightsError,
 )
+from realtime.presence import Connectivity
 
 FACTORS = ("distance", "on_time_rate", "acceptance_rate", "preference", "partnership", "price")
 """The weighted factors, in breakdown order; the keys of a client's ``ranking_weights``."""
@@ -164,15 +164,6 @@ def _normalised(weights: dict[str, float]) -> dict[str, float]:
     if total <= 0.0:
         raise InvalidWeightsError("at least one ranking weight must be above 0")
     return {name: value / total for name, value in weights.items()}
-
-
-class Connectivity(enum.StrEnum):
-    """How a provider can be reached now (shown, not scored); whether its position
-    is live or its base is told by ``position_source`` and ``position_age_s``."""
-
-    APP = "app"  # the GPS app is connected
-    WEB = "web"  # the provider web portal is open
-    OFFLINE = "offline"  # neither: reach by phone (verbal) or by a signed link
 
 
 class CandidateFacts(NamedTuple):

@@ -29,9 +29,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from geo.catalogue import Catalogue, ProviderEntry
 from geo.distance import StraightLineSpeedModel
 from geo.errors import InvalidQueryError
-from geo.ranking import CandidateFacts, Connectivity, PriceTableRow, ScoreOptions, Weights
+from geo.ranking import CandidateFacts, PriceTableRow, ScoreOptions, Weights
 from geo.search import CatalogueSearch, LiveView, SearchQuery
 from geo.topn import DEFAULT_RESOLUTION, RankedCandidate, TopNResult, fill_eta
+from realtime.presence import Connectivity
 from registry.enums import ProviderStatus
 from registry.models import Provider, ProviderPartnership, ProviderService
 
@@ -45,10 +46,9 @@ LOAD_CHUNK = 5_000
 
 
 class Presence(Protocol):
-    """How providers can be reached (realtime.store.LiveStore has it); the values are
-    ``app``, ``web`` or ``offline``."""
+    """How providers can be reached (realtime.store.LiveStore has it)."""
 
-    async def connectivity(self, provider_ids: Sequence[int]) -> Mapping[int, str]: ...
+    async def connectivity(self, provider_ids: Sequence[int]) -> Mapping[int, Connectivity]: ...
 
 
 # -- loading --------------------------------------------------------------------------
@@ -293,10 +293,10 @@ async def find_candidates(
 
 
 def _shown(
-    facts: CandidateFacts, online: Mapping[int, str], live: LiveView, now_ms: int
+    facts: CandidateFacts, online: Mapping[int, Connectivity], live: LiveView, now_ms: int
 ) -> CandidateFacts:
     age = facts.position_age_s
     if age is None and (position := live.position(facts.provider_id)) is not None:
         age = max(0, now_ms - position[2]) / 1000  # a stale position: how old
-    reach = Connectivity(online.get(facts.provider_id, Connectivity.OFFLINE))
+    reach = online.get(facts.provider_id, Connectivity.OFFLINE)
     return facts._replace(connectivity=reach, position_age_s=age)

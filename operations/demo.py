@@ -11,17 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from geoalchemy2 import WKBElement
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from geo.addresses import AddressSource as PlaceSource
+from geo.addresses import Address, AddressSource
+from operations import service
 from operations.errors import CoverageRefusedError
-from operations.incidents import IncidentDraft, open_incident
-from operations.jobs import JobDraft, JobRules, move_job, register_job
-from operations.lifecycle import Channel, JobKind, JobStatus
+from operations.gateways import ManualClock
+from operations.incidents import IncidentDraft
+from operations.jobs import JobDraft
+from operations.lifecycle import JobActor, JobKind, JobStatus
 from operations.models import Incident
-from operations.places import Place
+from operations.places import PlaceRequest
+from operations.service import AfterCommit, Operations, Policy, UnitOfWork
 from registry.models import (
     Beneficiary,
     IncidentType,
@@ -30,7 +32,7 @@ from registry.models import (
     ServiceType,
     Vehicle,
 )
-from registry.points import point_from_wkb
+from registry.points import Point, point_from_wkb
 
 DEMO_INCIDENTS = 8
 S = JobStatus
@@ -46,6 +48,7 @@ SCRIPT: tuple[tuple[JobStatus, ...], ...] = (
     (),
 )
 OFFSET_DEG = 0.004  # the breakdown is a few hundred metres from home
+OPERATOR = JobActor.operator(None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +57,22 @@ class DemoOperationsSummary:
     jobs: int
 
 
-def _point(location: WKBElement | None) -> tuple[float, float] | None:
-    if location is None:
-        return None
-    point = point_from_wkb(location.data)
-    return point.lat, point.lng
+class _Demo:
+    """Units of work in the seeding transaction, each at the moment the demo says
+    it happened (a manual clock)."""
+
+    def __init__(self, session: AsyncSession, now: datetime) -> None:
+        self.session = session
+        self.now = now
+        self.clock = ManualClock(now)
+        self.operations = Operations(
+            async_sessionmaker(session.bind), clock=self.clock, policy=Policy()
+        )
+        self.hooks: list[AfterCommit] = []  # none: no relay to kick, no busy flags
+
+    def at(self, when: datetime) -> UnitOfWork:
+        self.clock.set(when)
+        return self.operations.joined(self.session, self.hooks)
 
 
 async def _tow_and_reason(session: AsyncSession) -> tuple[int | None, int | None]:
@@ -87,57 +101,55 @@ async def seed_operations_demo(session: AsyncSession, now: datetime) -> DemoOper
     providers = list(
         (await session.execute(select(Provider.id).order_by(Provider.id).limit(20))).scalars()
     )
+    demo = _Demo(session, now)
     jobs = 0
     for index, (vehicle, person) in enumerate(rows):
-        jobs += await _demo_job(session, index, vehicle, person, tow, reason, providers, now)
+        jobs += await _demo_job(demo, index, vehicle, person, tow, reason, providers)
     return DemoOperationsSummary(len(rows), jobs)
 
 
-async def _destination(session: AsyncSession, client_id: int) -> Place | None:
-    site = (
-        await session.execute(
-            select(PartnerSite)
-            .where(PartnerSite.client_id == client_id, PartnerSite.location.is_not(None))
-            .order_by(PartnerSite.id)
-            .limit(1)
-        )
-    ).scalar_one_or_none()
-    point = _point(site.location) if site else None
-    if site is None or point is None:
-        return None
-    return Place(
-        point[0],
-        point[1],
-        PlaceSource.PARTNER_SITE,
-        site.street,
-        site.number,
-        None,
-        site.neighbourhood,
-        site.city,
-        site.state,
-        site.cep,
-        site.name,
+async def _partner_site(session: AsyncSession, client_id: int) -> int | None:
+    return await session.scalar(
+        select(PartnerSite.id)
+        .where(PartnerSite.client_id == client_id, PartnerSite.location.is_not(None))
+        .order_by(PartnerSite.id)
+        .limit(1)
     )
 
 
+def _near_home(person: Beneficiary) -> PlaceRequest | None:
+    if person.location is None:
+        return None
+    home = point_from_wkb(person.location.data)
+    given = Address(
+        AddressSource.MANUAL,
+        street=person.street,
+        neighbourhood=person.neighbourhood,
+        city=person.city,
+        state=person.state,
+        reference="Perto de casa",
+        point=Point(home.lat + OFFSET_DEG, home.lng - OFFSET_DEG),
+    )
+    return PlaceRequest(given)
+
+
 async def _demo_job(
-    session: AsyncSession,
+    demo: _Demo,
     index: int,
     vehicle: Vehicle,
     person: Beneficiary,
     tow: int,
     reason: int,
     providers: list[int],
-    now: datetime,
 ) -> int:
     """Open one incident with one tow; the number of jobs opened (0 or 1)."""
-    home = _point(person.location)
-    destination = await _destination(session, person.client_id)
-    if home is None or destination is None:
+    origin = _near_home(person)
+    site = await _partner_site(demo.session, person.client_id)
+    if origin is None or site is None:
         return 0
-    opened = now - timedelta(minutes=5 + 7 * index)
-    incident = await open_incident(
-        session,
+    opened = demo.now - timedelta(minutes=5 + 7 * index)
+    incident = await service.open_incident(
+        demo.at(opened + timedelta(minutes=2)),
         IncidentDraft(
             client_id=person.client_id,
             incident_type_id=reason,
@@ -146,23 +158,9 @@ async def _demo_job(
             opened_at=opened,
             notes="Demonstração",
         ),
-        actor_user_id=None,
-        now=opened + timedelta(minutes=2),
+        OPERATOR,
     )
-    origin = Place(
-        home[0] + OFFSET_DEG,
-        home[1] - OFFSET_DEG,
-        PlaceSource.MANUAL,
-        person.street,
-        None,
-        None,
-        person.neighbourhood,
-        person.city,
-        person.state,
-        None,
-        "Perto de casa",
-    )
-    scheduled = now + timedelta(days=1) if index == len(SCRIPT) - 1 else None
+    scheduled = demo.now + timedelta(days=1) if index == len(SCRIPT) - 1 else None
     draft = JobDraft(
         kind=JobKind.ASSISTANCE,
         requester_name=person.name,
@@ -170,41 +168,32 @@ async def _demo_job(
         service_type_id=tow,
         notes_for_provider="Veículo não liga; beneficiário aguarda no local.",
         scheduled_for=scheduled,
-        origin=origin,
-        destination=destination,
     )
+    destination = PlaceRequest(Address(AddressSource.PARTNER_SITE), partner_site_id=site)
     saved_at = opened + timedelta(minutes=4)
+    places = {"origin": origin, "destination": destination}
     try:
-        change = await register_job(
-            session, incident.id, draft, actor_user_id=None, now=saved_at, rules=JobRules()
-        )
+        job = await service.register_job(demo.at(saved_at), incident.id, draft, OPERATOR, **places)
     except CoverageRefusedError:  # the demo plan's limit: open it as avulso
-        change = await register_job(
-            session,
-            incident.id,
-            replace(draft, ad_hoc=True),
-            actor_user_id=None,
-            now=saved_at,
-            rules=JobRules(),
-        )
-    await _advance(session, change.job.id, SCRIPT[index % len(SCRIPT)], providers, index, now)
+        ad_hoc = replace(draft, ad_hoc=True)
+        job = await service.register_job(demo.at(saved_at), incident.id, ad_hoc, OPERATOR, **places)
+    await _advance(demo, job.id, SCRIPT[index % len(SCRIPT)], providers, index)
     return 1
 
 
 async def _advance(
-    session: AsyncSession,
+    demo: _Demo,
     job_id: int,
     path: tuple[JobStatus, ...],
     providers: list[int],
     index: int,
-    now: datetime,
 ) -> None:
     for step, status in enumerate(path):
-        await move_job(
-            session,
+        actor = JobActor.system() if status is S.ATTEMPTS_EXCEEDED else OPERATOR
+        await service.move_job(
+            demo.at(demo.now - timedelta(minutes=len(path) - step)),
             job_id,
             status,
-            now=now - timedelta(minutes=len(path) - step),
-            channel=Channel.SYSTEM if status is S.ATTEMPTS_EXCEEDED else Channel.OPERATOR,
+            actor,
             provider_id=providers[index % len(providers)] if providers else None,
         )

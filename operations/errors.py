@@ -18,6 +18,11 @@
     ├── CancellationReasonRequiredError  cancelling without a reason
     ├── InvalidTimelineError      a timeline entry out of contract (a naive time: a
     │                             bug in the caller)
+    ├── ClientWeightsError        a client's ranking weights overrides that cannot be
+    │                             used (a bad registry value: the operator cannot
+    │                             rank that client's candidates until it is fixed)
+    ├── LiveUnavailableError      live positions are not loaded on this node (Redis
+    │                             down since start-up): candidates cannot be ranked
     ├── LinkError                 a signed link that cannot be honoured
     │   ├── InvalidLinkError      tampered with, signed with another key, or for
     │   │                         another purpose
@@ -101,6 +106,20 @@ class CancellationReasonRequiredError(OperationsError):
 
 class InvalidTimelineError(OperationsError, ValueError):
     """A timeline entry that breaks its contract (a bug in the caller)."""
+
+
+class ClientWeightsError(OperationsError):
+    """The client's ranking weight overrides cannot be used."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"Pesos do cliente inválidos: {detail}")
+
+
+class LiveUnavailableError(OperationsError):
+    """This node has no copy of the live positions yet."""
+
+    def __init__(self) -> None:
+        super().__init__("Posições ao vivo indisponíveis; tente novamente.")
 
 
 class LinkError(OperationsError):

@@ -2,27 +2,28 @@
 state machine and read its timeline.
 
 Everything here runs inside the caller's transaction and writes PostgreSQL only;
-the caller publishes the returned :class:`Change` on the bus once committed.
-Registering a job locks the beneficiary's row, so that two operators cannot both
-spend the last use of a plan service.
+the application layer (:mod:`operations.service`) calls it inside a unit of work,
+which announces each :class:`Change` with its events. Registering a job locks the
+beneficiary's row, so that two operators cannot both spend the last use of a plan
+service; moving or editing one locks the job's row.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from geo.addresses import Place
 from operations import coverage as cov
 from operations.errors import InvalidInputError, NotFoundError
 from operations.lifecycle import (
     DONE,
-    Channel,
+    JobActor,
     JobKind,
     JobStatus,
     TimelineEntry,
@@ -31,12 +32,11 @@ from operations.lifecycle import (
     transition,
 )
 from operations.models import Incident, Job, JobPlace, JobTransition
-from operations.places import Place, PlaceRole
+from operations.places import PlaceRole
 from operations.sla import SlaPolicy, due_times, handling_seconds
 from operations.usage import held_plans, past_jobs, plan_service_id
 from registry.enums import ProviderStatus
 from registry.models import Beneficiary, CancellationReason, Client, Provider, ServiceType
-from registry.points import Point
 
 DEFAULT_SLA = SlaPolicy(15, 60)
 
@@ -49,7 +49,6 @@ class JobRules:
     max_schedule_ahead: timedelta = timedelta(days=90)
     max_requested_skew: timedelta = timedelta(minutes=5)
     max_requested_age: timedelta = timedelta(days=7)
-    tz_name: str = "America/Sao_Paulo"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,22 +72,14 @@ class JobDraft:
     destination: Place | None = None
 
 
-class Event(enum.StrEnum):
-    """What the bus tells the panels about incidents and jobs (docs/protocol.md)."""
-
-    INCIDENT_UPDATED = "incident.updated"
-    JOB_CREATED = "job.created"
-    JOB_UPDATED = "job.updated"
-    JOB_STATUS = "job.status"
-
-
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Change:
-    """What a write did, for the bus: the job, and the event names it deserves."""
+    """What a write did: the job, the timeline line of a status change, and the
+    provider the job had before (whose busy flag may change)."""
 
     job: Job
-    events: list[Event] = field(default_factory=list)
     entry: TimelineEntry | None = None
+    provider_before: int | None = None
 
 
 # --- registering ------------------------------------------------------------------
@@ -190,7 +181,7 @@ def place_row(job_id: int, role: PlaceRole, place: Place) -> JobPlace:
         role=role.value,
         reference=place.reference,
         source=place.source.value,
-        location=Point(place.lat, place.lng).ewkt(),
+        location=place.at.ewkt(),
         street=place.street,
         number=place.number,
         complement=place.complement,
@@ -207,6 +198,7 @@ def _timeline_row(job_id: int, entry: TimelineEntry) -> JobTransition:
         from_status=entry.from_status,
         to_status=entry.to_status,
         at=entry.at,
+        actor=entry.actor,
         channel=entry.channel,
         actor_user_id=entry.actor_user_id,
         provider_id=entry.provider_id,
@@ -220,7 +212,7 @@ async def register_job(
     incident_id: int,
     draft: JobDraft,
     *,
-    actor_user_id: int | None,
+    actor: JobActor,
     now: datetime,
     rules: JobRules,
 ) -> Change:
@@ -248,7 +240,7 @@ async def register_job(
         arrival_due_at=due.arrival_due_at if draft.kind.needs_provider else None,
         status_changed_at=now,
         handling_time_s=handling_seconds(incident.opened_at, now),
-        created_by=actor_user_id,
+        created_by=actor.user_id,
         **await _coverage_columns(session, decision),
     )
     session.add(job)
@@ -259,12 +251,12 @@ async def register_job(
     ):
         if place is not None:
             session.add(place_row(job.id, role, place))
-    entry = creation(status, now, Channel.OPERATOR, actor_user_id)
+    entry = creation(status, now, actor)
     session.add(_timeline_row(job.id, entry))
     if incident.handling_time_s is None:
         incident.handling_time_s = job.handling_time_s
     await session.flush()
-    return Change(job, [Event.JOB_CREATED, Event.INCIDENT_UPDATED], entry)
+    return Change(job, entry)
 
 
 async def _coverage_columns(session: AsyncSession, decision: cov.Coverage | None) -> dict[str, Any]:
@@ -324,8 +316,7 @@ async def move_job(
     target: JobStatus,
     *,
     now: datetime,
-    channel: Channel,
-    actor_user_id: int | None = None,
+    actor: JobActor,
     provider_id: int | None = None,
     cancellation_reason_id: int | None = None,
     note: str | None = None,
@@ -337,13 +328,13 @@ async def move_job(
     CancellationReasonRequiredError, InvalidInputError or NotFoundError.
     """
     job = await locked_job(session, job_id)
+    before = job.provider_id
     entry = transition(
         job.kind,
         job.status,
         target,
         at=now,
-        channel=channel,
-        actor_user_id=actor_user_id,
+        actor=actor,
         provider_id=provider_id if target is JobStatus.ASSIGNED else job.provider_id,
         cancellation_reason_id=cancellation_reason_id,
         note=note,
@@ -360,7 +351,7 @@ async def move_job(
         job.cancellation_reason_id = entry.cancellation_reason_id
     session.add(_timeline_row(job.id, entry))
     await session.flush()
-    return Change(job, [Event.JOB_STATUS], entry)
+    return Change(job, entry, before)
 
 
 EDITABLE = (
@@ -416,7 +407,7 @@ async def edit_job(
         await _reschedule(session, job, rules)
     await _replace_places(session, job, places)
     await session.flush()
-    return Change(job, [Event.JOB_UPDATED])
+    return Change(job, provider_before=job.provider_id)
 
 
 async def _reschedule(session: AsyncSession, job: Job, rules: JobRules) -> None:

@@ -43,6 +43,7 @@ from operations.errors import (
     IllegalTransitionError,
     InvalidTimelineError,
 )
+from registry.enums import Channel
 
 
 class JobKind(enum.StrEnum):
@@ -91,16 +92,47 @@ STATUS_LABELS = {
 }
 
 
-class Channel(enum.StrEnum):
-    """Who or what moved a job: the operator's screen, the provider by one of the
-    dispatch channels, or the system (timers, auto-dispatch, geofence)."""
+class ActorKind(enum.StrEnum):
+    """Who moved a job (a timeline line's ``actor``): an operator (at the console,
+    or recording what a provider said on the phone), the provider itself (its app,
+    the web portal, a signed link), or the system (timers, auto-dispatch, geofence).
+
+    How the provider was reached or answered is the line's ``channel``
+    (:class:`registry.enums.Channel`: ``app``, ``web``, ``verbal``, ``link``), a
+    different question with its own enum.
+    """
 
     OPERATOR = "operator"
-    APP = "app"
-    WEB = "web"
-    LINK = "link"
-    VERBAL = "verbal"
+    PROVIDER = "provider"
     SYSTEM = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class JobActor:
+    """Who acts on a job, and over which dispatch channel: what a timeline line
+    records besides the move itself. Build one with :meth:`operator`,
+    :meth:`provider` or :meth:`system`."""
+
+    kind: ActorKind
+    user_id: int | None = None
+    provider_id: int | None = None
+    channel: Channel | None = None
+
+    @classmethod
+    def operator(cls, user_id: int | None, channel: Channel | None = None) -> JobActor:
+        """An operator at the console (``channel``: how the provider told them, e.g.
+        ``verbal`` for a phone call)."""
+        return cls(ActorKind.OPERATOR, user_id=user_id, channel=channel)
+
+    @classmethod
+    def provider(cls, provider_id: int, channel: Channel) -> JobActor:
+        """The provider itself, over its app, the web portal or a signed link."""
+        return cls(ActorKind.PROVIDER, provider_id=provider_id, channel=channel)
+
+    @classmethod
+    def system(cls) -> JobActor:
+        """Acionar itself: timers, auto-dispatch, geofence."""
+        return cls(ActorKind.SYSTEM)
 
 
 S = JobStatus
@@ -168,16 +200,18 @@ def initial_status(*, scheduled: bool) -> JobStatus:
 
 @dataclass(frozen=True, slots=True)
 class TimelineEntry:
-    """One line of a job's timeline: who moved it, how, when, from and to what.
+    """One line of a job's timeline: who moved it (``actor``), over which dispatch
+    channel if any, when, from and to what.
 
-    ``from_status`` is None for the job's creation. ``actor_user_id`` is None for
-    the system and for providers (then ``provider_id`` says who).
+    ``from_status`` is None for the job's creation. ``actor_user_id`` is the
+    operator (None for the system and for providers: then ``provider_id`` says who).
     """
 
     from_status: JobStatus | None
     to_status: JobStatus
     at: datetime
-    channel: Channel
+    actor: ActorKind
+    channel: Channel | None = None
     actor_user_id: int | None = None
     provider_id: int | None = None
     cancellation_reason_id: int | None = None
@@ -188,13 +222,11 @@ class TimelineEntry:
             raise InvalidTimelineError("timeline times must be timezone-aware")
 
 
-def creation(
-    status: JobStatus, at: datetime, channel: Channel, actor_user_id: int | None
-) -> TimelineEntry:
+def creation(status: JobStatus, at: datetime, actor: JobActor) -> TimelineEntry:
     """The first timeline entry of a new job."""
     if status not in (S.OPEN, S.SCHEDULED):
         raise IllegalTransitionError(None, status)
-    return TimelineEntry(None, status, at, channel, actor_user_id)
+    return TimelineEntry(None, status, at, actor.kind, actor.channel, actor.user_id)
 
 
 def transition(
@@ -203,13 +235,15 @@ def transition(
     target: JobStatus,
     *,
     at: datetime,
-    channel: Channel,
-    actor_user_id: int | None = None,
+    actor: JobActor,
     provider_id: int | None = None,
     cancellation_reason_id: int | None = None,
     note: str | None = None,
 ) -> TimelineEntry:
     """The timeline entry of moving a ``kind`` job from ``current`` to ``target``.
+
+    ``provider_id`` is the job's provider after the move (the one assigned, for
+    ``assigned``).
 
     Raises :class:`IllegalTransitionError` when the move is not allowed, and
     :class:`CancellationReasonRequiredError` when ``target`` is ``cancelled`` and no
@@ -223,8 +257,9 @@ def transition(
         current,
         target,
         at,
-        channel,
-        actor_user_id,
+        actor.kind,
+        actor.channel,
+        actor.user_id,
         provider_id,
         cancellation_reason_id if target is S.CANCELLED else None,
         note,

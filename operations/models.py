@@ -13,12 +13,15 @@ job timeline.
   time and reason.
 * :class:`TrackPoint`: the GPS track of a job's provider while on it (for km at
   closing, and audit), written in batches from the live positions.
+* :class:`OutboxEvent`: an event that may not be lost, written in the transaction
+  of the change it announces and relayed to the bus (:mod:`operations.outbox`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from geoalchemy2 import WKBElement
 from sqlalchemy import (
@@ -35,11 +38,15 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    func,
+    text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from operations.lifecycle import Channel, JobKind, JobStatus
+from operations.lifecycle import ActorKind, JobKind, JobStatus
 from registry.db import Base, Timestamped
+from registry.enums import Channel
 from registry.models.columns import Address, IdPk, geography_point, str_enum
 from registry.models.plans import Money
 
@@ -140,7 +147,8 @@ class JobTransition(IdPk, Base):
     from_status: Mapped[JobStatus | None] = mapped_column(str_enum(JobStatus, "from_status"))
     to_status: Mapped[JobStatus] = mapped_column(str_enum(JobStatus, "to_status"))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
+    actor: Mapped[ActorKind] = mapped_column(str_enum(ActorKind, "actor"))
+    channel: Mapped[Channel | None] = mapped_column(str_enum(Channel, "channel"))
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"))
     cancellation_reason_id: Mapped[int | None] = mapped_column(
@@ -162,3 +170,26 @@ class TrackPoint(Base):
     location: Mapped[WKBElement] = mapped_column(geography_point())
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     speed_kmh: Mapped[float | None] = mapped_column(Float)
+
+
+PUBLICATION_SEQUENCE = "outbox_events_publication_seq"
+"""Numbers relayed events in the order they were published (``OutboxEvent.seq``)."""
+
+
+class OutboxEvent(Base):
+    """An event that may not be lost, waiting to be relayed to the bus (``seq`` is
+    None) or relayed (``seq``: its place in the publication order, which panels
+    resynchronise from). Kept for ``OUTBOX_RETENTION_H`` after it was relayed."""
+
+    __tablename__ = "outbox_events"
+    __table_args__ = (
+        Index("ix_outbox_events_pending", "id", postgresql_where=text("seq IS NULL")),
+        Index("ix_outbox_events_published_at", "published_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -16,6 +16,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from operations.errors import InvalidInputError
 from operations.lifecycle import AWAITING_PROVIDER, JobStatus
 
 MAX_SLA_MINUTES = 7 * 24 * 60
@@ -33,7 +34,9 @@ class SlaPolicy:
         for name in ("dispatch_minutes", "arrival_minutes"):
             value = getattr(self, name)
             if value is not None and not 0 < value <= MAX_SLA_MINUTES:
-                raise ValueError(f"{name} must be in 1..{MAX_SLA_MINUTES}, not {value}")
+                raise InvalidInputError(
+                    name, f"O prazo deve ser de 1 a {MAX_SLA_MINUTES} minutos, não {value}."
+                )
 
     def over(self, default: SlaPolicy) -> SlaPolicy:
         """This policy, each missing value taken from ``default``."""

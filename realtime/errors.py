@@ -9,6 +9,9 @@
     ├── InvalidTransition         a ProviderConnection event arrived in a state that
     │                             does not allow it: a bug in the caller, never
     │                             caused by what a client sends
+    ├── MirrorMessageError        a message on the live channel that a node's
+    │                             mirror cannot read (also a ValueError; dropped and
+    │                             counted)
     └── MessageError              a client frame breaks the protocol; carries the
                                   stable ``code``, a ``message`` and the offending
                                   ``field``. It never escapes
@@ -59,3 +62,7 @@ class MessageError(RealtimeError):
         self.code = code
         self.message = message
         self.field = field
+
+
+class MirrorMessageError(RealtimeError, ValueError):
+    """A message on the live channel that this mirror cannot read."""

@@ -24,5 +24,7 @@ def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     d_phi = phi2 - phi1
     d_lambda = math.radians(lng2 - lng1)
     a = math.sin(d_phi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(d_lambda / 2) ** 2
-    # Rounding can push ``a`` a hair past 1 near antipodes; asin would then raise.
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+    # Rounding can push ``a`` a hair past 1 near antipodes, and a latitude beyond
+    # ±90 (a stored fix from elsewhere that was never checked) below 0; either would
+    # make sqrt or asin raise. Clamped, the distance stays a number.
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, max(0.0, a))))

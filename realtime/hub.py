@@ -7,8 +7,17 @@ from another node makes this node close its own (:meth:`Hub.replaced_elsewhere`)
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass
+
+
+class HubNews(enum.Enum):
+    """What the hub tells a connection."""
+
+    REPLACED = "replaced"  # a newer connection of its provider took over (here or elsewhere)
+    REVOKED = "revoked"  # the token it signed in with was revoked
+    SHUTDOWN = "shutdown"  # the server is stopping
 
 
 @dataclass(eq=False)
@@ -16,7 +25,7 @@ class Handle:
     """A live connection as the hub sees it: its id and how to tell it things."""
 
     connection_id: str
-    notify: Callable[[str], None]  # "replaced", "revoked", "shutdown"
+    notify: Callable[[HubNews], None]
     credential_id: int | None = None  # the token the connection signed in with
 
 
@@ -43,17 +52,17 @@ class Hub:
         handle = self._by_provider.get(provider_id)
         if handle is not None and handle.connection_id != connection_id:
             del self._by_provider[provider_id]
-            handle.notify("replaced")
+            handle.notify(HubNews.REPLACED)
 
     def revoke(self, provider_id: int, credential_id: int) -> None:
         """A token was revoked: close the provider's connection if it used it."""
         handle = self._by_provider.get(provider_id)
         if handle is not None and handle.credential_id == credential_id:
-            handle.notify("revoked")
+            handle.notify(HubNews.REVOKED)
 
-    def notify_all(self, event: str) -> None:
+    def notify_all(self, news: HubNews) -> None:
         for handle in list(self._by_provider.values()):
-            handle.notify(event)
+            handle.notify(news)
 
     def held(self) -> list[tuple[int, str]]:
         """(provider id, connection id) of every connection here."""

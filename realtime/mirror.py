@@ -29,6 +29,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from realtime.errors import MirrorMessageError
 from realtime.store import (
     BUSY_MESSAGE,
     BUSY_REPLACED_MESSAGE,
@@ -46,10 +47,6 @@ SUBSCRIBE_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 1.0
 
 _NO_MEMBERS: Mapping[int, Fix] = {}
-
-
-class MirrorMessageError(ValueError):
-    """A message on the live channel that this mirror cannot read."""
 
 
 class LiveMirror:

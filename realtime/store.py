@@ -7,6 +7,8 @@ Keys (all under the deployment's prefix ``p``)::
     p:online:<id>    STRING the id of the connection that holds the provider, with a TTL
     p:busy           SET   provider ids on an active job
     p:web:<id>       STRING the provider's web portal is open, with a TTL
+    p:layout         STRING :data:`LAYOUT_VERSION` once the keys of earlier layouts
+                           are deleted (:meth:`LiveStore.drop_legacy_keys`)
 
 Presence is a key per provider whose value is the connection id, so that a late
 "offline" from a replaced connection cannot delete the newer connection's mark
@@ -31,7 +33,6 @@ too.
 
 from __future__ import annotations
 
-import enum
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ import orjson
 import redis.asyncio as aioredis
 
 from realtime.filter import PositionFix
+from realtime.presence import Connectivity
 
 CELL_RESOLUTION = 8  # ~0.46 km edges: the same resolution as providers' bases
 
@@ -81,14 +83,6 @@ return 0
 """
 
 
-class Connectivity(enum.StrEnum):
-    """How a provider can be reached now (shown to dispatchers, not scored)."""
-
-    APP = "app"  # the GPS app is connected
-    WEB = "web"  # the provider web portal is open
-    OFFLINE = "offline"  # neither: reach by phone (verbal) or by a signed link
-
-
 @dataclass(frozen=True, slots=True)
 class LivePosition:
     """A provider's latest accepted position, as stored."""
@@ -105,6 +99,17 @@ class LivePosition:
     def age_s(self, now_ms: int) -> float:
         """Seconds since the server received it."""
         return max(0.0, (now_ms - self.received_ms) / 1000)
+
+    def fix(self) -> PositionFix:
+        """The accepted fix it was (for the position filter to continue from)."""
+        return PositionFix(
+            lat=self.lat,
+            lng=self.lng,
+            accuracy_m=self.accuracy_m,
+            time_ms=self.device_time_ms,
+            speed_kmh=self.speed_kmh,
+            heading_deg=self.heading_deg,
+        )
 
 
 def now_ms() -> int:
@@ -175,6 +180,18 @@ SNAPSHOT_CHUNK = 2_000
 
 PositionRow = tuple[int, str, Fix]
 """(provider id, H3 cell of the position, the position) in a snapshot."""
+
+LAYOUT_VERSION = 3
+"""The key layout described above, kept in ``p:layout``. Layout 1 indexed positions
+by H3 cell in Redis (``p:poscell`` HASH, ``p:cell:<hex>`` SETs), layout 2 likewise
+(``p:livecell`` HASH, ``p:cellz:<hex>`` ZSETs); since layout 3 each node's mirror is
+the index and Redis holds no cell keys."""
+LEGACY_SCAN_COUNT = 1_000
+"""Keys ``SCAN`` looks at per round trip while looking for keys of earlier layouts
+(each round trip's finds are deleted before the next)."""
+_LEGACY_HASHES = ("poscell", "livecell")
+_LEGACY_CELL_KINDS = frozenset({"cell", "cellz"})
+_H3_CELL_DIGITS = 15  # hex digits of any H3 cell index (longer ones overflow h3's check)
 
 
 def _row(pid: bytes | str, raw: bytes | str) -> PositionRow | None:
@@ -320,3 +337,49 @@ class LiveStore:
             else Connectivity.OFFLINE
             for i, pid in enumerate(provider_ids)
         }
+
+    # -- earlier layouts --------------------------------------------------------------
+
+    async def drop_legacy_keys(self) -> int:
+        """Delete the keys that earlier layouts wrote (:data:`LAYOUT_VERSION`), then
+        record in ``p:layout`` that the layout is current, so that later calls (each
+        node's start) return at once; returns how many keys were deleted.
+
+        The keyspace is walked with ``SCAN`` (:data:`LEGACY_SCAN_COUNT` keys per round
+        trip, never ``KEYS``) and the finds are ``UNLINK``-ed (freed off Redis's main
+        thread); only keys under this prefix named as an earlier layout named them
+        (``cell:`` or ``cellz:`` and a valid H3 cell) go. A node of an earlier
+        version still writing afterwards leaves such keys again: ``DEL p:layout``
+        makes the next call look again.
+
+        Raises:
+            redis.exceptions.RedisError: Redis failed; the marker is then not set,
+                and the next call starts over (deleting is idempotent).
+        """
+        marker = self._key("layout")
+        layout = await self.client.get(marker)
+        if layout is not None and layout.isdigit() and int(layout) >= LAYOUT_VERSION:
+            return 0  # current, or a newer release's (which did its own sweep)
+        dropped = int(await self.client.unlink(*(self._key(n) for n in _LEGACY_HASHES)))
+        literal = "".join("\\" + c if c in "*?[]\\" else c for c in self.prefix)
+        cursor = 0
+        while True:
+            cursor, found = await self.client.scan(
+                cursor, match=literal + "cell*", count=LEGACY_SCAN_COUNT
+            )
+            legacy = [key for key in found if self._is_legacy_cell_key(key)]
+            if legacy:
+                dropped += int(await self.client.unlink(*legacy))
+            if cursor == 0:
+                break
+        await self.client.set(marker, LAYOUT_VERSION)
+        return dropped
+
+    def _is_legacy_cell_key(self, key: bytes | str) -> bool:
+        """Whether ``key``, found under this prefix by ``SCAN``, is ``p:cell:<hex>`` or
+        ``p:cellz:<hex>`` (earlier layouts)."""
+        name = key.decode(errors="replace") if isinstance(key, bytes) else key
+        kind, _, cell = name[len(self.prefix) :].partition(":")
+        return (
+            kind in _LEGACY_CELL_KINDS and len(cell) == _H3_CELL_DIGITS and h3.is_valid_cell(cell)
+        )

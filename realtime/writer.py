@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from redis.exceptions import RedisError
 
 from realtime.bus import Bus
+from realtime.events import PROVIDER_POSITIONS, PositionOut, PositionsPayload
 from realtime.filter import PositionFix
 from realtime.store import LiveStore
 from realtime.tasks import owned_task
 
 log = logging.getLogger("acionar.positions")
-POSITIONS_EVENT = "provider.positions"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +83,7 @@ class PositionWriter:
             return
         for pid, _ in due:
             self._published[pid] = now
-        positions = [
+        positions: list[PositionOut] = [
             {
                 "provider_id": pid,
                 "lat": fix.lat,
@@ -94,7 +94,8 @@ class PositionWriter:
             }
             for pid, fix in due
         ]
-        await self.bus.publish(POSITIONS_EVENT, {"positions": positions})
+        payload: PositionsPayload = {"positions": positions}
+        await self.bus.publish(PROVIDER_POSITIONS, payload)
 
     async def run(self) -> None:
         while True:

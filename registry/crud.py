@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg.exceptions
 from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.audit import Actor, diff, record
 from registry.db import Base
 from registry.enums import AuditAction
+from registry.errors import InUse
 
 ParentRef = tuple[str, int] | None
 
@@ -79,10 +82,20 @@ async def update_row(
 async def delete_row(
     session: AsyncSession, actor: Actor, entity: str, row: Base, parent: ParentRef = None
 ) -> None:
-    """Delete ``row`` (raises IntegrityError when other rows reference it) and audit."""
+    """Delete ``row`` and audit it.
+
+    Raises:
+        InUse: other rows refer to it.
+    """
     before = column_values(row)
     entity_id = _entity_id(row)
     await session.delete(row)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        cause = exc.orig.__cause__ if exc.orig is not None else None
+        if isinstance(cause, asyncpg.exceptions.ForeignKeyViolationError):
+            raise InUse() from exc
+        raise
     changes = diff({k: v for k, v in before.items() if v is not None}, {})
     await record(session, actor, entity, entity_id, AuditAction.DELETE, changes, parent)

@@ -8,10 +8,12 @@
     ├── NotFound                  a referenced record does not exist (unknown role,
     │                             client, plan...)
     └── Conflict                  the change collides with existing data (duplicate
-                                  natural key, record in use)
+        │                         natural key)
+        └── InUse                 a record cannot be deleted: other records refer
+                                  to it
 
 The server maps them to API errors: ``ValidationError`` to 422 with the field,
-``NotFound`` to 404, ``Conflict`` to 409.
+``NotFound`` to 404, ``Conflict`` to 409 (``in_use`` for ``InUse``).
 """
 
 from __future__ import annotations
@@ -41,3 +43,10 @@ class NotFound(RegistryError):  # noqa: N818  (the name reads as the HTTP status
 
 class Conflict(RegistryError):  # noqa: N818
     """The operation would duplicate or break existing data."""
+
+
+class InUse(Conflict):
+    """A record cannot be deleted while other records refer to it."""
+
+    def __init__(self) -> None:
+        super().__init__("O registro está em uso e não pode ser excluído.")

@@ -161,9 +161,9 @@ def _cnpj_digits(base12: str) -> str:
 def _base(value: str | int, length: int, what: str) -> str:
     base = f"{value:0{length}d}" if isinstance(value, int) else value
     if len(base) != length or not base.isascii() or not base.isdigit():
-        raise ValueError(f"{what} base must be {length} digits, got {value!r}")
+        raise ValidationError(what.lower(), f"{what} base must be {length} digits, got {value!r}")
     if len(set(base)) == 1:
-        raise ValueError(f"{what} base must not repeat one digit, got {value!r}")
+        raise ValidationError(what.lower(), f"{what} base must not repeat one digit, got {value!r}")
     return base
 
 

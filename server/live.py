@@ -1,21 +1,25 @@
-"""The realtime parts a server process owns: node id, live store, bus, hub, writer,
-the mirror of the live store and the provider catalogue of candidate search.
+"""What a server process owns while it runs: node id, live store, bus, hub, writer,
+the mirror of the live store, the provider catalogue, the job tracks, the outbox
+relay and the application layer (:class:`operations.service.Operations`).
 
 Opened by the app's lifespan after the database and Redis clients; every background
-task here (live mirror, bus listener, position writer, presence keeper, catalogue
-reloads and announcements) is owned by :func:`open_live` and cancelled and awaited
-when the server stops.
+task here (live mirror, bus listener, position writer, track recorder, outbox relay,
+presence keeper, catalogue reloads and announcements) is owned by :func:`open_live`
+and cancelled and awaited when the server stops.
 
-The job tracks (:class:`server.tracks.TrackRecorder`) follow the ``job.status``
-events; at start, the busy flags in Redis are rebuilt from the jobs in progress.
+Bus subscriptions, by event (:mod:`operations.events`): a newer connection of a
+provider on another node closes ours (``provider.online``); a revoked token closes
+the sockets that used it (``device_token.revoked``); providers edited in the
+registry are reread for candidate search (``registry.providers_changed``); the job
+tracks follow who is on which job (``job.status``). A bus outage loses news, so on
+resubscribing each node reloads its catalogue and its active jobs whole.
 
 Candidate search reads this node's mirror of the live store
 (:class:`realtime.mirror.MirrorFeed`: positions and busy flags, fed by the store's
 live channel). The catalogue (:class:`geo.source.CatalogueKeeper`) learns of
 registry writes to providers at commit (:func:`geo.watch.watching`): this node's
 copy is invalidated before the request that wrote answers, and the ids go out on the
-bus (:data:`PROVIDERS_CHANGED_EVENT`) to the other nodes. A bus outage loses news, so
-on resubscribing each node reloads its catalogue whole.
+bus to the other nodes.
 """
 
 from __future__ import annotations
@@ -26,30 +30,44 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import timedelta
 
 from redis.exceptions import RedisError
 
 from geo.ranking import ScoreOptions, Weights
 from geo.source import RESOLUTION, CatalogueKeeper
 from geo.watch import watching
+from operations.candidates import CandidateFinder
+from operations.events import (
+    DEVICE_TOKEN_REVOKED,
+    JOB_STATUS,
+    PROVIDER_ONLINE,
+    PROVIDERS_CHANGED,
+    ProviderOnlinePayload,
+    ProvidersChangedEvent,
+    TokenRevokedEvent,
+)
+from operations.gateways import SystemClock
+from operations.jobs import JobRules
+from operations.outbox import OutboxRelay, RelayConfig
+from operations.service import Operations, Policy
+from operations.sla import SlaPolicy
+from operations.tracks import TrackRecorder
 from realtime.bus import Bus
+from realtime.events import Received
 from realtime.filter import FilterConfig, RejectionCounts
-from realtime.hub import Hub
+from realtime.hub import Hub, HubNews
 from realtime.mirror import MirrorFeed
 from realtime.session import ConnectionConfig
 from realtime.store import LiveStore
 from realtime.tasks import owned_task
 from realtime.writer import PositionWriter, WriterConfig
+from server.errors import AcionarServerError
 from server.resources import Resources
 from server.settings import Settings
-from server.tracks import JOB_STATUS_EVENT, TrackRecorder
 
 log = logging.getLogger("acionar.live")
 
-ONLINE_EVENT = "provider.online"
-REVOKED_EVENT = "device_token.revoked"
-PROVIDERS_CHANGED_EVENT = "registry.providers_changed"
 ANNOUNCE_QUEUE = 1_000
 """Commits whose changed providers wait to go out on the bus; beyond, the next
 announcement asks every node to reload its whole catalogue."""
@@ -95,6 +113,26 @@ def score_options(settings: Settings) -> ScoreOptions:
     return ScoreOptions(busy_penalty=settings.ranking_busy_penalty)
 
 
+def policy(settings: Settings) -> Policy:
+    """What the application layer applies, from the settings."""
+    return Policy(
+        rules=JobRules(
+            default_sla=SlaPolicy(settings.sla_dispatch_minutes, settings.sla_arrival_minutes),
+            max_schedule_ahead=timedelta(days=settings.job_max_schedule_days),
+        ),
+        allow_outside_brazil=settings.addresses_allow_outside_brazil,
+    )
+
+
+def relay_config(settings: Settings) -> RelayConfig:
+    return RelayConfig(
+        poll_s=settings.outbox_poll_s,
+        batch=settings.outbox_batch,
+        retention=timedelta(hours=settings.outbox_retention_h),
+        prune_s=settings.outbox_prune_s,
+    )
+
+
 @dataclass
 class Live:
     settings: Settings
@@ -107,19 +145,13 @@ class Live:
     catalogue: CatalogueKeeper
     tracks: TrackRecorder
     mirror: MirrorFeed
+    relay: OutboxRelay
+    operations: Operations
+    candidates: CandidateFinder
     rejections: RejectionCounts = field(default_factory=RejectionCounts)
     announcements: asyncio.Queue[set[int] | None] = field(
         default_factory=lambda: asyncio.Queue(ANNOUNCE_QUEUE)
     )
-
-    @property
-    def weights(self) -> Weights:
-        """The default ranking weights (settings ``RANKING_WEIGHT_*``, normalised)."""
-        return default_weights(self.settings)
-
-    @property
-    def score_options(self) -> ScoreOptions:
-        return score_options(self.settings)
 
     def providers_committed(self, provider_ids: set[int]) -> None:
         """Registry writes to these providers committed on this node (synchronous)."""
@@ -132,48 +164,53 @@ class Live:
 
 
 def _subscribe(live: Live) -> None:
-    async def online(event: dict[str, Any]) -> None:
-        if event.get("node") != live.node_id:
-            live.hub.replaced_elsewhere(int(event["provider_id"]), str(event["connection_id"]))
+    async def online(event: Received[ProviderOnlinePayload]) -> None:
+        if event.node != live.node_id:
+            payload = event.payload
+            live.hub.replaced_elsewhere(payload["provider_id"], payload["connection_id"])
 
-    async def revoked(event: dict[str, Any]) -> None:
-        live.hub.revoke(int(event["provider_id"]), int(event["token_id"]))
+    async def revoked(event: Received[TokenRevokedEvent]) -> None:
+        live.hub.revoke(event.payload.provider_id, event.payload.token_id)
 
-    async def providers_changed(event: dict[str, Any]) -> None:
-        if event.get("node") == live.node_id:
+    async def providers_changed(event: Received[ProvidersChangedEvent]) -> None:
+        if event.node == live.node_id:
             return  # invalidated at commit already
-        ids = event.get("provider_ids")
+        ids = event.payload.provider_ids
         if ids is None:
             live.catalogue.invalidate_all()
         else:
-            live.catalogue.invalidate(int(pid) for pid in ids)
+            live.catalogue.invalidate(ids)
 
-    live.bus.on(ONLINE_EVENT, online)
-    live.bus.on(REVOKED_EVENT, revoked)
+    def missed_news() -> None:
+        live.catalogue.invalidate_all()
+        live.tracks.reload_soon()
 
-    async def job_status(event: dict[str, Any]) -> None:
-        live.tracks.on_status(event)
-
-    live.bus.on(PROVIDERS_CHANGED_EVENT, providers_changed)
-    live.bus.on(JOB_STATUS_EVENT, job_status)
-    live.bus.on_resubscribe(live.catalogue.invalidate_all)
+    live.bus.on(PROVIDER_ONLINE, online)
+    live.bus.on(DEVICE_TOKEN_REVOKED, revoked)
+    live.bus.on(PROVIDERS_CHANGED, providers_changed)
+    live.bus.on(JOB_STATUS, live.tracks.on_status)
+    live.bus.on_resubscribe(missed_news)
 
 
 async def _announce(live: Live) -> None:
     """Tell the other nodes which providers changed here (None: reload them all)."""
     while True:
         ids = await live.announcements.get()
-        payload = {"provider_ids": None if ids is None else sorted(ids)}
+        payload = ProvidersChangedEvent(provider_ids=None if ids is None else sorted(ids))
         try:
-            await live.bus.publish(PROVIDERS_CHANGED_EVENT, payload)
+            await live.bus.publish(PROVIDERS_CHANGED, payload)
         except (RedisError, OSError) as exc:
             log.warning("catalogue: could not announce changed providers (%s)", exc)
 
 
-async def _rebuild_busy(live: Live) -> None:
-    """The busy flags from the jobs in PostgreSQL (the tracks recorder just loaded
-    them): a Redis that restarted, or missed an update, is right again."""
+async def _tidy_redis(live: Live) -> None:
+    """Keys of earlier layouts go; the busy flags are rebuilt from the jobs in
+    PostgreSQL (the track recorder just loaded them): a Redis that restarted, or
+    missed an update, is right again."""
     try:
+        dropped = await live.store.drop_legacy_keys()
+        if dropped:
+            log.info("redis: %d keys of earlier layouts deleted", dropped)
         await live.store.replace_busy(live.tracks.active.providers())
     except (RedisError, OSError) as exc:
         log.warning("busy flags not rebuilt (%s)", exc)
@@ -190,8 +227,7 @@ async def _keep_presence(live: Live) -> None:
             log.warning("presence: refresh failed (%s)", exc)
 
 
-@contextlib.asynccontextmanager
-async def open_live(resources: Resources) -> AsyncIterator[Live]:
+def _build(resources: Resources) -> Live:
     settings = resources.settings
     store = LiveStore(resources.redis, settings.redis_prefix)
     bus = Bus(resources.redis, settings.redis_prefix + settings.bus_channel, uuid.uuid4().hex)
@@ -200,7 +236,13 @@ async def open_live(resources: Resources) -> AsyncIterator[Live]:
         flush_max=settings.position_flush_max,
         publish_interval_s=settings.position_publish_interval_s,
     )
-    live = Live(
+    weights, options = default_weights(settings), score_options(settings)
+    catalogue = CatalogueKeeper(
+        resources.sessions, reload_s=settings.catalogue_reload_s, warm=[(weights, options)]
+    )
+    mirror = MirrorFeed(store)
+    relay = OutboxRelay(resources.sessions, bus, relay_config(settings))
+    return Live(
         settings,
         bus.node_id,
         store,
@@ -208,30 +250,50 @@ async def open_live(resources: Resources) -> AsyncIterator[Live]:
         Hub(),
         PositionWriter(store, bus, writer_config),
         connection_config(settings),
-        CatalogueKeeper(
-            resources.sessions,
-            reload_s=settings.catalogue_reload_s,
-            warm=[(default_weights(settings), score_options(settings))],
-        ),
+        catalogue,
         TrackRecorder(
             resources.sessions,
             flush_s=settings.track_flush_ms / 1000,
             buffer_max=settings.track_buffer_max,
         ),
-        MirrorFeed(store),
+        mirror,
+        relay,
+        Operations(
+            resources.sessions,
+            clock=SystemClock(),
+            policy=policy(settings),
+            busy=store,
+            kick=relay.kick,
+        ),
+        CandidateFinder(
+            catalogue,
+            mirror,
+            store,
+            weights=weights,
+            options=options,
+            fresh_s=settings.position_fresh_s,
+        ),
     )
+
+
+@contextlib.asynccontextmanager
+async def open_live(resources: Resources) -> AsyncIterator[Live]:
+    live = _build(resources)
     _subscribe(live)
     engine = resources.engine.sync_engine
-    if store.resolution != RESOLUTION:
-        raise RuntimeError(f"live cells at resolution {store.resolution}, not {RESOLUTION}")
+    if live.store.resolution != RESOLUTION:
+        raise AcionarServerError(
+            f"live cells at resolution {live.store.resolution}, not {RESOLUTION}"
+        )
     async with (
         live.mirror.running(),
-        bus.running(),
+        live.bus.running(),
         live.writer.running(),
         live.catalogue.running(),
         live.tracks.running(),
+        live.relay.running(),
     ):
-        await _rebuild_busy(live)
+        await _tidy_redis(live)
         async with (
             owned_task(_keep_presence(live), "presence-keeper"),
             owned_task(_announce(live), "catalogue-announcer"),
@@ -240,4 +302,4 @@ async def open_live(resources: Resources) -> AsyncIterator[Live]:
                 with watching(engine, live.providers_committed):
                     yield live
             finally:
-                live.hub.notify_all("shutdown")
+                live.hub.notify_all(HubNews.SHUTDOWN)

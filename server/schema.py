@@ -2,5 +2,6 @@
 
 from __future__ import annotations
 
+import operations.gateways.models
 import operations.models  # noqa: F401
 import registry.models  # noqa: F401

@@ -106,6 +106,14 @@ class Settings:
         60.0, "A provider is online while its socket refreshed presence within this."
     )
     bus_channel: str = _s("bus", "Redis pub/sub channel (after REDIS_PREFIX) joining the nodes.")
+    outbox_poll_s: float = _s(
+        1.0, "Each node looks this often for job events no relay published (a node died)."
+    )
+    outbox_batch: int = _s(500, "Job events published per round trip by the outbox relay.")
+    outbox_retention_h: float = _s(
+        24.0, "Hours published job events are kept for panels to resynchronise."
+    )
+    outbox_prune_s: float = _s(300.0, "How often published job events past retention go, s.")
     sla_dispatch_minutes: int = _s(
         15, "Minutes to dispatch a job, for clients without their own SLA."
     )
@@ -250,6 +258,7 @@ class Settings:
                 ("sla_arrival_minutes", 1),
                 ("job_max_schedule_days", 1),
                 ("track_buffer_max", 1),
+                ("outbox_batch", 1),
             )
             if getattr(self, name) < low
         ]
@@ -279,6 +288,9 @@ class Settings:
                 "track_flush_ms",
                 "catalogue_reload_s",
                 "geocoder_timeout_s",
+                "outbox_poll_s",
+                "outbox_retention_h",
+                "outbox_prune_s",
             )
             if getattr(self, name) <= 0
         ]

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
 from redis.exceptions import RedisError
-from sqlalchemy import bindparam, func, text, update
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
@@ -40,15 +39,15 @@ from websockets.protocol import OPEN
 from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol
 
+from operations.events import PROVIDER_ONLINE, ProviderOnlinePayload
 from realtime import actions as act
-from realtime.hub import Handle
+from realtime.filter import PositionFix
+from realtime.hub import Handle, HubNews
 from realtime.protocol import PATH, SUBPROTOCOL, Handshake, read_handshake
 from realtime.session import ConnectionState, ProviderConnection
 from realtime.store import now_ms
-from registry.devices import token_digest
-from registry.enums import ProviderStatus
-from registry.models import DeviceToken, Provider
-from server.live import ONLINE_EVENT, Live
+from registry.devices import token_owner
+from server.live import Live
 from server.resources import Resources
 
 log = logging.getLogger("acionar.ws.provider")
@@ -251,17 +250,17 @@ class ProviderProtocol(asyncio.Protocol):
             frame = data if type(data) is bytes else bytes(data)
             self._run(self.conn.receive_frame(frame, time.monotonic(), time.time()))
 
-    def _news(self, what: str) -> None:
+    def _news(self, news: HubNews) -> None:
         # Called by the hub (another connection, the bus listener, shutdown).
         now = time.monotonic()
         if self.conn.state is ConnectionState.AUTHENTICATED:
-            if what == "replaced":
+            if news is HubNews.REPLACED:
                 self._run(self.conn.replaced(now))
-            elif what == "revoked":
+            elif news is HubNews.REVOKED:
                 self._run(self.conn.token_revoked(now))
             else:
                 self._run(self.conn.shutdown(now))
-        elif what == "shutdown" and self.conn.state in _OPEN_STATES:
+        elif news is HubNews.SHUTDOWN and self.conn.state in _OPEN_STATES:
             self._run(self.conn.shutdown(now))
 
     # -- timers ---------------------------------------------------------------------------
@@ -426,24 +425,42 @@ class ProviderProtocol(asyncio.Protocol):
             log.warning("provider %s: presence not updated (%s)", self.provider_id, exc)
 
     async def _check_token(self, token: str) -> list[act.Action]:
-        found = await token_owner(self.endpoint.resources, token)
+        found = await token_owner(self.endpoint.resources.engine, token)
+        last_fix = None
+        if found is not None:
+            last_fix = await self._last_fix(found[0])
         if self.conn.state is not ConnectionState.AUTHENTICATING:
             return []  # closed meanwhile (deadline, connection lost, shutdown)
         provider_id = None
         if found is not None:
             provider_id, self.handle.credential_id = found
-        return self.conn.token_checked(provider_id, time.monotonic(), time.time())
+        return self.conn.token_checked(provider_id, time.monotonic(), time.time(), last_fix)
+
+    async def _last_fix(self, provider_id: int) -> PositionFix | None:
+        """The provider's last accepted fix (from any earlier connection, any node),
+        so the position filter goes on from it: the first position after a
+        reconnect is checked for order, duplicates and implied speed like any other.
+        Live data: without Redis the filter starts afresh."""
+        try:
+            stored = await self.live.store.positions([provider_id])
+        except (RedisError, OSError) as exc:
+            log.warning("provider %d: last position not read (%s)", provider_id, exc)
+            return None
+        position = stored.get(provider_id)
+        return None if position is None else position.fix()
 
     async def _online(self, provider_id: int) -> None:
         self.provider_id = provider_id
         previous = self.live.hub.attach(provider_id, self.handle)
         if previous is not None:
-            previous.notify("replaced")
+            previous.notify(HubNews.REPLACED)
         ttl = self.live.settings.presence_ttl_s
         await self.live.store.hold(provider_id, self.handle.connection_id, ttl)
-        await self.live.bus.publish(
-            ONLINE_EVENT, {"provider_id": provider_id, "connection_id": self.handle.connection_id}
-        )
+        online: ProviderOnlinePayload = {
+            "provider_id": provider_id,
+            "connection_id": self.handle.connection_id,
+        }
+        await self.live.bus.publish(PROVIDER_ONLINE, online)
 
     async def _offline(self, provider_id: int) -> None:
         self.live.hub.detach(provider_id, self.handle)
@@ -454,36 +471,6 @@ class ProviderProtocol(asyncio.Protocol):
         """However the connection ended, it no longer holds its provider here."""
         if self.provider_id is not None:
             self.live.hub.detach(self.provider_id, self.handle)
-
-
-_NO_SYNC_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
-
-_TOKEN_OWNER = (
-    update(DeviceToken)
-    .where(
-        DeviceToken.token_hash == bindparam("digest"),
-        DeviceToken.revoked_at.is_(None),
-        DeviceToken.provider_id == Provider.id,
-        Provider.status == ProviderStatus.ACTIVE,
-    )
-    .values(last_used_at=func.now())
-    .returning(DeviceToken.provider_id, DeviceToken.id)
-)
-"""Built once: SQLAlchemy then compiles it once (its cache key is memoised)."""
-
-
-async def token_owner(resources: Resources, token: str) -> tuple[int, int] | None:
-    """(provider id, token id) of a valid token of an active provider, else ``None``;
-    records when the token was used. One statement (``UPDATE ... RETURNING``) on a
-    bare connection: thousands of apps reconnect at once after a network blip.
-    """
-    async with resources.engine.begin() as connection:
-        # last_used_at is bookkeeping: the commit need not wait for the WAL flush
-        # (a crash may lose the latest ones); thousands of reconnects commit at once.
-        await connection.execute(_NO_SYNC_COMMIT)
-        found = await connection.execute(_TOKEN_OWNER, {"digest": token_digest(token)})
-        row = found.first()
-    return None if row is None else (int(row[0]), int(row[1]))
 
 
 # -- uvicorn's side ---------------------------------------------------------------------

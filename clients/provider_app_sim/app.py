@@ -14,14 +14,17 @@ The app does what docs/protocol.md asks of an Android app:
 
 Two other modes serve benchmarks: ``idle`` (authenticate, say hello, then send
 nothing; the websocket library still answers pings) and *load*, driven by a
-:class:`LoadPlan` shared by the fleet: each app sends a fresh fix (device time = send
-time) whenever the fleet's :class:`Pacer` grants a slot, with at most
-``window`` messages awaiting their ``ack`` (0: acks are not awaited).
+:class:`~clients.provider_app_sim.load.LoadPlan` shared by the fleet (see
+:mod:`~clients.provider_app_sim.load`).
 
 Task ownership: :meth:`SimulatedApp.run` owns the sampler task; each connection
 owns its reader and pump tasks (none in load mode with a window of one: sending and
 reading take turns in the app's own task); all are cancelled and awaited before
 they return.
+
+The clock, the load plan and pacer, and the options have modules of their own
+(:mod:`.clock`, :mod:`.load`, :mod:`.config`), re-exported here for the fleet and
+the command line.
 """
 
 from __future__ import annotations
@@ -30,172 +33,37 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.typing import Subprotocol
 
+from clients.provider_app_sim.clock import SYSTEM_CLOCK, Clock, SystemClock
+from clients.provider_app_sim.config import MAX_FRAME_BYTES, USER_AGENT, AppConfig
+from clients.provider_app_sim.load import LoadPlan, Pacer
 from clients.provider_app_sim.movement import Vehicle
-from clients.provider_app_sim.outbox import (
-    DEFAULT_BUFFER_FIXES,
-    Backoff,
-    Fix,
-    FixBuffer,
-    Outbox,
-    PosMessage,
-    Reply,
-)
+from clients.provider_app_sim.outbox import Backoff, Fix, FixBuffer, Outbox, PosMessage, Reply
 from clients.provider_app_sim.protocol import (
-    BACKOFF_BASE_S,
-    BACKOFF_CAP_S,
     DEFAULT_POSITION_INTERVAL_S,
-    RATE_LIMITED_RETRY_S,
-    REPLY_TIMEOUT_S,
     SUBPROTOCOL,
     ErrorCode,
     reconnect_floor_s,
 )
 from clients.provider_app_sim.stats import Stats
 
-APP_VERSION = "acionar-sim 0.1 (1)"
-"""What ``hello.app_version`` says."""
-
-USER_AGENT = "acionar-provider-app-sim/0.1"
-
-OPEN_TIMEOUT_S = 10.0
-"""Longest TCP connect plus websocket handshake."""
-
-WELCOME_TIMEOUT_S = 10.0
-"""Longest wait for ``welcome`` after the handshake (the server's deadline is 5 s)."""
-
-CLOSE_TIMEOUT_S = 5.0
-"""Longest wait for the server's close frame when the app closes."""
-
-PING_INTERVAL_S = 20.0
-"""The app's own websocket pings, like OkHttp's ``pingInterval`` in the docs."""
-
-PING_TIMEOUT_S = 20.0
-"""No pong within this: the connection is dead."""
-
-MAX_FRAME_BYTES = 1 << 20
-"""Largest frame accepted from the server."""
-
-
-class Clock(Protocol):
-    """Where an app reads time: monotonic seconds, and the device's wall clock."""
-
-    def monotonic(self) -> float:
-        """Seconds on a clock that never goes back."""
-        ...
-
-    def wall_ms(self) -> int:
-        """UTC milliseconds since the epoch (``System.currentTimeMillis()``)."""
-        ...
-
-
-class SystemClock:
-    """The process's clocks."""
-
-    def monotonic(self) -> float:
-        """``time.monotonic()``."""
-        return time.monotonic()
-
-    def wall_ms(self) -> int:
-        """``time.time()`` in whole milliseconds."""
-        return time.time_ns() // 1_000_000
-
-
-SYSTEM_CLOCK = SystemClock()
-
-
-class Pacer:
-    """Spreads the sends of a whole fleet at a total rate (``None``: no limit).
-
-    Slots are handed out in the order they are asked for, ``1 / rate`` seconds
-    apart; a fleet that falls behind does not catch up in a burst.
-    """
-
-    def __init__(self, rate_per_s: float | None, clock: Clock = SYSTEM_CLOCK) -> None:
-        if rate_per_s is not None and not rate_per_s > 0:
-            raise ValueError("rate_per_s must be positive")
-        self.rate_per_s = rate_per_s
-        self.clock = clock
-        self._next = 0.0
-
-    def reserve(self, now: float) -> float:
-        """Reserve the next slot; returns the seconds to wait for it."""
-        if self.rate_per_s is None:
-            return 0.0
-        slot = max(now, self._next)
-        self._next = slot + 1.0 / self.rate_per_s
-        return slot - now
-
-    async def wait(self) -> None:
-        """Wait for a slot (always yields to the event loop, even when unlimited)."""
-        await asyncio.sleep(self.reserve(self.clock.monotonic()))
-
-
-SendHook = Callable[[int, int, float], None]
-"""Called after each load-mode send: (provider id, fix time_ms, wall time in seconds)."""
-
-
-class LoadPlan:
-    """How the apps of a fleet generate load (one plan shared by every app).
-
-    Attributes:
-        pacer: the fleet's total rate.
-        window: most ``pos`` messages awaiting an ``ack`` per app; 0 sends without
-            waiting (for servers that never reply).
-        started: apps send only once this is set (the fleet sets it when every app
-            is connected, so that the load does not slow the connections down).
-        on_send: optional hook after each send (latency measurements).
-    """
-
-    def __init__(self, pacer: Pacer, window: int = 1, on_send: SendHook | None = None) -> None:
-        if window < 0:
-            raise ValueError("window must be 0 or more")
-        self.pacer = pacer
-        self.window = window
-        self.on_send = on_send
-        self.started = asyncio.Event()
-
-
-@dataclass(frozen=True, slots=True)
-class AppConfig:
-    """An app's bounds and options; every one finite.
-
-    Attributes:
-        interval_s: seconds between fixes; ``None`` uses ``welcome.position_interval_s``.
-        buffer_max_fixes: most fixes kept while offline.
-        reply_timeout_s: no reply to a ``pos`` within this: reconnect.
-        rate_limited_retry_s: wait after ``rate_limited`` before resending.
-        backoff_base_s, backoff_cap_s: reconnect backoff bounds.
-        open_timeout_s, welcome_timeout_s, close_timeout_s: connection timeouts.
-        ping_interval_s, ping_timeout_s: the app's websocket keepalive.
-        compression: offer permessage-deflate, as OkHttp does by default.
-        idle: authenticate, say hello, then send nothing.
-        app_version: ``hello.app_version``.
-    """
-
-    interval_s: float | None = None
-    buffer_max_fixes: int = DEFAULT_BUFFER_FIXES
-    reply_timeout_s: float = REPLY_TIMEOUT_S
-    rate_limited_retry_s: float = RATE_LIMITED_RETRY_S
-    backoff_base_s: float = BACKOFF_BASE_S
-    backoff_cap_s: float = BACKOFF_CAP_S
-    open_timeout_s: float = OPEN_TIMEOUT_S
-    welcome_timeout_s: float = WELCOME_TIMEOUT_S
-    close_timeout_s: float = CLOSE_TIMEOUT_S
-    ping_interval_s: float = PING_INTERVAL_S
-    ping_timeout_s: float = PING_TIMEOUT_S
-    compression: bool = True
-    idle: bool = False
-    app_version: str = APP_VERSION
+__all__ = [
+    "SYSTEM_CLOCK",
+    "AppConfig",
+    "AppState",
+    "Clock",
+    "LoadPlan",
+    "Pacer",
+    "SimulatedApp",
+    "SystemClock",
+]
 
 
 class AppState(Enum):

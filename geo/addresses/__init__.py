@@ -4,9 +4,11 @@ An operator fills a job's address from one of four sources; this package provide
 the value they all produce and the two that need more than a lookup by id:
 
 * :mod:`geo.addresses.address`: :class:`Address` (street, number, complement,
-  neighbourhood, city, UF, CEP, reference point, coordinates, source, label),
-  :class:`Coordinates` and the territory rule (:func:`check_territory`: points
-  outside Brazil are refused unless ADDRESSES_ALLOW_OUTSIDE_BRAZIL), pure;
+  neighbourhood, city, UF, CEP, reference point, point, source, label), the one
+  address model; :class:`Place`, an address with its point (a job's origin or
+  destination); the territory rule (:func:`check_territory`: points outside Brazil
+  are refused unless ADDRESSES_ALLOW_OUTSIDE_BRAZIL), pure. Points are
+  :class:`registry.points.Point`, the one point type;
 * :mod:`geo.addresses.brazil`: the coarse Brazil polygon, pure;
 * :mod:`geo.addresses.maps_url`: :func:`parse_maps_url`, coordinates (or a
   route's ends) out of every common Google Maps link shape, pure;
@@ -32,8 +34,10 @@ from __future__ import annotations
 from geo.addresses.address import (
     Address,
     AddressSource,
-    Coordinates,
+    Place,
     check_territory,
+    checked_point,
+    in_brazil,
 )
 from geo.addresses.errors import (
     AddressError,
@@ -56,7 +60,6 @@ __all__ = [
     "Address",
     "AddressError",
     "AddressSource",
-    "Coordinates",
     "Geocoder",
     "GeocoderConfig",
     "GeocoderKind",
@@ -69,12 +72,15 @@ __all__ = [
     "NoCoordinatesError",
     "NotMapsUrlError",
     "OutsideBrazilError",
+    "Place",
     "ShortLinkError",
     "StaticGeocoder",
     "address_from_place_name",
     "address_of",
     "beneficiary_address",
     "check_territory",
+    "checked_point",
+    "in_brazil",
     "parse_coordinates",
     "parse_maps_url",
     "partner_site_address",

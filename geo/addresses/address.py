@@ -1,33 +1,33 @@
-"""The address value shared by every address source (pure).
+"""The one address model of Acionar (pure): :class:`Address`, and :class:`Place`,
+an address that has its point.
 
-An :class:`Address` is what an operator fills in for a job's origin or destination:
-the street name only in ``street`` (logradouro: "Avenida Nove de Julho", the number
-goes in ``number``), then complement, neighbourhood, city, UF, CEP, a reference
-point and the coordinates, plus where it came from (``source``) and, for display,
-a ``label`` (a partner site's name, a geocoder's one-line address).
+An :class:`Address` is what an operator fills in for a job's origin or destination,
+or what an address source suggests: the street name only in ``street``
+(logradouro: "Avenida Nove de Julho", the number goes in ``number``), then
+complement, neighbourhood, city, UF, CEP, a reference point and the point
+(:class:`registry.points.Point`, the one point type), plus where it came from
+(``source``) and, for display, a ``label`` (a partner site's name, a geocoder's
+one-line address). A geocoder's suggestion may lack a point; a job's origin or
+destination may not: that is a :class:`Place`.
 
 Construction normalises (text trimmed with inner blanks collapsed, empty text to
 None, CEP to 8 digits, UF upper case) and validates (a known UF, 8-digit CEP, text
-no longer than the registry's columns, coordinates both given or both absent, finite
-and in range). Whether coordinates may lie outside Brazil is the deployment's
-choice, so it is a separate check: :func:`check_territory`.
+no longer than the registry's columns). Whether a point may lie outside Brazil is
+the deployment's choice, so it is a separate check: :func:`check_territory`.
 """
 
 from __future__ import annotations
 
 import enum
-import math
 import re
 import unicodedata
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 
-from geo.addresses.brazil import in_brazil
+from geo.addresses import brazil
 from geo.addresses.errors import InvalidAddressError, InvalidCoordinatesError, OutsideBrazilError
 from registry.errors import ValidationError
+from registry.points import Point
 from registry.validation import normalize_cep, normalize_uf
-
-COORDINATE_DECIMALS = 7
-"""Coordinates are rounded to 7 decimals (about 1 cm), as PostGIS columns keep them."""
 
 # Longest text per field: the widths of registry.models.columns.Address, and of the
 # reference point the operations' job address keeps.
@@ -66,34 +66,21 @@ class AddressSource(enum.StrEnum):
     JOB = "job"  # an earlier job's origin or destination
 
 
-@dataclass(frozen=True, slots=True)
-class Coordinates:
-    """A WGS 84 point: finite, latitude in -90..90, longitude in -180..180.
+def checked_point(lat: float, lng: float) -> Point:
+    """The :class:`Point` at (lat, lng), for values read from an address source.
 
     Raises:
-        InvalidCoordinatesError: on construction, when out of range or not finite.
+        InvalidCoordinatesError: not finite, or out of range.
     """
+    try:
+        return Point(lat, lng)
+    except ValidationError as exc:
+        raise InvalidCoordinatesError(exc.field, exc.message + ".") from exc
 
-    lat: float
-    lng: float
 
-    def __post_init__(self) -> None:
-        lat, lng = float(self.lat), float(self.lng)
-        if not (math.isfinite(lat) and -90 <= lat <= 90):
-            raise InvalidCoordinatesError(
-                "lat", f"Latitude inválida ({self.lat}): use um valor entre -90 e 90."
-            )
-        if not (math.isfinite(lng) and -180 <= lng <= 180):
-            raise InvalidCoordinatesError(
-                "lng", f"Longitude inválida ({self.lng}): use um valor entre -180 e 180."
-            )
-        object.__setattr__(self, "lat", round(lat, COORDINATE_DECIMALS))
-        object.__setattr__(self, "lng", round(lng, COORDINATE_DECIMALS))
-
-    @property
-    def in_brazil(self) -> bool:
-        """True inside Brazil's coarse polygon (see :mod:`geo.addresses.brazil`)."""
-        return in_brazil(self.lat, self.lng)
+def in_brazil(point: Point) -> bool:
+    """True inside Brazil's coarse polygon (see :mod:`geo.addresses.brazil`)."""
+    return brazil.in_brazil(point.lat, point.lng)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +89,6 @@ class Address:
 
     Raises:
         InvalidAddressError: a malformed CEP or UF, a text field too long.
-        InvalidCoordinatesError: only one of lat/lng, or either out of range.
     """
 
     source: AddressSource
@@ -114,8 +100,7 @@ class Address:
     state: str | None = None
     cep: str | None = None
     reference: str | None = None
-    lat: float | None = None
-    lng: float | None = None
+    point: Point | None = None
     label: str | None = None
 
     def __post_init__(self) -> None:
@@ -123,45 +108,60 @@ class Address:
             object.__setattr__(self, name, _text(name, getattr(self, name), limit))
         object.__setattr__(self, "state", _uf(self.state))
         object.__setattr__(self, "cep", _cep(self.cep))
-        point = _point(self.lat, self.lng)
-        object.__setattr__(self, "lat", None if point is None else point.lat)
-        object.__setattr__(self, "lng", None if point is None else point.lng)
 
-    @property
-    def coordinates(self) -> Coordinates | None:
-        """The point, when the address has one."""
-        if self.lat is None or self.lng is None:
-            return None
-        return Coordinates(self.lat, self.lng)
-
-    def with_coordinates(self, point: Coordinates | None) -> Address:
-        """The same address at ``point`` (or without coordinates)."""
-        return replace(
-            self, lat=None if point is None else point.lat, lng=None if point is None else point.lng
-        )
-
-    def key(self) -> tuple[str | None, ...]:
+    def key(self) -> tuple[object, ...]:
         """The address fields compared when removing duplicates (not source or label)."""
         return tuple(
             getattr(self, f.name) for f in fields(self) if f.name not in ("source", "label")
         )
 
+    def one_line(self) -> str:
+        """ "Rua X, 10 - Bairro, Cidade/UF" from the fields that are present (the
+        point when there are none)."""
+        street = ", ".join(p for p in (self.street, self.number) if p)
+        city = "/".join(p for p in (self.city, self.state) if p)
+        text = " - ".join(p for p in (street, self.neighbourhood, city) if p)
+        if text or self.point is None:
+            return text
+        return f"{self.point.lat:.6f}, {self.point.lng:.6f}"
 
-def check_territory(point: Coordinates, *, allow_outside_brazil: bool) -> Coordinates:
+
+@dataclass(frozen=True, slots=True)
+class Place(Address):
+    """An address with its point: a job's origin or destination.
+
+    Raises:
+        InvalidAddressError: as :class:`Address`.
+        InvalidCoordinatesError: no point.
+    """
+
+    def __post_init__(self) -> None:
+        Address.__post_init__(self)  # slots: the class is rebuilt, so no bare super()
+        if self.point is None:
+            raise InvalidCoordinatesError("lat", "Informe latitude e longitude.")
+
+    @property
+    def at(self) -> Point:
+        """The place's point (never None)."""
+        assert self.point is not None  # checked at construction
+        return self.point
+
+
+def check_territory(point: Point, *, allow_outside_brazil: bool) -> Point:
     """``point`` itself, when it is in Brazil or the deployment allows points abroad.
 
     Raises:
         OutsideBrazilError: ``point`` is outside Brazil and that is not allowed.
     """
-    if not allow_outside_brazil and not point.in_brazil:
+    if not allow_outside_brazil and not in_brazil(point):
         raise OutsideBrazilError(point.lat, point.lng)
     return point
 
 
 def address_in_territory(address: Address, *, allow_outside_brazil: bool) -> bool:
-    """True when the address has no coordinates or :func:`check_territory` accepts them."""
-    point = address.coordinates
-    return point is None or allow_outside_brazil or point.in_brazil
+    """True when the address has no point or :func:`check_territory` accepts it."""
+    point = address.point
+    return point is None or allow_outside_brazil or in_brazil(point)
 
 
 def fold(text: str) -> str:
@@ -201,12 +201,3 @@ def _cep(value: str | None) -> str | None:
         return normalize_cep(value)
     except ValidationError as exc:
         raise InvalidAddressError("cep", "CEP inválido: informe 8 dígitos.") from exc
-
-
-def _point(lat: float | None, lng: float | None) -> Coordinates | None:
-    if lat is None and lng is None:
-        return None
-    if lat is None or lng is None:
-        missing = "lat" if lat is None else "lng"
-        raise InvalidCoordinatesError(missing, "Informe latitude e longitude juntas.")
-    return Coordinates(lat, lng)

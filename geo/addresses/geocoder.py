@@ -65,7 +65,7 @@ def check_query(text: str, limit: int) -> str:
 
 def unique(addresses: Iterable[Address], limit: int) -> list[Address]:
     """The first ``limit`` addresses, each distinct address once (the first seen)."""
-    seen: set[tuple[str | None, ...]] = set()
+    seen: set[tuple[object, ...]] = set()
     kept: list[Address] = []
     for address in addresses:
         if address.key() in seen:

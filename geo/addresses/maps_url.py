@@ -35,13 +35,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, unquote_plus, urlsplit
 
-from geo.addresses.address import Coordinates, check_territory
+from geo.addresses.address import check_territory, checked_point
 from geo.addresses.errors import (
     MapsUrlError,
     NoCoordinatesError,
     NotMapsUrlError,
     ShortLinkError,
 )
+from registry.points import Point
 
 MAX_URL_CHARS = 4096
 """Longest link accepted (Google's longest route links stay well under it)."""
@@ -84,8 +85,8 @@ class MapsLink:
         origin_name / destination_name: the place names the link carries, if any.
     """
 
-    origin: Coordinates | None
-    destination: Coordinates | None = None
+    origin: Point | None
+    destination: Point | None = None
     route: bool = False
     from_viewport: bool = False
     origin_name: str | None = None
@@ -94,7 +95,7 @@ class MapsLink:
 
 @dataclass(frozen=True, slots=True)
 class _Stop:
-    point: Coordinates | None
+    point: Point | None
     name: str | None
 
 
@@ -132,7 +133,7 @@ def parse_maps_url(text: str, *, allow_outside_brazil: bool = False) -> MapsLink
     return link
 
 
-def parse_coordinates(text: str) -> Coordinates | None:
+def parse_coordinates(text: str) -> Point | None:
     """``"-23.56, -46.65"``, ``"loc:-23.56,-46.65"``, ``"-23.56,-46.65(Oficina)"``
     or ``23°33'40.7"S 46°39'23.4"W`` as coordinates; None for anything else.
 
@@ -142,11 +143,11 @@ def parse_coordinates(text: str) -> Coordinates | None:
     bare = _LABEL.sub("", text.strip()).removeprefix("loc:").strip()
     decimal = _DECIMAL_PAIR.fullmatch(bare)
     if decimal:
-        return Coordinates(float(decimal[1]), float(decimal[2]))
+        return checked_point(float(decimal[1]), float(decimal[2]))
     dms = _DMS_PAIR.fullmatch(bare)
     if dms:
         groups = dms.groups()
-        return Coordinates(_degrees(groups[0:4]), _degrees(groups[4:8]))
+        return checked_point(_degrees(groups[0:4]), _degrees(groups[4:8]))
     return None
 
 
@@ -225,7 +226,7 @@ def _place(url: _Url) -> MapsLink:
     name = _place_name(url)
     pin = _PIN.search(url.raw)
     if pin:
-        return MapsLink(Coordinates(float(pin[1]), float(pin[2])), origin_name=name)
+        return MapsLink(checked_point(float(pin[1]), float(pin[2])), origin_name=name)
     asked = next(_explicit_points(url), None)
     if asked is not None:
         return MapsLink(asked, origin_name=name)
@@ -235,7 +236,7 @@ def _place(url: _Url) -> MapsLink:
     raise _no_coordinates(name)
 
 
-def _explicit_points(url: _Url) -> Iterator[Coordinates]:
+def _explicit_points(url: _Url) -> Iterator[Point]:
     """Points the link asks for by value: ``q=``, ``query=``, ``/place/lat,lng``."""
     for key in _POINT_PARAMS:
         point = parse_coordinates(url.params.get(key, ""))
@@ -247,7 +248,7 @@ def _explicit_points(url: _Url) -> Iterator[Coordinates]:
             yield point
 
 
-def _viewport(url: _Url) -> Coordinates | None:
+def _viewport(url: _Url) -> Point | None:
     """The map's centre: ``ll=``, ``center=``, an embed's ``pb=``, ``/@lat,lng``."""
     for key in _VIEWPORT_PARAMS:
         point = parse_coordinates(url.params.get(key, ""))
@@ -255,11 +256,11 @@ def _viewport(url: _Url) -> Coordinates | None:
             return point
     embed = _EMBED_CENTRE.search(url.params.get("pb", ""))
     if embed:
-        return Coordinates(float(embed[2]), float(embed[1]))
+        return checked_point(float(embed[2]), float(embed[1]))
     for segment in url.segments:
         match = _VIEWPORT.fullmatch(segment)
         if match:
-            return Coordinates(float(match[1]), float(match[2]))
+            return checked_point(float(match[1]), float(match[2]))
     return None
 
 
@@ -354,7 +355,7 @@ def _path_stops(url: _Url) -> list[_Stop]:
         if stop.point is None and stop.name is not None:
             pin = next(pins, None)
             if pin is not None:
-                stop = _Stop(Coordinates(float(pin[1]), float(pin[0])), stop.name)
+                stop = _Stop(checked_point(float(pin[1]), float(pin[0])), stop.name)
         stops.append(stop)
     return stops
 

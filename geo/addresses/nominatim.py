@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 
 import orjson
 
-from geo.addresses.address import MAX_LENGTHS, Address, AddressSource
+from geo.addresses.address import MAX_LENGTHS, Address, AddressSource, checked_point
 from geo.addresses.errors import AddressError, GeocoderUnavailableError
 from geo.addresses.geocoder import GeocoderConfig, check_query, in_territory, unique
 from geo.addresses.http import http_get
@@ -222,7 +222,7 @@ def address_from_nominatim(item: Mapping[str, Any]) -> Address | None:
         "label": _clip(item.get("display_name"), MAX_LENGTHS["label"]),
     }
     try:
-        return Address(AddressSource.NOMINATIM, lat=lat, lng=lng, **fields)
+        return Address(AddressSource.NOMINATIM, point=checked_point(lat, lng), **fields)
     except AddressError:
         log.debug("nominatim result skipped: %r", item)
         return None

@@ -42,7 +42,7 @@ from typing import Any
 from sqlalchemy import Float, Select, Text, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from geo.addresses.address import Address, AddressSource, fold
+from geo.addresses.address import Address, AddressSource, checked_point, fold
 from geo.addresses.errors import AddressError
 from geo.addresses.geocoder import check_query, in_territory, unique
 from registry.models import Beneficiary, PartnerSite
@@ -224,8 +224,11 @@ def source_statement(src: SqlAddressSource, query: OfflineQuery, rows: int) -> S
 
 
 def _address(source: AddressSource, row: Any) -> Address | None:
+    fields = row._asdict()
+    lat, lng = fields.pop("lat"), fields.pop("lng")
     try:
-        return Address(source, **row._asdict())
+        point = None if lat is None or lng is None else checked_point(lat, lng)
+        return Address(source, point=point, **fields)
     except AddressError:
         return None  # a stored row the value refuses (e.g. an over-long complement)
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 
-from geo.addresses.address import Address, AddressSource, Coordinates
+from geo.addresses.address import Address, AddressSource
 from geo.addresses.errors import InvalidAddressError
+from registry.points import Point
 
 _FORMATTED = re.compile(
     r"(?P<street>[^,]+?)"
@@ -25,7 +26,7 @@ _FORMATTED = re.compile(
 
 
 def address_from_place_name(
-    name: str | None, point: Coordinates | None, source: AddressSource = AddressSource.MAPS_URL
+    name: str | None, point: Point | None, source: AddressSource = AddressSource.MAPS_URL
 ) -> Address:
     """An address at ``point``, its fields split from ``name`` when it is Google's
     formatted Brazilian address; ``name`` is the label either way.
@@ -34,11 +35,9 @@ def address_from_place_name(
     a guess must never make the whole link fail.
     """
     match = _FORMATTED.fullmatch(name.strip()) if name else None
-    lat = None if point is None else point.lat
-    lng = None if point is None else point.lng
     if match is not None:
         try:
-            return Address(source, lat=lat, lng=lng, label=name, **match.groupdict())
+            return Address(source, point=point, label=name, **match.groupdict())
         except InvalidAddressError:
             pass
-    return Address(source, lat=lat, lng=lng, label=name)
+    return Address(source, point=point, label=name)

@@ -11,19 +11,17 @@ from typing import Any
 
 from geoalchemy2 import WKBElement, WKTElement
 
-from geo.addresses.address import Address, AddressSource, Coordinates
-from registry.points import point_from_wkb, point_from_wkt
+from geo.addresses.address import Address, AddressSource
+from registry.points import Point, point_from_wkb, point_from_wkt
 
 
-def location_of(element: Any) -> Coordinates | None:
+def location_of(element: Any) -> Point | None:
     """The point of a geography column's value (as loaded, or as assigned)."""
     if isinstance(element, WKBElement):
-        point = point_from_wkb(element.data)
-    elif isinstance(element, WKTElement):
-        point = point_from_wkt(str(element.data))
-    else:
-        return None
-    return Coordinates(point.lat, point.lng)
+        return point_from_wkb(element.data)
+    if isinstance(element, WKTElement):
+        return point_from_wkt(str(element.data))
+    return None
 
 
 def address_of(row: Any, source: AddressSource, *, label: str | None = None) -> Address:
@@ -39,7 +37,6 @@ def address_of(row: Any, source: AddressSource, *, label: str | None = None) -> 
         InvalidAddressError: a stored value the address refuses (none should be: the
             registry validates the same fields).
     """
-    point = location_of(getattr(row, "location", None))
     return Address(
         source,
         street=row.street,
@@ -49,8 +46,7 @@ def address_of(row: Any, source: AddressSource, *, label: str | None = None) -> 
         city=row.city,
         state=row.state,
         cep=row.cep,
-        lat=None if point is None else point.lat,
-        lng=None if point is None else point.lng,
+        point=location_of(getattr(row, "location", None)),
         label=label,
     )
 

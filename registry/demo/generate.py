@@ -28,7 +28,7 @@ from registry.demo.places import (
     STREETS,
     SURNAMES,
     VEHICLE_MODELS,
-    Place,
+    Neighbourhood,
     in_box,
     nearest_place,
 )
@@ -83,7 +83,7 @@ def _person_name(rng: random.Random) -> tuple[str, Sex]:
     return " ".join([first, *surnames]), sex
 
 
-def _address(rng: random.Random, place: Place) -> dict[str, Any]:
+def _address(rng: random.Random, place: Neighbourhood) -> dict[str, Any]:
     return {
         "street": rng.choice(STREETS),
         "number": str(rng.randint(10, 4999)),
@@ -223,7 +223,7 @@ def _price_row(rng: random.Random, code: str) -> dict[str, Any]:
 
 
 def _provider_identity(
-    rng: random.Random, index: int, profile: Profile, place: Place
+    rng: random.Random, index: int, profile: Profile, place: Neighbourhood
 ) -> dict[str, Any]:
     if rng.random() < 0.15:  # a self-employed provider (pessoa física)
         name, _ = _person_name(rng)

@@ -16,7 +16,9 @@ CENTRE = (-23.5505, -46.6333)
 
 
 @dataclass(frozen=True, slots=True)
-class Place:
+class Neighbourhood:
+    """A neighbourhood (or a city of the metro area) where demo people live and work."""
+
     neighbourhood: str
     city: str
     lat: float
@@ -26,65 +28,65 @@ class Place:
 
 SP = "São Paulo"
 
-PLACES: tuple[Place, ...] = (
-    Place("Sé", SP, -23.5503, -46.6339, "01001"),
-    Place("República", SP, -23.5440, -46.6426, "01045"),
-    Place("Bela Vista", SP, -23.5587, -46.6491, "01313"),
-    Place("Consolação", SP, -23.5528, -46.6594, "01301"),
-    Place("Liberdade", SP, -23.5587, -46.6350, "01503"),
-    Place("Cambuci", SP, -23.5697, -46.6226, "01525"),
-    Place("Bom Retiro", SP, -23.5268, -46.6390, "01124"),
-    Place("Santa Cecília", SP, -23.5370, -46.6519, "01227"),
-    Place("Higienópolis", SP, -23.5455, -46.6580, "01238"),
-    Place("Jardim Paulista", SP, -23.5716, -46.6581, "01403"),
-    Place("Pinheiros", SP, -23.5667, -46.6934, "05422"),
-    Place("Vila Madalena", SP, -23.5534, -46.6911, "05435"),
-    Place("Perdizes", SP, -23.5366, -46.6777, "05014"),
-    Place("Lapa", SP, -23.5226, -46.7046, "05068"),
-    Place("Butantã", SP, -23.5719, -46.7080, "05503"),
-    Place("Morumbi", SP, -23.5966, -46.7195, "05650"),
-    Place("Vila Mariana", SP, -23.5891, -46.6345, "04101"),
-    Place("Moema", SP, -23.6007, -46.6626, "04077"),
-    Place("Itaim Bibi", SP, -23.5845, -46.6794, "04530"),
-    Place("Saúde", SP, -23.6190, -46.6381, "04142"),
-    Place("Ipiranga", SP, -23.5893, -46.6075, "04208"),
-    Place("Jabaquara", SP, -23.6452, -46.6419, "04307"),
-    Place("Santo Amaro", SP, -23.6520, -46.7090, "04741"),
-    Place("Campo Limpo", SP, -23.6412, -46.7598, "05765"),
-    Place("Capão Redondo", SP, -23.6700, -46.7790, "05870"),
-    Place("Interlagos", SP, -23.6990, -46.6970, "04784"),
-    Place("Grajaú", SP, -23.7580, -46.6960, "04843"),
-    Place("Mooca", SP, -23.5596, -46.5994, "03104"),
-    Place("Tatuapé", SP, -23.5405, -46.5761, "03066"),
-    Place("Penha", SP, -23.5230, -46.5420, "03602"),
-    Place("Vila Prudente", SP, -23.5855, -46.5820, "03132"),
-    Place("Itaquera", SP, -23.5400, -46.4570, "08210"),
-    Place("São Mateus", SP, -23.6040, -46.4760, "03955"),
-    Place("Guaianases", SP, -23.5420, -46.4120, "08410"),
-    Place("Santana", SP, -23.4980, -46.6270, "02012"),
-    Place("Tucuruvi", SP, -23.4800, -46.6040, "02306"),
-    Place("Casa Verde", SP, -23.5110, -46.6570, "02512"),
-    Place("Freguesia do Ó", SP, -23.4970, -46.6960, "02910"),
-    Place("Pirituba", SP, -23.4860, -46.7260, "02943"),
-    Place("Vila Maria", SP, -23.5120, -46.5880, "02116"),
-    Place("Brasilândia", SP, -23.4580, -46.6880, "02845"),
-    Place("Centro", "Guarulhos", -23.4628, -46.5333, "07010"),
-    Place("Centro", "Osasco", -23.5329, -46.7917, "06010"),
-    Place("Centro", "Barueri", -23.5106, -46.8761, "06401"),
-    Place("Centro", "Carapicuíba", -23.5235, -46.8407, "06310"),
-    Place("Centro", "Cotia", -23.6039, -46.9190, "06700"),
-    Place("Centro", "Taboão da Serra", -23.6019, -46.7526, "06760"),
-    Place("Centro", "Embu das Artes", -23.6489, -46.8522, "06803"),
-    Place("Centro", "Itapecerica da Serra", -23.7172, -46.8494, "06850"),
-    Place("Centro", "Santana de Parnaíba", -23.4439, -46.9178, "06501"),
-    Place("Centro", "Caieiras", -23.3645, -46.7405, "07700"),
-    Place("Centro", "Santo André", -23.6639, -46.5383, "09010"),
-    Place("Centro", "São Bernardo do Campo", -23.6914, -46.5646, "09710"),
-    Place("Centro", "São Caetano do Sul", -23.6229, -46.5548, "09510"),
-    Place("Centro", "Diadema", -23.6813, -46.6205, "09910"),
-    Place("Centro", "Mauá", -23.6677, -46.4613, "09310"),
-    Place("Centro", "Ribeirão Pires", -23.7108, -46.4139, "09400"),
-    Place("Centro", "Ferraz de Vasconcelos", -23.5411, -46.3686, "08500"),
+PLACES: tuple[Neighbourhood, ...] = (
+    Neighbourhood("Sé", SP, -23.5503, -46.6339, "01001"),
+    Neighbourhood("República", SP, -23.5440, -46.6426, "01045"),
+    Neighbourhood("Bela Vista", SP, -23.5587, -46.6491, "01313"),
+    Neighbourhood("Consolação", SP, -23.5528, -46.6594, "01301"),
+    Neighbourhood("Liberdade", SP, -23.5587, -46.6350, "01503"),
+    Neighbourhood("Cambuci", SP, -23.5697, -46.6226, "01525"),
+    Neighbourhood("Bom Retiro", SP, -23.5268, -46.6390, "01124"),
+    Neighbourhood("Santa Cecília", SP, -23.5370, -46.6519, "01227"),
+    Neighbourhood("Higienópolis", SP, -23.5455, -46.6580, "01238"),
+    Neighbourhood("Jardim Paulista", SP, -23.5716, -46.6581, "01403"),
+    Neighbourhood("Pinheiros", SP, -23.5667, -46.6934, "05422"),
+    Neighbourhood("Vila Madalena", SP, -23.5534, -46.6911, "05435"),
+    Neighbourhood("Perdizes", SP, -23.5366, -46.6777, "05014"),
+    Neighbourhood("Lapa", SP, -23.5226, -46.7046, "05068"),
+    Neighbourhood("Butantã", SP, -23.5719, -46.7080, "05503"),
+    Neighbourhood("Morumbi", SP, -23.5966, -46.7195, "05650"),
+    Neighbourhood("Vila Mariana", SP, -23.5891, -46.6345, "04101"),
+    Neighbourhood("Moema", SP, -23.6007, -46.6626, "04077"),
+    Neighbourhood("Itaim Bibi", SP, -23.5845, -46.6794, "04530"),
+    Neighbourhood("Saúde", SP, -23.6190, -46.6381, "04142"),
+    Neighbourhood("Ipiranga", SP, -23.5893, -46.6075, "04208"),
+    Neighbourhood("Jabaquara", SP, -23.6452, -46.6419, "04307"),
+    Neighbourhood("Santo Amaro", SP, -23.6520, -46.7090, "04741"),
+    Neighbourhood("Campo Limpo", SP, -23.6412, -46.7598, "05765"),
+    Neighbourhood("Capão Redondo", SP, -23.6700, -46.7790, "05870"),
+    Neighbourhood("Interlagos", SP, -23.6990, -46.6970, "04784"),
+    Neighbourhood("Grajaú", SP, -23.7580, -46.6960, "04843"),
+    Neighbourhood("Mooca", SP, -23.5596, -46.5994, "03104"),
+    Neighbourhood("Tatuapé", SP, -23.5405, -46.5761, "03066"),
+    Neighbourhood("Penha", SP, -23.5230, -46.5420, "03602"),
+    Neighbourhood("Vila Prudente", SP, -23.5855, -46.5820, "03132"),
+    Neighbourhood("Itaquera", SP, -23.5400, -46.4570, "08210"),
+    Neighbourhood("São Mateus", SP, -23.6040, -46.4760, "03955"),
+    Neighbourhood("Guaianases", SP, -23.5420, -46.4120, "08410"),
+    Neighbourhood("Santana", SP, -23.4980, -46.6270, "02012"),
+    Neighbourhood("Tucuruvi", SP, -23.4800, -46.6040, "02306"),
+    Neighbourhood("Casa Verde", SP, -23.5110, -46.6570, "02512"),
+    Neighbourhood("Freguesia do Ó", SP, -23.4970, -46.6960, "02910"),
+    Neighbourhood("Pirituba", SP, -23.4860, -46.7260, "02943"),
+    Neighbourhood("Vila Maria", SP, -23.5120, -46.5880, "02116"),
+    Neighbourhood("Brasilândia", SP, -23.4580, -46.6880, "02845"),
+    Neighbourhood("Centro", "Guarulhos", -23.4628, -46.5333, "07010"),
+    Neighbourhood("Centro", "Osasco", -23.5329, -46.7917, "06010"),
+    Neighbourhood("Centro", "Barueri", -23.5106, -46.8761, "06401"),
+    Neighbourhood("Centro", "Carapicuíba", -23.5235, -46.8407, "06310"),
+    Neighbourhood("Centro", "Cotia", -23.6039, -46.9190, "06700"),
+    Neighbourhood("Centro", "Taboão da Serra", -23.6019, -46.7526, "06760"),
+    Neighbourhood("Centro", "Embu das Artes", -23.6489, -46.8522, "06803"),
+    Neighbourhood("Centro", "Itapecerica da Serra", -23.7172, -46.8494, "06850"),
+    Neighbourhood("Centro", "Santana de Parnaíba", -23.4439, -46.9178, "06501"),
+    Neighbourhood("Centro", "Caieiras", -23.3645, -46.7405, "07700"),
+    Neighbourhood("Centro", "Santo André", -23.6639, -46.5383, "09010"),
+    Neighbourhood("Centro", "São Bernardo do Campo", -23.6914, -46.5646, "09710"),
+    Neighbourhood("Centro", "São Caetano do Sul", -23.6229, -46.5548, "09510"),
+    Neighbourhood("Centro", "Diadema", -23.6813, -46.6205, "09910"),
+    Neighbourhood("Centro", "Mauá", -23.6677, -46.4613, "09310"),
+    Neighbourhood("Centro", "Ribeirão Pires", -23.7108, -46.4139, "09400"),
+    Neighbourhood("Centro", "Ferraz de Vasconcelos", -23.5411, -46.3686, "08500"),
 )
 
 CAPITAL_PLACES = tuple(place for place in PLACES if place.city == SP)
@@ -250,7 +252,7 @@ def in_box(lat: float, lng: float) -> bool:
     return LAT_MIN <= lat <= LAT_MAX and LNG_MIN <= lng <= LNG_MAX
 
 
-def nearest_place(lat: float, lng: float) -> Place:
+def nearest_place(lat: float, lng: float) -> Neighbourhood:
     """The listed place closest to a point (equirectangular distance is enough here)."""
     scale = math.cos(math.radians(lat))
     return min(PLACES, key=lambda p: (p.lat - lat) ** 2 + ((p.lng - lng) * scale) ** 2)

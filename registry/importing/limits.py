@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from registry.errors import ValidationError
+
 MAX_FILE_BYTES = 128 * 1024 * 1024  # 128 MiB: ~350,000 typical rows
 MAX_ROWS = 200_000  # data rows (the header and blank lines are not rows)
 MAX_LINE_CHARS = 16 * 1024  # one record, quoted line breaks included
@@ -41,7 +43,7 @@ class ImportLimits:
     def __post_init__(self) -> None:
         for name in self.__slots__:
             if getattr(self, name) < 1:
-                raise ValueError(f"ImportLimits.{name} must be positive")
+                raise ValidationError(name, f"ImportLimits.{name} must be positive")
 
 
 DEFAULT_LIMITS = ImportLimits()

@@ -16,8 +16,10 @@ from server.api import (
     candidates,
     crud,
     devices,
+    events,
     files,
     imports,
+    incidents,
     jobs,
     portal,
     records,
@@ -41,7 +43,9 @@ def build_api() -> Api:
     api.add(*search.OPERATIONS)
     api.add(*devices.OPERATIONS)
     api.add(*candidates.OPERATIONS)
+    api.add(*incidents.OPERATIONS)
     api.add(*jobs.OPERATIONS)
+    api.add(*events.OPERATIONS)
     api.add(*addresses.OPERATIONS)
     api.add(*portal.OPERATIONS)
     return api

@@ -20,14 +20,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from geo.addresses import (
-    Address,
     AddressError,
     AddressSource,
-    Coordinates,
     GeocoderConfig,
     GeocoderKind,
     GeocoderQueryError,
-    GeocoderUnavailableError,
     address_from_place_name,
     parse_maps_url,
 )
@@ -36,10 +33,11 @@ from geo.addresses.geocoder import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_CHARS
 from geo.addresses.maps_url import MAX_URL_CHARS
 from geo.addresses.offline import DEFAULT_SOURCES, SqlAddressSource, address_columns_source
 from operations.models import Job, JobPlace
+from operations.views import AddressOut, address_out
 from registry.permissions import Permission
+from registry.points import Point
 from registry.schemas.common import InModel
 from server.api.core import BodyKind, Ctx, Operation
-from server.api.errors import ApiError
 from server.settings import Settings
 
 P = Permission
@@ -63,23 +61,6 @@ origins and destinations of the last year's jobs."""
 class AddressSearchIn(InModel):
     q: Annotated[str, Field(max_length=MAX_QUERY_CHARS)]
     limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
-
-
-class AddressOut(BaseModel):
-    """An address as the job form takes it; ``source`` says where it came from."""
-
-    source: AddressSource
-    street: str | None
-    number: str | None
-    complement: str | None
-    neighbourhood: str | None
-    city: str | None
-    state: str | None
-    cep: str | None
-    reference: str | None
-    lat: float | None
-    lng: float | None
-    label: str | None
 
 
 class AddressSearchOut(BaseModel):
@@ -113,41 +94,15 @@ def geocoder_config(settings: Settings) -> GeocoderConfig:
     )
 
 
-def address_out(address: Address) -> AddressOut:
-    return AddressOut(
-        source=address.source,
-        street=address.street,
-        number=address.number,
-        complement=address.complement,
-        neighbourhood=address.neighbourhood,
-        city=address.city,
-        state=address.state,
-        cep=address.cep,
-        reference=address.reference,
-        lat=address.lat,
-        lng=address.lng,
-        label=address.label,
-    )
-
-
-def _rejected(exc: AddressError, field: str) -> ApiError:
-    return ApiError(422, exc.code, exc.message, [{"field": field, "message": exc.message}])
-
-
 async def search_addresses(ctx: Ctx) -> AddressSearchOut:
     query: AddressSearchIn = ctx.query
     config = geocoder_config(ctx.resources.settings)
     geocoder = make_geocoder(config, ctx.session, ADDRESS_SOURCES)
-    try:
-        found = await geocoder.search(query.q, query.limit)
-    except GeocoderQueryError as exc:
-        raise _rejected(exc, "query.q") from exc
-    except GeocoderUnavailableError as exc:
-        raise ApiError(503, exc.code, exc.message) from exc
+    found = await geocoder.search(query.q, query.limit)
     return AddressSearchOut(addresses=[address_out(a) for a in found], geocoder=geocoder.name)
 
 
-def _end(point: Coordinates | None, name: str | None) -> AddressOut | None:
+def _end(point: Point | None, name: str | None) -> AddressOut | None:
     if point is None:
         return None
     return address_out(address_from_place_name(name, point))
@@ -156,10 +111,7 @@ def _end(point: Coordinates | None, name: str | None) -> AddressOut | None:
 async def from_maps_url(ctx: Ctx) -> MapsUrlOut:
     body: MapsUrlIn = ctx.body
     allow = ctx.resources.settings.addresses_allow_outside_brazil
-    try:
-        link = parse_maps_url(body.url, allow_outside_brazil=allow)
-    except AddressError as exc:
-        raise _rejected(exc, "url") from exc
+    link = parse_maps_url(body.url, allow_outside_brazil=allow)
     return MapsUrlOut(
         origin=_end(link.origin, link.origin_name),
         destination=_end(link.destination, link.destination_name),
@@ -178,6 +130,7 @@ OPERATIONS = [
         permission=P.OPERATIONS_DISPATCH,
         query=AddressSearchIn,
         response=AddressSearchOut,
+        blame={GeocoderQueryError: "query.q"},
     ),
     Operation(
         "POST",
@@ -189,5 +142,6 @@ OPERATIONS = [
         body=MapsUrlIn,
         body_kind=BodyKind.MODEL,
         response=MapsUrlOut,
+        blame={AddressError: "url"},
     ),
 ]

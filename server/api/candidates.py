@@ -7,30 +7,21 @@ ETA, connectivity, price of the job and the score's breakdown (docs/geo.md).
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from geo.errors import GeoError
-from geo.ranking import Weights
-from geo.search import SearchQuery
-from geo.source import find_candidates
 from geo.topn import RankedCandidate
-from registry import models as m
+from operations.candidates import CandidateFinder, CandidateRequest
 from registry.permissions import Permission
+from registry.points import Point
 from registry.schemas.common import InModel
 from server.api.core import Ctx, Operation
-from server.api.errors import ApiError, not_found
-from server.live import Live
 
 P = Permission
 MAX_RADIUS_KM = 200.0
 MAX_CANDIDATES = 100
-MIRROR_READY_TIMEOUT_S = 5.0
-"""How long a search waits for this node's first copy of the live store (start-up,
-or Redis down since)."""
 
 
 class CandidatesQuery(InModel):
@@ -107,44 +98,18 @@ def _out(candidate: RankedCandidate) -> CandidateOut:
     )
 
 
-async def _weights(ctx: Ctx, defaults: Weights, client_id: int | None) -> Weights:
-    """The settings' weights with the client's overrides applied."""
-    if client_id is None:
-        return defaults
-    client = await ctx.session.get(m.Client, client_id)
-    if client is None:
-        raise not_found("Cliente")
-    try:
-        return defaults.with_overrides(client.ranking_weights or {})
-    except GeoError as exc:
-        raise ApiError(409, "bad_weights", f"Pesos do cliente inválidos: {exc}") from exc
-
-
 async def candidates(ctx: Ctx) -> CandidatesOut:
     q: CandidatesQuery = ctx.query
-    settings = ctx.resources.settings
-    live: Live = ctx.request.app.state.live
-    query = SearchQuery(
-        lat=q.lat,
-        lng=q.lng,
+    finder: CandidateFinder = ctx.request.app.state.live.candidates
+    request = CandidateRequest(
+        at=Point(q.lat, q.lng),
         service_type_id=q.service_type_id,
         client_id=q.client_id,
         radius_km=q.radius_km,
-        n=q.limit,
-        weights=await _weights(ctx, live.weights, q.client_id),
-        options=live.score_options,
+        limit=q.limit,
         trip_km=q.trip_km,
     )
-    catalogue = await live.catalogue.current()
-    try:
-        await asyncio.wait_for(live.mirror.wait_ready(), MIRROR_READY_TIMEOUT_S)
-    except TimeoutError as exc:
-        raise ApiError(
-            503, "live_unavailable", "Posições ao vivo indisponíveis; tente novamente."
-        ) from exc
-    result = await find_candidates(
-        catalogue, live.mirror.mirror, live.store, query, fresh_s=settings.position_fresh_s
-    )
+    result = await finder.find(ctx.session, request)
     return CandidatesOut(
         candidates=[_out(c) for c in result.candidates],
         eligible=result.eligible,

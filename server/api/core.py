@@ -1,6 +1,8 @@
 """The API's machinery: operations, their request context, and the wrapper that
-authenticates, authorises, validates, runs the handler in one transaction and
-answers JSON.
+authenticates, authorises, validates, runs the handler in one transaction (the
+operations unit of work, when the handler changes incidents or jobs, joins it),
+runs the after-commit hooks and answers JSON; every error is answered by the one
+table of :mod:`server.api.errors`.
 
 An :class:`Operation` declares everything about an endpoint (path, permission,
 query and body models, response model); the same declaration builds the Starlette
@@ -11,33 +13,29 @@ what the server really checks.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 import orjson
 import pydantic
-from redis.exceptions import ConnectionError as RedisConnectionError
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from operations.service import AfterCommit, UnitOfWork, run_after_commit
 from registry.audit import Actor
-from registry.errors import RegistryError
 from registry.permissions import Permission
 from server.api import auth
 from server.api.errors import (
     ApiError,
     forbidden,
-    from_integrity,
-    from_registry,
     invalid,
     not_found,
     pydantic_fields,
+    translate,
     unauthorized,
 )
 from server.api.principal import AuthVia, Principal
@@ -80,9 +78,18 @@ class Ctx:
     query: Any = None
     body: Any = None
     cookies: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
-    # Run once the transaction has committed (publishing on the bus: news must not
-    # go out about a change that was then rolled back).
-    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Run once the transaction has committed (kicking the outbox relay, busy flags
+    # in Redis: nothing may happen for a change that was then rolled back).
+    after_commit: list[AfterCommit] = field(default_factory=list)
+    _uow: UnitOfWork | None = None
+
+    @property
+    def uow(self) -> UnitOfWork:
+        """The operations unit of work in this request's transaction."""
+        if self._uow is None:
+            operations = self.request.app.state.live.operations
+            self._uow = operations.joined(self.session, self.after_commit)
+        return self._uow
 
     @property
     def user(self) -> Principal:
@@ -114,7 +121,8 @@ class Operation:
     response: Any = None  # a pydantic model, list[...] of one, or None
     status: int = 200
     raw_content_types: tuple[str, ...] = ()
-    deleting: bool = False
+    # Request fields that errors of these classes are about (when they name none).
+    blame: Mapping[type[BaseException], str] | None = None
 
 
 def _authorised(op: Operation, principal: Principal | None) -> None:
@@ -144,10 +152,8 @@ def _check_csrf(request: Request, principal: Principal | None) -> None:
 def _validate(model: type[pydantic.BaseModel], data: Any, prefix: str) -> Any:
     try:
         return model.model_validate(data)
-    except pydantic.ValidationError as exc:
+    except pydantic.ValidationError as exc:  # its fields, under ``prefix``
         raise invalid(pydantic_fields(exc, prefix)) from exc
-    except RegistryError as exc:
-        raise from_registry(exc) from exc
 
 
 async def read_json(request: Request, limit: int) -> Any:
@@ -222,9 +228,6 @@ def _path_ids(request: Request) -> dict[str, Any]:
     return params
 
 
-UNAVAILABLE = (OSError, OperationalError, InterfaceError, PoolTimeout, RedisConnectionError)
-
-
 async def _run(op: Operation, request: Request) -> Response:
     resources: Resources = request.app.state.resources
     async with resources.sessions() as session, session.begin():
@@ -234,30 +237,24 @@ async def _run(op: Operation, request: Request) -> Response:
         ctx = Ctx(request, principal, session, resources, _path_ids(request))
         await _inputs(op, ctx)
         result = await op.handler(ctx)
-    for announce in ctx.after_commit:
-        await announce()
+    await run_after_commit(ctx.after_commit)
     return _respond(op, ctx, result)
 
 
 def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
-    """The Starlette endpoint of an operation: every error becomes JSON."""
+    """The Starlette endpoint of an operation: every known error becomes JSON; any
+    other is a bug, answered 500 by the app's handler."""
 
     async def handle(request: Request) -> Response:
         try:
             return await _run(op, request)
-        except ApiError as exc:
-            return _error(exc)
-        except RegistryError as exc:
-            return _error(from_registry(exc))
-        except IntegrityError as exc:
-            return _error(from_integrity(exc, deleting=op.deleting))
-        except UNAVAILABLE as exc:
-            log.warning("%s %s: a service is unavailable: %r", op.method, op.path, exc)
-            return _error(
-                ApiError(
-                    503, "unavailable", "Serviço temporariamente indisponível. Tente novamente."
-                )
-            )
+        except Exception as exc:
+            error = translate(exc, op.blame)
+            if error is None:
+                raise
+            if error.status == 503:
+                log.warning("%s %s: a service is unavailable: %r", op.method, op.path, exc)
+            return _error(error)
 
     return handle
 

@@ -1,6 +1,8 @@
 """Provider device tokens: the credentials of provider apps on /ws/provider.
 
-Revoking a token closes the sockets that use it, on every node (close code 4004).
+Revoking a token closes the sockets that use it, on every node (close code 4004):
+the ``device_token.revoked`` event commits with the revocation (the outbox) and
+reaches every node at least once, even when Redis is down at that moment.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from operations.events import DEVICE_TOKEN_REVOKED, TokenRevokedEvent
 from registry import models as m
 from registry.audit import record
 from registry.db import utcnow
@@ -20,7 +23,6 @@ from registry.permissions import Permission
 from registry.schemas.common import InModel
 from server.api.core import BodyKind, Ctx, Operation
 from server.api.errors import not_found
-from server.live import REVOKED_EVENT
 
 P = Permission
 
@@ -84,10 +86,8 @@ async def revoke(ctx: Ctx) -> None:
             ("provider", provider.id),
         )
         await ctx.session.flush()
-        ctx.after_commit.append(
-            lambda: ctx.request.app.state.live.bus.publish(
-                REVOKED_EVENT, {"provider_id": provider.id, "token_id": row.id}
-            )
+        ctx.uow.emit(
+            DEVICE_TOKEN_REVOKED, TokenRevokedEvent(provider_id=provider.id, token_id=row.id)
         )
 
 

@@ -1,25 +1,45 @@
-"""API errors and their translation from lower layers.
+"""API errors: the one table that turns every error into its HTTP answer.
 
-Every error the API returns is ``{"error": {"code", "message", "fields"?}}``:
+Every error the API returns is ``{"error": {"code", "message", "fields"?}}``.
+Handlers never catch to build one: they raise (or let through) the errors of the
+packages they call, and :func:`translate` looks the exception's class up in
+:data:`ERRORS` along its MRO, as Starlette looks up its exception handlers, so
+that the most specific entry wins:
 
-* :class:`ApiError` raised by handlers (its status and stable code);
+* :class:`ApiError` raised by the API itself (its status and stable code);
 * pydantic validation errors → 422 ``validation_error`` listing each field with a
   pt-BR message (:func:`pydantic_fields`);
-* registry errors → 422 / 404 / 409;
-* database integrity errors → 409 ``conflict`` (unique), 409 ``in_use`` (a delete
-  that other records reference) or 422 (a check or reference that failed).
+* registry errors → 422 / 404 / 409 (``in_use`` for a delete that other records
+  reference), the CSV import's file errors → 422 with their code;
+* operations errors → 404 / 422 / 409 (a refused coverage's verdict as the code,
+  ``illegal_transition``) / 503 (``live_unavailable``);
+* address errors → 422 with their code (503 for an unavailable geocoder);
+* database integrity errors → 409 ``conflict`` (unique) or 422 (a reference or
+  check that failed), told apart by asyncpg's exception classes;
+* PostgreSQL or Redis unreachable → 503 ``unavailable``.
+
+An operation may say which request field an error that names none is about
+(``Operation.blame``: a Maps link's errors are about ``url``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import asyncpg.exceptions
 import pydantic
-from sqlalchemy.exc import IntegrityError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from geo.addresses.errors import AddressError, GeocoderUnavailableError, InvalidAddressError
+from operations import errors as ops
 from registry.db import Base
-from registry.errors import Conflict, NotFound, RegistryError
+from registry.errors import Conflict, InUse, NotFound, RegistryError
 from registry.errors import ValidationError as RegistryValidationError
+from registry.importing.errors import ImportFileError
 
 Field = dict[str, str]
 
@@ -134,37 +154,22 @@ def pydantic_fields(exc: pydantic.ValidationError, prefix: str = "") -> list[Fie
     return [{"field": _field(e, prefix), "message": _message(e)} for e in exc.errors()]
 
 
-def from_registry(exc: RegistryError) -> ApiError:
-    if isinstance(exc, RegistryValidationError):
-        return invalid([{"field": exc.field, "message": exc.message}])
-    if isinstance(exc, NotFound):
-        return ApiError(404, "not_found", str(exc))
-    if isinstance(exc, Conflict):
-        return ApiError(409, "conflict", str(exc))
-    return ApiError(400, "bad_request", str(exc))
+def _field_error(status: int, code: str, message: str, field: str) -> ApiError:
+    return ApiError(status, code, message, [{"field": field, "message": message}])
 
 
-def _constraint(exc: IntegrityError) -> tuple[str | None, str | None]:
-    """(sqlstate, constraint name) of an integrity error raised through asyncpg."""
+def _integrity(exc: IntegrityError) -> ApiError:
+    """A database integrity error; the constraint names the field."""
     cause = exc.orig.__cause__ if exc.orig is not None else None
-    sqlstate = getattr(cause, "sqlstate", None) or getattr(exc.orig, "sqlstate", None)
-    return sqlstate, getattr(cause, "constraint_name", None)
-
-
-def from_integrity(exc: IntegrityError, *, deleting: bool = False) -> ApiError:
-    """Translate a database integrity error; the constraint names the field."""
-    sqlstate, constraint = _constraint(exc)
-    field = _field_of_constraint(constraint)
-    if sqlstate == "23505":
+    field = _field_of_constraint(getattr(cause, "constraint_name", None))
+    if isinstance(cause, asyncpg.exceptions.UniqueViolationError):
         return ApiError(
             409,
             "conflict",
             "Já existe um registro com este valor.",
             [{"field": field, "message": "Já cadastrado"}],
         )
-    if sqlstate == "23503" and deleting:
-        return ApiError(409, "in_use", "O registro está em uso e não pode ser excluído.")
-    if sqlstate == "23503":
+    if isinstance(cause, asyncpg.exceptions.ForeignKeyViolationError):
         return invalid([{"field": field, "message": "Referência inexistente"}])
     return invalid([{"field": field, "message": "Valor não permitido"}])
 
@@ -179,3 +184,88 @@ def _field_of_constraint(name: str | None) -> str:
                 columns = [c.name for c in getattr(constraint, "columns", [])]
                 return ",".join(c for c in columns if c not in ("client_id",)) or "body"
     return "body"
+
+
+def _address(exc: AddressError) -> ApiError:
+    if isinstance(exc, InvalidAddressError):
+        return _field_error(422, exc.code, exc.message, exc.field)
+    return ApiError(422, exc.code, exc.message)
+
+
+UNAVAILABLE = ApiError(503, "unavailable", "Serviço temporariamente indisponível. Tente novamente.")
+
+
+def _unavailable(exc: BaseException) -> ApiError:
+    return UNAVAILABLE
+
+
+Translation = Callable[[Any], ApiError]
+
+ERRORS: dict[type[BaseException], Translation] = {
+    ApiError: lambda exc: exc,
+    pydantic.ValidationError: lambda exc: invalid(pydantic_fields(exc)),
+    # registry
+    RegistryValidationError: lambda exc: invalid([{"field": exc.field, "message": exc.message}]),
+    ImportFileError: lambda exc: _field_error(422, exc.code, exc.message, exc.field),
+    NotFound: lambda exc: ApiError(404, "not_found", str(exc)),
+    InUse: lambda exc: ApiError(409, "in_use", str(exc)),
+    Conflict: lambda exc: ApiError(409, "conflict", str(exc)),
+    RegistryError: lambda exc: ApiError(400, "bad_request", str(exc)),
+    # operations
+    ops.NotFoundError: lambda exc: not_found(exc.entity),
+    ops.InvalidInputError: lambda exc: _field_error(
+        422, "validation_error", exc.message, exc.field
+    ),
+    ops.CoverageRefusedError: lambda exc: ApiError(409, exc.coverage.verdict.value, exc.message),
+    ops.IllegalTransitionError: lambda exc: ApiError(409, "illegal_transition", exc.message),
+    ops.ClientWeightsError: lambda exc: ApiError(409, "bad_weights", exc.message),
+    ops.LiveUnavailableError: lambda exc: ApiError(503, "live_unavailable", exc.message),
+    ops.ExpiredLinkError: lambda exc: ApiError(410, "link_expired", exc.message),
+    ops.InvalidLinkError: lambda exc: ApiError(404, "link_invalid", exc.message),
+    ops.DeliveryError: lambda exc: ApiError(503, f"{exc.channel}_unavailable", exc.message),
+    ops.OperationsError: lambda exc: ApiError(422, "operations_error", exc.message),
+    # geo
+    AddressError: _address,
+    GeocoderUnavailableError: lambda exc: ApiError(503, exc.code, exc.message),
+    # the database and Redis
+    IntegrityError: _integrity,
+    OperationalError: _unavailable,
+    InterfaceError: _unavailable,
+    PoolTimeout: _unavailable,
+    RedisConnectionError: _unavailable,
+    RedisTimeoutError: _unavailable,
+    OSError: _unavailable,
+}
+"""How each error is answered, by class; :func:`translate` walks the MRO."""
+
+
+def _lookup(table: Mapping[type[BaseException], Any], exc: BaseException) -> Any:
+    for cls in type(exc).__mro__:
+        if cls in table:
+            return table[cls]
+    return None
+
+
+def translate(
+    exc: BaseException, blame: Mapping[type[BaseException], str] | None = None
+) -> ApiError | None:
+    """The answer to ``exc``, or None for an error nobody expects (a bug: 500).
+
+    Args:
+        blame: request fields that errors of these classes are about, for errors
+            that name no field of their own (or name another one).
+    """
+    translation = _lookup(ERRORS, exc)
+    if translation is None:
+        return None
+    error: ApiError = translation(exc)
+    field = _lookup(blame, exc) if blame else None
+    if field is not None:
+        return ApiError(
+            error.status,
+            error.code,
+            error.message,
+            [{"field": field, "message": error.message}],
+            error.headers,
+        )
+    return error

@@ -1,4 +1,9 @@
-"""Request and response bodies of the operations API (incidents and jobs)."""
+"""Request and response bodies of the operations API (incidents and jobs), and
+how each turns into what :mod:`operations` takes or comes from what it returns.
+
+Responses are the views of :mod:`operations.views` (the same the bus carries) plus
+what only an answer has: ``late``, computed when answering.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,22 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
-from geo.addresses import AddressSource as PlaceSource
-from operations.lifecycle import Channel, JobKind, JobStatus
+from geo.addresses import Address, AddressSource
+from operations.coverage import CoverageReport, Standing
+from operations.jobs import JobDraft
+from operations.lifecycle import ActorKind, JobKind, JobStatus
+from operations.places import PlaceRequest
+from operations.queries import IncidentWithJobs
+from operations.sla import lateness
+from operations.views import IncidentView, JobView
+from registry.enums import Channel
 from registry.errors import ValidationError
+from registry.points import Point
 from registry.schemas.common import (
     Cep,
     InModel,
-    LatLng,
     LongText,
     Name,
     Optional,
@@ -56,7 +68,7 @@ class PlaceIn(InModel):
     maps_url: Annotated[str, Field(min_length=1, max_length=MAX_URL)] | None = None
     partner_site_id: int | None = None
     beneficiary: bool = False
-    source: PlaceSource | None = None
+    source: AddressSource | None = None
     street: Text160 = None
     number: Text20 = None
     complement: Text80 = None
@@ -84,6 +96,27 @@ class PlaceIn(InModel):
             raise ValidationError("lat", "Informe latitude e longitude")
         return self
 
+    def request(self) -> PlaceRequest:
+        """What operations resolves into a place."""
+        point = None if self.lat is None or self.lng is None else Point(self.lat, self.lng)
+        given = Address(
+            self.source or AddressSource.MANUAL,
+            street=self.street,
+            number=self.number,
+            complement=self.complement,
+            neighbourhood=self.neighbourhood,
+            city=self.city,
+            state=self.state,
+            cep=self.cep,
+            reference=self.reference,
+            point=point,
+        )
+        return PlaceRequest(given, self.maps_url, self.partner_site_id, self.beneficiary)
+
+
+def place_request(place: PlaceIn | None) -> PlaceRequest | None:
+    return None if place is None else place.request()
+
 
 class RequesterIn(InModel):
     name: Name
@@ -103,6 +136,19 @@ class JobIn(InModel):
     origin: PlaceIn | None = None
     destination: PlaceIn | None = None
 
+    def draft(self) -> JobDraft:
+        """The job as operations takes it (its places come as requests)."""
+        return JobDraft(
+            kind=self.kind,
+            requester_name=self.requester.name,
+            requester_phone=self.requester.phone,
+            service_type_id=self.service_type_id,
+            ad_hoc=self.ad_hoc,
+            requested_at=self.requested_at,
+            notes_for_provider=self.notes_for_provider,
+            scheduled_for=self.scheduled_for,
+        )
+
 
 class JobPatch(InModel):
     """Fields of a job that may change before it is done (omit what stays)."""
@@ -115,12 +161,24 @@ class JobPatch(InModel):
     origin: PlaceIn | None = None
     destination: PlaceIn | None = None
 
+    @model_validator(mode="after")
+    def _required_stay(self) -> JobPatch:
+        for name in ("requester_name", "requester_phone"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValidationError(name, "Campo obrigatório")
+        return self
+
+    def values(self) -> dict[str, Any]:
+        """The fields the patch sets, places aside."""
+        return self.model_dump(exclude_unset=True, exclude={"origin", "destination"})
+
 
 class StatusIn(InModel):
-    """Move a job: ``provider_id`` when assigning; a reason to cancel."""
+    """Move a job: ``provider_id`` when assigning; a reason to cancel. ``channel``:
+    how the provider was reached or reported (``verbal`` for a phone call)."""
 
     to: JobStatus
-    channel: Channel = Channel.OPERATOR
+    channel: Channel | None = None
     provider_id: int | None = None
     cancellation_reason_id: int | None = None
     note: LongText = None
@@ -131,69 +189,24 @@ class CancelIn(InModel):
     note: LongText = None
 
 
-class PlaceOut(OutModel):
-    source: str
-    street: str | None
-    number: str | None
-    complement: str | None
-    neighbourhood: str | None
-    city: str | None
-    state: str | None
-    cep: str | None
-    reference: str | None
-    point: LatLng
-    one_line: str
+class JobOut(JobView):
+    """A job as the API answers it: its view and which due times it has missed."""
 
-
-class RequesterOut(BaseModel):
-    name: str
-    phone: str
-
-
-class JobOut(BaseModel):
-    id: int
-    incident_id: int
-    kind: JobKind
-    status: JobStatus
-    status_label: str
-    next_statuses: list[JobStatus]
-    service_type_id: int | None
-    plan_id: int | None
-    plan_service_id: int | None
-    ad_hoc: bool
-    chargeable: bool
-    coverage_note: str | None
-    covered_value: Decimal | None
-    km_per_use: int | None
-    requester: RequesterOut
-    requested_at: datetime
-    notes_for_provider: str | None
-    scheduled_for: datetime | None
-    provider_id: int | None
-    cancellation_reason_id: int | None
-    dispatch_due_at: datetime | None
-    arrival_due_at: datetime | None
     late: list[str]
-    handling_time_s: int
-    status_changed_at: datetime
-    origin: PlaceOut | None
-    destination: PlaceOut | None
-    created_at: datetime
-    updated_at: datetime
 
 
-class IncidentOut(OutModel):
-    id: int
-    client_id: int
-    beneficiary_id: int | None
-    vehicle_id: int | None
-    incident_type_id: int
-    opened_at: datetime
-    handling_time_s: int | None
-    notes: str | None
-    created_by: int | None
-    created_at: datetime
+def job_out(view: JobView, now: datetime) -> JobOut:
+    late = sorted(lateness(view.status, now, view.dispatch_due_at, view.arrival_due_at))
+    return JobOut.model_construct(**dict(view), late=late)
+
+
+class IncidentOut(IncidentView):
     jobs: list[JobOut] = Field(default_factory=list)
+
+
+def incident_out(found: IncidentWithJobs, now: datetime) -> IncidentOut:
+    jobs = [job_out(j, now) for j in found.jobs]
+    return IncidentOut.model_construct(**dict(found.incident), jobs=jobs)
 
 
 class OccurrencesOut(BaseModel):
@@ -204,11 +217,15 @@ class OccurrencesOut(BaseModel):
 
 
 class TimelineOut(OutModel):
+    """A line of a job's timeline: who moved it (``actor``: operator, provider,
+    system), over which dispatch ``channel`` if any."""
+
     id: int
     from_status: JobStatus | None
     to_status: JobStatus
     at: datetime
-    channel: Channel
+    actor: ActorKind
+    channel: Channel | None
     actor_user_id: int | None
     provider_id: int | None
     cancellation_reason_id: int | None
@@ -264,6 +281,23 @@ class JobListQuery(InModel):
     limit: Annotated[int, Field(ge=1, le=500)] = 100
     offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0
 
+    @field_validator("status")
+    @classmethod
+    def _known(cls, value: str | None) -> str | None:
+        try:
+            _statuses(value)
+        except ValueError as exc:
+            known = ", ".join(s.value for s in JobStatus)
+            raise ValidationError("status", f"Situação desconhecida: use {known}") from exc
+        return value
+
+    def statuses(self) -> list[JobStatus]:
+        return _statuses(self.status)
+
+
+def _statuses(text: str | None) -> list[JobStatus]:
+    return [JobStatus(s.strip()) for s in (text or "").split(",") if s.strip()]
+
 
 class CoverageQuery(InModel):
     vehicle_id: int | None = None
@@ -289,3 +323,53 @@ class PrefillOut(BaseModel):
     coverage: CoverageOut | None
     history: list[IncidentOut]
     incidents_total: int
+
+
+def coverage_out(report: CoverageReport) -> CoverageOut:
+    plans = [
+        PlanUsageOut(
+            plan_id=u.plan.plan_id,
+            code=u.plan.code,
+            name=u.plan.name,
+            kind=u.plan.kind.value,
+            vehicle_id=u.plan.vehicle_id,
+            starts_on=u.plan.starts_on,
+            ends_on=u.plan.ends_on,
+            in_force=True,
+            standing=Standing.IN_FORCE.value,
+            services=[
+                ServiceUsageOut(
+                    service_type_id=s.service_type_id,
+                    service_name=s.terms.service_name,
+                    covered_value=s.terms.covered_value,
+                    used=s.used,
+                    limit=s.limit,
+                    remaining=s.remaining,
+                    period=s.terms.period.value,
+                    period_start=s.period.start,
+                    period_end=s.period.end,
+                    km_per_use=s.terms.km_per_use,
+                    max_value=s.terms.max_value,
+                    summary=s.summary,
+                )
+                for s in u.services
+            ],
+        )
+        for u in report.in_force
+    ]
+    plans += [
+        PlanUsageOut(
+            plan_id=plan.plan_id,
+            code=plan.code,
+            name=plan.name,
+            kind=plan.kind.value,
+            vehicle_id=plan.vehicle_id,
+            starts_on=plan.starts_on,
+            ends_on=plan.ends_on,
+            in_force=False,
+            standing=standing.value,
+            services=[],
+        )
+        for plan, standing in report.not_in_force
+    ]
+    return CoverageOut(at=report.at, plans=plans)

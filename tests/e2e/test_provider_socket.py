@@ -137,6 +137,33 @@ async def test_position_reaches_redis_and_presence_is_online(
         await asyncio.sleep(0.02)
 
 
+async def test_the_position_filter_goes_on_across_reconnects(
+    server: ServerProcess, world: World, settings: Settings, redis: aioredis.Redis
+) -> None:
+    """The first position after a reconnect is judged against the last one accepted
+    before it (docs/protocol.md, "Position filtering")."""
+    fix = _fix()
+    ws = await _open(server)
+    await _recv(ws)  # welcome
+    await ws.send(orjson.dumps({"type": "pos", "seq": 1, **fix}).decode())
+    assert (await _recv(ws))["accepted"] == 1
+    store = LiveStore(redis, settings.redis_prefix)
+    deadline = time.monotonic() + unit(2)
+    while not await store.positions([world.provider_id]):  # written, as the next node reads it
+        assert time.monotonic() < deadline, "position never reached Redis"
+        await asyncio.sleep(0.02)
+    await ws.close()
+    again = await _open(server)
+    await _recv(again)  # welcome
+    earlier = {**fix, "time_ms": int(fix["time_ms"]) - 60_000}  # type: ignore[call-overload]
+    far = {**_fix(-22.9, -43.2), "time_ms": int(fix["time_ms"]) + 1_000}  # type: ignore[call-overload]
+    for seq, sent in enumerate((fix, earlier, far), start=2):
+        await again.send(orjson.dumps({"type": "pos", "seq": seq, **sent}).decode())
+    rejected = [(await _recv(again))["rejected"] for _ in range(3)]
+    assert rejected == [{"duplicate": 1}, {"out_of_order": 1}, {"implied_speed": 1}]
+    await again.close()
+
+
 async def test_bad_frames_get_errors_and_the_connection_lives_on(
     server: ServerProcess, world: World
 ) -> None:

@@ -31,3 +31,9 @@ def test_symmetric_bounded_and_zero_on_itself(a: float, b: float, c: float, d: f
     assert math.isclose(there, haversine_m(c, d, a, b), rel_tol=1e-9, abs_tol=1e-6)
     assert 0 <= there <= math.pi * EARTH_RADIUS_M + 1e-6
     assert haversine_m(a, b, a, b) == 0
+
+
+def test_a_latitude_beyond_the_poles_gives_a_distance_not_an_error() -> None:
+    # A stored fix from elsewhere (the live store, which the filter continues from
+    # after a reconnect) is not trusted to be in range.
+    assert haversine_m(61.0, 158.0, -3.9605355381792104e16, 0.0) >= 0.0

@@ -11,15 +11,34 @@ import h3
 import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from typing_extensions import TypedDict
 
-from realtime.bus import Bus, event_type
+from realtime.bus import Bus, Relayed, event_type
+from realtime.errors import RealtimeError
+from realtime.events import PROVIDER_POSITIONS, EventType, Received
 from realtime.filter import PositionFix
-from realtime.hub import Handle, Hub
+from realtime.hub import Handle, Hub, HubNews
 from realtime.mirror import MirrorFeed
-from realtime.store import CELL_RESOLUTION, LivePosition, LiveStore, PositionRow
-from realtime.writer import POSITIONS_EVENT, PositionWriter, WriterConfig
+from realtime.store import (
+    CELL_RESOLUTION,
+    LAYOUT_VERSION,
+    LEGACY_SCAN_COUNT,
+    LivePosition,
+    LiveStore,
+    PositionRow,
+)
+from realtime.writer import PositionWriter, WriterConfig
 from server.settings import Settings
 from tests.conftest import unit
+
+
+class Ping(TypedDict):
+    n: int
+
+
+PING = EventType.define("ping", Ping, durable=False, summary="a test")
+OTHER = EventType.define("other", Ping, durable=False, summary="another")
+WANTED = EventType.define("wanted", Ping, durable=True, summary="a durable one")
 
 
 def _fix(lat: float, lng: float, t: int = 1_700_000_000_000) -> PositionFix:
@@ -95,29 +114,31 @@ async def test_presence_expires_without_refresh(redis: aioredis.Redis, settings:
 
 
 async def test_bus_reaches_every_listener(redis: aioredis.Redis, settings: Settings) -> None:
-    heard: list[dict[str, Any]] = []
+    heard: list[Received[Ping]] = []
     arrived = asyncio.Event()
     channel = settings.redis_prefix + "test-bus"
     a, b = Bus(redis, channel, "node-a"), Bus(redis, channel, "node-b")
 
-    async def on_ping(event: dict[str, Any]) -> None:
+    async def on_ping(event: Received[Ping]) -> None:
         heard.append(event)
         arrived.set()
 
-    b.on("ping", on_ping)
+    b.on(PING, on_ping)
     async with a.running(), b.running():
         await b.wait_ready()
-        await a.publish("ping", {"n": 1})
-        await a.publish("other", {"n": 2})
+        await a.publish(PING, Ping(n=1))
+        await a.publish(OTHER, Ping(n=2))
         await asyncio.wait_for(arrived.wait(), unit(2))
-    assert heard == [{"n": 1, "type": "ping", "node": "node-a"}]
+    assert heard == [Received({"n": 1}, "node-a")]
+    with pytest.raises(RealtimeError):
+        await a.publish(WANTED, Ping(n=3))  # durable: only through the outbox
 
 
 def test_hub_newest_connection_wins() -> None:
     hub = Hub()
-    told: list[tuple[str, str]] = []
-    first = Handle("c1", lambda what: told.append(("c1", what)), credential_id=5)
-    second = Handle("c2", lambda what: told.append(("c2", what)), credential_id=6)
+    told: list[tuple[str, HubNews]] = []
+    first = Handle("c1", lambda news: told.append(("c1", news)), credential_id=5)
+    second = Handle("c2", lambda news: told.append(("c2", news)), credential_id=6)
     assert hub.attach(1, first) is None
     assert hub.attach(1, second) is first
     hub.detach(1, first)  # the replaced one leaving does not remove the newer one
@@ -125,7 +146,7 @@ def test_hub_newest_connection_wins() -> None:
     hub.revoke(1, credential_id=5)  # not the token c2 uses
     hub.revoke(1, credential_id=6)
     hub.replaced_elsewhere(1, "c9")
-    assert told == [("c2", "revoked"), ("c2", "replaced")]
+    assert told == [("c2", HubNews.REVOKED), ("c2", HubNews.REPLACED)]
     assert len(hub) == 0
 
 
@@ -134,14 +155,14 @@ async def test_writer_keeps_the_newest_fix_and_throttles_panel_events(
 ) -> None:
     store = _store(redis, settings)
     bus = Bus(redis, settings.redis_prefix + "writer-bus", "n")
-    events: list[dict[str, Any]] = []
+    events: list[Any] = []
     arrived = asyncio.Event()
 
-    async def on_positions(event: dict[str, Any]) -> None:
-        events.append(event)
+    async def on_positions(event: Received[Any]) -> None:
+        events.append(event.payload)
         arrived.set()
 
-    bus.on(POSITIONS_EVENT, on_positions)
+    bus.on(PROVIDER_POSITIONS, on_positions)
     writer = PositionWriter(
         store, bus, WriterConfig(flush_s=0.01, flush_max=100, publish_interval_s=60)
     )
@@ -233,16 +254,159 @@ async def test_the_bus_decodes_only_events_a_handler_wants(
     assert event_type(b'{"node":"a","type":"x"}') is None  # another layout: decoded
     assert event_type(b'{"type":"a\\u0062"}') is None
     bus = Bus(redis, settings.redis_prefix + "skip-bus", "n")
-    seen: list[dict[str, Any]] = []
+    seen: list[Received[Ping]] = []
 
-    async def handler(event: dict[str, Any]) -> None:
+    async def handler(event: Received[Ping]) -> None:
         seen.append(event)
 
-    bus.on("wanted", handler)
+    bus.on(WANTED, handler)
     await bus._dispatch(b'{"type":"unwanted","node":"m", not JSON after all')
     assert not caplog.records  # skipped, not even found malformed
-    await bus._dispatch(b'{"type":"wanted","node":"m","v":1}')
-    await bus._dispatch(b'{"node":"m","type":"wanted","v":2}')
-    assert [event["v"] for event in seen] == [1, 2]
+    await bus._dispatch(b'{"type":"wanted","node":"m","event_id":1,"seq":5,"n":1}')
+    await bus._dispatch(b'{"node":"m","type":"wanted","event_id":2,"n":2}')
+    await bus._dispatch(b'{"type":"wanted","node":"x","event_id":1,"seq":9,"n":1}')  # again
+    assert [(e.payload["n"], e.event_id, e.seq) for e in seen] == [(1, 1, 5), (2, 2, None)]
     await bus._dispatch(b'{"type":"wanted", broken')
     assert "malformed" in caplog.text
+    caplog.clear()
+    await bus._dispatch(b'{"type":"wanted","node":"m","event_id":3,"n":"not a number"}')
+    assert "malformed wanted" in caplog.text and len(seen) == 2
+
+
+async def test_relayed_events_go_out_in_order_with_their_id_and_position(
+    redis: aioredis.Redis, settings: Settings
+) -> None:
+    channel = settings.redis_prefix + "relay-bus"
+    sender, listener = Bus(redis, channel, "a"), Bus(redis, channel, "b")
+    heard: list[Received[Ping]] = []
+    done = asyncio.Event()
+
+    async def handler(event: Received[Ping]) -> None:
+        heard.append(event)
+        if len(heard) == 2:
+            done.set()
+
+    listener.on(WANTED, handler)
+    async with listener.running():
+        await listener.wait_ready()
+        batch = [Relayed("wanted", {"n": n}, event_id=10 + n, seq=100 + n) for n in range(2)]
+        await sender.relay(batch)
+        await sender.relay(batch[:1])  # at least once: the repeat is dropped
+        await asyncio.wait_for(done.wait(), unit(2))
+        await asyncio.sleep(0.05)
+    assert [(e.payload["n"], e.event_id, e.seq, e.node) for e in heard] == [
+        (0, 10, 100, "a"),
+        (1, 11, 101, "a"),
+    ]
+
+
+# -- keys of earlier layouts ----------------------------------------------------------
+
+
+def _cells(count: int) -> list[str]:
+    """``count`` distinct H3 cells around São Paulo, at the store's resolution."""
+    centre = h3.latlng_to_cell(-23.55, -46.63, CELL_RESOLUTION)
+    ring = 0
+    while 1 + 3 * ring * (ring + 1) < count:
+        ring += 1
+    return sorted(h3.grid_disk(centre, ring))[:count]
+
+
+async def _plant_legacy(redis: aioredis.Redis, prefix: str, cells: list[str]) -> int:
+    """Keys as layouts 1 and 2 wrote them under ``prefix`` (half the cells each);
+    returns how many keys that is."""
+    half = len(cells) // 2
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.hset(prefix + "poscell", mapping={"1": cells[0], "2": cells[half]})
+        pipe.hset(prefix + "livecell", mapping={"1": f"{cells[0]} 1 -23.5 -46.6"})
+        for cell in cells[:half]:
+            pipe.sadd(prefix + "cell:" + cell, "1")
+        for cell in cells[half:]:
+            pipe.zadd(prefix + "cellz:" + cell, {"2 -23.5 -46.6": 1_700_000_000_000})
+        await pipe.execute()
+    return 2 + len(cells)
+
+
+async def _keys(redis: aioredis.Redis, settings: Settings, prefix: str) -> set[str]:
+    """The keys under ``prefix``, a prefix of this run's (whose own has no glob
+    characters, unlike some of the tests')."""
+    names = {key.decode() async for key in redis.scan_iter(match=settings.redis_prefix + "*")}
+    return {name for name in names if name.startswith(prefix)}
+
+
+async def test_keys_of_earlier_layouts_are_deleted_and_nothing_else(
+    redis: aioredis.Redis, settings: Settings
+) -> None:
+    store = _store(redis, settings)
+    prefix = store.prefix
+    cells = _cells(2 * LEGACY_SCAN_COUNT + 7)  # the keyspace takes several SCAN rounds
+    planted = await _plant_legacy(redis, prefix, cells)
+    await store.write_positions([(1, _fix(-23.55, -46.63), 10)])
+    await store.hold(1, "conn-1", 60)
+    await store.set_busy(1, True)
+    await store.mark_web(2, 60)
+    lookalikes = {
+        prefix + "cell:not-a-cell",
+        prefix + "cellz:zzzzzzzzzzzzzzz",
+        prefix + "cell:" + cells[0] + ":x",
+        prefix + "cellar",
+    }
+    for key in lookalikes:
+        await redis.set(key, b"kept")
+    other = prefix + "other:"  # another deployment, whose prefix starts like ours
+    await _plant_legacy(redis, other, cells[:4])
+
+    assert await store.drop_legacy_keys() == planted
+
+    current = {prefix + "pos", prefix + "online:1", prefix + "busy", prefix + "web:2"}
+    marker = prefix + "layout"
+    others = {other + "poscell", other + "livecell"}
+    others |= {other + "cell:" + cell for cell in cells[:2]}
+    others |= {other + "cellz:" + cell for cell in cells[2:4]}
+    assert await _keys(redis, settings, prefix) == current | lookalikes | others | {marker}
+    assert await redis.get(marker) == str(LAYOUT_VERSION).encode()
+    assert (await store.positions([1]))[1].received_ms == 10
+    assert await store.online([1]) == {1: True}
+    assert await store.all_busy() == {1}
+    assert await LiveStore(redis, other).drop_legacy_keys() == 6  # its own, not ours
+
+
+async def test_once_the_layout_is_recorded_later_calls_do_not_scan(
+    redis: aioredis.Redis, settings: Settings
+) -> None:
+    store = _store(redis, settings)
+    marker = store.prefix + "layout"
+    assert await store.drop_legacy_keys() == 0  # nothing under the prefix yet
+    assert await redis.get(marker) == str(LAYOUT_VERSION).encode()
+    late = await _plant_legacy(redis, store.prefix, _cells(2))  # a node of an old version
+    assert await store.drop_legacy_keys() == 0  # the marker is read; no SCAN
+    assert len(await _keys(redis, settings, store.prefix + "cell")) == 2
+    await redis.delete(marker)  # what an operator does to sweep again (docstring)
+    assert await store.drop_legacy_keys() == late
+    assert await _keys(redis, settings, store.prefix) == {marker}
+
+
+async def test_a_newer_layout_is_left_alone(redis: aioredis.Redis, settings: Settings) -> None:
+    store = _store(redis, settings)
+    marker = store.prefix + "layout"
+    await redis.set(marker, LAYOUT_VERSION + 1)
+    await _plant_legacy(redis, store.prefix, _cells(2))
+    assert await store.drop_legacy_keys() == 0
+    assert await redis.get(marker) == str(LAYOUT_VERSION + 1).encode()  # not downgraded
+    await redis.set(marker, b"garbage")  # unreadable: not a current layout
+    assert await store.drop_legacy_keys() == 4
+    assert await redis.get(marker) == str(LAYOUT_VERSION).encode()
+
+
+async def test_a_prefix_with_glob_characters_matches_only_itself(
+    redis: aioredis.Redis, settings: Settings
+) -> None:
+    odd = settings.redis_prefix + "\\a*[b]?:"
+    # Read as a pattern unescaped, the odd prefix would miss its own keys and match
+    # this one's.
+    sibling = settings.redis_prefix + "aXb!:"
+    await _plant_legacy(redis, odd, _cells(2))
+    await _plant_legacy(redis, sibling, _cells(2))
+    assert await LiveStore(redis, odd).drop_legacy_keys() == 4
+    assert await _keys(redis, settings, odd) == {odd + "layout"}
+    assert len(await _keys(redis, settings, sibling)) == 4

@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from realtime.errors import MirrorMessageError
 from realtime.filter import PositionFix
-from realtime.mirror import LiveMirror, MirrorMessageError
+from realtime.mirror import LiveMirror
 from realtime.store import CELL_RESOLUTION, POSITIONS_MESSAGE, position_line
 
 A, B = "88a8100c6bfffff", "88a8100c69fffff"

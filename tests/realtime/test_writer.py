@@ -6,9 +6,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 from realtime.bus import Bus
+from realtime.events import PROVIDER_POSITIONS, EventType
 from realtime.filter import PositionFix
 from realtime.store import LiveStore
-from realtime.writer import POSITIONS_EVENT, PositionWriter, WriterConfig
+from realtime.writer import PositionWriter, WriterConfig
 from tests.realtime.support import fix
 
 
@@ -23,10 +24,10 @@ class MemoryStore:
 
 class MemoryBus:
     def __init__(self) -> None:
-        self.events: list[tuple[str, Mapping[str, Any]]] = []
+        self.events: list[tuple[EventType[Any], Mapping[str, Any]]] = []
 
-    async def publish(self, event_type: str, payload: Mapping[str, Any]) -> None:
-        self.events.append((event_type, payload))
+    async def publish(self, event: EventType[Any], payload: Mapping[str, Any]) -> None:
+        self.events.append((event, payload))
 
 
 def writer(publish_interval_s: float) -> tuple[PositionWriter, MemoryStore, MemoryBus]:
@@ -39,7 +40,7 @@ def published(bus: MemoryBus) -> list[int]:
     return [
         p["provider_id"]
         for kind, payload in bus.events
-        if kind == POSITIONS_EVENT
+        if kind is PROVIDER_POSITIONS
         for p in payload["positions"]
     ]
 

@@ -33,6 +33,7 @@ from registry.search import (
     other_plate_form,
     search,
 )
+from registry.search import names as name_tiers
 from registry.validation import format_cnpj, format_cpf, make_cnpj, make_cpf, to_mercosul
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -410,8 +411,8 @@ async def test_the_tiers_together_find_every_match_once(
     db: Sessions, monkeypatch: pytest.MonkeyPatch, scan: int
 ) -> None:
     """However little tiers 1 and 2 read, tier 3 completes the answer, without repeats."""
-    monkeypatch.setattr(search_module, "FIRST_WORD_SCAN", scan)
-    monkeypatch.setattr(search_module, "SAMPLE_SCAN", scan)
+    monkeypatch.setattr(name_tiers, "FIRST_WORD_SCAN", scan)
+    monkeypatch.setattr(name_tiers, "SAMPLE_SCAN", scan)
     async with transaction(db) as session:
         client = await _client(session, 476667770001, "Frota")
         for n, name in enumerate(NAMES):

@@ -11,16 +11,17 @@ from hypothesis import strategies as st
 from geo.addresses import (
     Address,
     AddressSource,
-    Coordinates,
     InvalidAddressError,
     InvalidCoordinatesError,
     OutsideBrazilError,
+    Place,
     address_from_place_name,
     check_territory,
 )
-from geo.addresses.address import fold
+from geo.addresses.address import checked_point, fold
 from geo.addresses.brazil import BRAZIL_POLYGON, in_brazil, point_in_polygon
 from geo.errors import GeoError
+from registry.points import Point
 
 IN_BRAZIL = {
     "São Paulo": (-23.5505, -46.6333),
@@ -111,7 +112,7 @@ def test_point_in_polygon_on_a_square() -> None:
 def test_polygon_vertices_are_valid_coordinates() -> None:
     assert len(BRAZIL_POLYGON) >= 20
     for lat, lng in BRAZIL_POLYGON:
-        Coordinates(lat, lng)
+        Point(lat, lng)
 
 
 def test_address_normalises_its_fields() -> None:
@@ -125,8 +126,7 @@ def test_address_normalises_its_fields() -> None:
         state="sp",
         cep="01313-000",
         reference=" em frente ao metrô ",
-        lat=-23.55,
-        lng=-46.64,
+        point=Point(-23.55, -46.64),
     )
     assert address.street == "Avenida Nove de Julho"
     assert address.number == "150"
@@ -134,7 +134,7 @@ def test_address_normalises_its_fields() -> None:
     assert address.state == "SP"
     assert address.cep == "01313000"
     assert address.reference == "em frente ao metrô"
-    assert address.coordinates == Coordinates(-23.55, -46.64)
+    assert address.point == Point(-23.55, -46.64)
 
 
 @pytest.mark.parametrize(
@@ -143,10 +143,6 @@ def test_address_normalises_its_fields() -> None:
         ({"state": "XX"}, "state", "UF inválida"),
         ({"cep": "1234"}, "cep", "CEP inválido"),
         ({"street": "x" * 161}, "street", "O logradouro aceita até 160"),
-        ({"lat": -23.5}, "lng", "latitude e longitude juntas"),
-        ({"lat": 91.0, "lng": 0.0}, "lat", "Latitude inválida"),
-        ({"lat": 0.0, "lng": -181.0}, "lng", "Longitude inválida"),
-        ({"lat": math.nan, "lng": 0.0}, "lat", "Latitude inválida"),
     ],
 )
 def test_address_refuses_malformed_fields(
@@ -160,18 +156,54 @@ def test_address_refuses_malformed_fields(
     assert isinstance(caught.value, ValueError)
 
 
+@pytest.mark.parametrize(
+    ("lat", "lng", "field", "message"),
+    [
+        (91.0, 0.0, "lat", "Latitude inválida"),
+        (0.0, -181.0, "lng", "Longitude inválida"),
+        (math.nan, 0.0, "lat", "Latitude inválida"),
+    ],
+)
+def test_points_read_from_a_source_are_checked(
+    lat: float, lng: float, field: str, message: str
+) -> None:
+    with pytest.raises(InvalidCoordinatesError) as caught:
+        checked_point(lat, lng)
+    assert (caught.value.field, caught.value.code) == (field, "invalid_coordinates")
+    assert message in caught.value.message
+
+
+def test_a_place_is_an_address_with_its_point() -> None:
+    with pytest.raises(InvalidCoordinatesError) as caught:
+        Place(AddressSource.MANUAL, street="Rua X")
+    assert "latitude e longitude" in caught.value.message
+    place = Place(AddressSource.MAPS_URL, point=Point(-23.5, -46.6))
+    assert isinstance(place, Address)
+    assert place.at == Point(-23.5, -46.6)
+    assert place.one_line() == "-23.500000, -46.600000"
+    named = Place(
+        AddressSource.MANUAL,
+        street="Rua X",
+        number="10",
+        city="Santos",
+        state="SP",
+        point=Point(-23.9, -46.3),
+    )
+    assert named.one_line() == "Rua X, 10 - Santos/SP"
+
+
 def test_coordinates_are_rounded_to_seven_decimals() -> None:
-    assert Coordinates(-23.123456789, -46.987654321) == Coordinates(-23.1234568, -46.9876543)
+    assert Point(-23.123456789, -46.987654321) == Point(-23.1234568, -46.9876543)
 
 
 def test_territory_rule() -> None:
-    lisbon = Coordinates(*OUTSIDE_BRAZIL["Lisbon"])
+    lisbon = Point(*OUTSIDE_BRAZIL["Lisbon"])
     with pytest.raises(OutsideBrazilError) as caught:
         check_territory(lisbon, allow_outside_brazil=False)
     assert "fora do Brasil" in caught.value.message
     assert caught.value.code == "outside_brazil"
     assert check_territory(lisbon, allow_outside_brazil=True) == lisbon
-    manaus = Coordinates(*IN_BRAZIL["Manaus"])
+    manaus = Point(*IN_BRAZIL["Manaus"])
     assert check_territory(manaus, allow_outside_brazil=False) == manaus
 
 
@@ -180,14 +212,14 @@ def test_territory_rule() -> None:
     st.floats(min_value=-180, max_value=180, allow_nan=False),
 )
 def test_coordinates_in_range_are_accepted(lat: float, lng: float) -> None:
-    point = Coordinates(lat, lng)
+    point = Point(lat, lng)
     assert abs(point.lat - lat) <= 1e-7 and abs(point.lng - lng) <= 1e-7
 
 
 @given(st.floats(allow_nan=True, allow_infinity=True).filter(lambda v: not -90 <= v <= 90))
 def test_latitudes_out_of_range_are_refused(lat: float) -> None:
     with pytest.raises(InvalidCoordinatesError):
-        Coordinates(lat, 0.0)
+        checked_point(lat, 0.0)
 
 
 def test_fold_strips_case_accents_and_punctuation() -> None:
@@ -196,7 +228,7 @@ def test_fold_strips_case_accents_and_punctuation() -> None:
 
 
 def test_google_formatted_address_is_split_into_fields() -> None:
-    point = Coordinates(-23.5612843, -46.6559029)
+    point = Point(-23.5612843, -46.6559029)
     name = "Av. Paulista, 1578 - Bela Vista, São Paulo - SP, 01310-200"
     address = address_from_place_name(name, point)
     assert (address.street, address.number, address.neighbourhood) == (
@@ -205,13 +237,13 @@ def test_google_formatted_address_is_split_into_fields() -> None:
         "Bela Vista",
     )
     assert (address.city, address.state, address.cep) == ("São Paulo", "SP", "01310200")
-    assert (address.lat, address.lng, address.label) == (point.lat, point.lng, name)
+    assert (address.point, address.label) == (point, name)
     square = address_from_place_name("Praça da Sé - Sé, São Paulo - SP, 01001-000", point)
     assert (square.street, square.number, square.neighbourhood) == ("Praça da Sé", None, "Sé")
 
 
 @pytest.mark.parametrize("name", ["MASP", "Oficina do Zé", "Rua X - Centro, Cidade - ZZ", None])
 def test_other_place_names_are_kept_as_the_label(name: str | None) -> None:
-    address = address_from_place_name(name, Coordinates(-23.5, -46.6))
+    address = address_from_place_name(name, Point(-23.5, -46.6))
     assert address.street is None and address.state is None
     assert address.label == name

@@ -10,30 +10,31 @@ from hypothesis import strategies as st
 
 from geo.addresses import (
     AddressError,
-    Coordinates,
     InvalidCoordinatesError,
     MapsUrlError,
     NoCoordinatesError,
     NotMapsUrlError,
     OutsideBrazilError,
     ShortLinkError,
+    in_brazil,
     parse_coordinates,
     parse_maps_url,
 )
 from geo.addresses.maps_url import MAX_URL_CHARS
+from registry.points import Point
 
-PAULISTA = Coordinates(-23.5612843, -46.6559029)
-SE = Coordinates(-23.5505, -46.6342)
-VIEW = Coordinates(-23.5613, -46.6565)
-RIO = Coordinates(-22.9068, -43.1729)
-RECIFE = Coordinates(-8.0476, -34.877)
+PAULISTA = Point(-23.5612843, -46.6559029)
+SE = Point(-23.5505, -46.6342)
+VIEW = Point(-23.5613, -46.6565)
+RIO = Point(-22.9068, -43.1729)
+RECIFE = Point(-8.0476, -34.877)
 
 
 @dataclass(frozen=True)
 class Case:
     url: str
-    origin: Coordinates | None
-    destination: Coordinates | None = None
+    origin: Point | None
+    destination: Point | None = None
     route: bool = False
     from_viewport: bool = False
     origin_name: str | None = None
@@ -81,7 +82,7 @@ GOOD: dict[str, Case] = {
     "place in degrees, minutes, seconds": Case(
         "https://www.google.com/maps/place/23%C2%B033'01.8%22S+46%C2%B038'03.1%22W"
         "/@-23.5613,-46.6565,17z",
-        Coordinates(-23.5505, -46.6341944),
+        Point(-23.5505, -46.6341944),
     ),
     "search path with a blank after the comma": Case(
         "https://www.google.com/maps/search/-23.5505,+-46.6342?entry=tts", SE
@@ -110,11 +111,11 @@ GOOD: dict[str, Case] = {
     "no scheme": Case("google.com/maps/@-22.9068,-43.1729,14z", RIO, from_viewport=True),
     "positive coordinates (Roraima)": Case(
         "https://www.google.com/maps/@2.8235,-60.6758,13z",
-        Coordinates(2.8235, -60.6758),
+        Point(2.8235, -60.6758),
         from_viewport=True,
     ),
     "explicit plus signs": Case(
-        "https://www.google.com/maps?q=%2B2.8235,-60.6758", Coordinates(2.8235, -60.6758)
+        "https://www.google.com/maps?q=%2B2.8235,-60.6758", Point(2.8235, -60.6758)
     ),
     "link inside a message": Case(
         "Segue o local: https://www.google.com/maps?q=-8.0476,-34.877 obrigado", RECIFE
@@ -303,7 +304,7 @@ def test_points_abroad_pass_when_allowed() -> None:
     link = parse_maps_url(
         "https://www.google.com/maps/@38.7223,-9.1393,15z", allow_outside_brazil=True
     )
-    assert link.origin == Coordinates(38.7223, -9.1393)
+    assert link.origin == Point(38.7223, -9.1393)
 
 
 @pytest.mark.parametrize(
@@ -314,14 +315,14 @@ def test_points_abroad_pass_when_allowed() -> None:
         ("-23.5505 -46.6342", SE),
         ("loc:-23.5505,-46.6342", SE),
         ("-23.5505,-46.6342 (Oficina)", SE),
-        ("23°33'01.8\"S 46°38'03.1\"W", Coordinates(-23.5505, -46.6341944)),
-        ("23° 33' 1.8\" S, 46° 38' 3.1\" O", Coordinates(-23.5505, -46.6341944)),
+        ("23°33'01.8\"S 46°38'03.1\"W", Point(-23.5505, -46.6341944)),
+        ("23° 33' 1.8\" S, 46° 38' 3.1\" O", Point(-23.5505, -46.6341944)),
         ("MASP", None),
         ("Rua 25 de Março, 1000", None),
         ("", None),
     ],
 )
-def test_parse_coordinates(text: str, expected: Coordinates | None) -> None:
+def test_parse_coordinates(text: str, expected: Point | None) -> None:
     assert parse_coordinates(text) == expected
 
 
@@ -359,7 +360,7 @@ def _decimal(low: float, high: float) -> st.SearchStrategy[str]:
 
 
 brazil_points = st.tuples(_decimal(-33.7, 5.2), _decimal(-73.9, -34.8)).filter(
-    lambda p: Coordinates(float(p[0]), float(p[1])).in_brazil
+    lambda p: in_brazil(Point(float(p[0]), float(p[1])))
 )
 world_points = st.tuples(_decimal(-90, 90), _decimal(-180, 180))
 
@@ -368,7 +369,7 @@ world_points = st.tuples(_decimal(-90, 90), _decimal(-180, 180))
 def test_place_shapes_round_trip(point: tuple[str, str], shape: str) -> None:
     lat, lng = point
     link = parse_maps_url(shape.format(lat=lat, lng=lng))
-    assert link.origin == Coordinates(float(lat), float(lng))
+    assert link.origin == Point(float(lat), float(lng))
     assert link.destination is None and not link.route
 
 
@@ -376,16 +377,16 @@ def test_place_shapes_round_trip(point: tuple[str, str], shape: str) -> None:
 def test_route_shapes_round_trip(start: tuple[str, str], end: tuple[str, str], shape: str) -> None:
     url = shape.format(lat=start[0], lng=start[1], lat2=end[0], lng2=end[1])
     link = parse_maps_url(url, allow_outside_brazil=True)
-    assert link.origin == Coordinates(float(start[0]), float(start[1]))
-    assert link.destination == Coordinates(float(end[0]), float(end[1]))
+    assert link.origin == Point(float(start[0]), float(start[1]))
+    assert link.destination == Point(float(end[0]), float(end[1]))
     assert link.route
 
 
 @given(world_points)
 def test_territory_decides_outside_points(point: tuple[str, str]) -> None:
-    coordinates = Coordinates(float(point[0]), float(point[1]))
+    coordinates = Point(float(point[0]), float(point[1]))
     url = f"https://maps.google.com/?q={point[0]},{point[1]}"
-    if coordinates.in_brazil:
+    if in_brazil(coordinates):
         assert parse_maps_url(url).origin == coordinates
     else:
         with pytest.raises(OutsideBrazilError):

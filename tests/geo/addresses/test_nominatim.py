@@ -31,6 +31,7 @@ from geo.addresses.nominatim import (
     address_from_nominatim,
     parse_reply,
 )
+from registry.points import Point
 from tests.conftest import unit
 
 PAULISTA = {
@@ -69,8 +70,7 @@ def test_a_result_maps_to_address_fields() -> None:
         city="São Paulo",
         state="SP",
         cep="01310200",
-        lat=-23.5612843,
-        lng=-46.6559029,
+        point=Point(-23.5612843, -46.6559029),
         label=str(PAULISTA["display_name"]),
     )
 
@@ -209,7 +209,7 @@ async def test_results_outside_brazil_and_duplicates_are_dropped(
     lisbon = {**PAULISTA, "lat": "38.72", "lon": "-9.14"}
     nominatim.body = orjson.dumps([lisbon, PAULISTA, PAULISTA])
     found = await _geocoder(nominatim).search("paulista", 5)
-    assert [a.lat for a in found] == [-23.5612843]
+    assert [a.point.lat for a in found if a.point] == [-23.5612843]
 
 
 async def test_short_text_sends_nothing(nominatim: FakeNominatim) -> None:

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from geo.addresses import (
     Address,
     AddressSource,
-    Coordinates,
     GeocoderConfig,
     GeocoderKind,
     GeocoderQueryError,
@@ -154,7 +153,7 @@ async def test_accent_and_case_insensitive_street(known: Sessions) -> None:
         "01001000",
         "Oficina Central",
     )
-    assert (site.lat, site.lng) == (-23.5489, -46.6388)
+    assert site.point == Point(-23.5489, -46.6388)
 
 
 def test_accent_pattern() -> None:
@@ -180,7 +179,7 @@ async def test_number_ranks_first_and_duplicates_are_merged(known: Sessions) -> 
         (AddressSource.BENEFICIARY, "900"),
         (AddressSource.BENEFICIARY, "1578"),
     ]
-    assert found[1].lat == -23.5613
+    assert found[1].point is not None and found[1].point.lat == -23.5613
     assert found[1].label is None  # a beneficiary's name is not shown
 
 
@@ -224,12 +223,18 @@ async def test_rows_as_addresses(known: Sessions) -> None:
         unlocated = await session.get(m.Beneficiary, 2)
     assert site is not None and person is not None and unlocated is not None
     address = partner_site_address(site)
-    assert (address.label, address.lat, address.state) == ("Oficina Central", -23.5489, "SP")
+    assert address.point is not None
+    assert (address.label, address.point.lat, address.state) == ("Oficina Central", -23.5489, "SP")
     home = beneficiary_address(person)
-    assert (home.source, home.number, home.lng) == (AddressSource.BENEFICIARY, "1578", -46.656)
-    assert beneficiary_address(unlocated).coordinates is None
+    assert home.point is not None
+    assert (home.source, home.number, home.point.lng) == (
+        AddressSource.BENEFICIARY,
+        "1578",
+        -46.656,
+    )
+    assert beneficiary_address(unlocated).point is None
     fresh = m.PartnerSite(name="Nova", kind="base", location=Point(-10.0, -50.0).element())
-    assert partner_site_address(fresh).coordinates == Coordinates(-10.0, -50.0)
+    assert partner_site_address(fresh).point == Point(-10.0, -50.0)
 
 
 async def test_factory_follows_the_setting(known: Sessions) -> None:

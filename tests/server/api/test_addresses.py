@@ -88,6 +88,9 @@ async def test_search_finds_known_addresses(login: Login, partner_site: None) ->
             "lat": -23.5489,
             "lng": -46.6388,
             "label": "Oficina Central",
+            # The one address schema (a job's origin too): the point, and one line.
+            "point": {"lat": -23.5489, "lng": -46.6388},
+            "one_line": "Rua da Conceição, 100 - Centro - São Paulo/SP",
         }
     ]
     nothing = await operator.get(SEARCH, params={"q": "r"})

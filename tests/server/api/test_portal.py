@@ -5,7 +5,8 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from realtime.store import Connectivity, LiveStore
+from realtime.presence import Connectivity
+from realtime.store import LiveStore
 from registry import models as m
 from registry.cells import point_cell
 from registry.enums import PersonKind, UserKind

@@ -3,14 +3,15 @@
 While a provider is committed to a job (assigned, en route, on site, in transit) its
 accepted positions are also kept in PostgreSQL (``job_track_points``), for the km
 closing will count and for audit. Every node knows which providers are on which job:
-it loads them from PostgreSQL when it starts and follows the ``job.status`` events of
-the bus. Positions are buffered and written in batches (``TRACK_FLUSH_MS``), in one
-``INSERT`` per batch; the buffer is bounded (``TRACK_BUFFER_MAX``): while PostgreSQL
-is down the oldest points are dropped and counted, never the server's memory.
+it loads them from PostgreSQL when it starts (and again after missing bus news) and
+follows the ``job.status`` events of the bus. Positions are buffered and written in
+batches (``TRACK_FLUSH_MS``), in one ``INSERT`` per batch; the buffer is bounded
+(``TRACK_BUFFER_MAX``): while PostgreSQL is down the oldest points are dropped and
+counted, never the server's memory.
 
 The busy flag the candidate search reads lives in Redis (``LiveStore.set_busy``): set
-after each committed status change and rebuilt from PostgreSQL at start, so that a
-Redis restart forgets nothing for long.
+after each committed status change (:mod:`operations.service`) and rebuilt from
+PostgreSQL at start, so that a Redis restart forgets nothing for long.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from redis.exceptions import RedisError
 from sqlalchemy import insert, select
@@ -31,11 +32,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from operations.lifecycle import WITH_PROVIDER, JobStatus
 from operations.models import Job, TrackPoint
+from realtime.events import Received
 from realtime.tasks import owned_task
 
-log = logging.getLogger("acionar.tracks")
+if TYPE_CHECKING:
+    from operations.events import JobEvent
 
-JOB_STATUS_EVENT = "job.status"
+log = logging.getLogger("acionar.tracks")
 
 
 class FixLike(Protocol):
@@ -145,6 +148,7 @@ class TrackRecorder:
         self.active = ActiveJobs()
         self.buffer = TrackBuffer(buffer_max)
         self.written = 0
+        self._reload = False
 
     def offer(self, provider_id: int, fixes: Sequence[FixLike]) -> None:
         """Accepted fixes of a provider (cheap when it is on no job)."""
@@ -159,13 +163,15 @@ class TrackRecorder:
                 )
             )
 
-    def on_status(self, event: Mapping[str, Any]) -> None:
+    async def on_status(self, event: Received[JobEvent]) -> None:
         """A ``job.status`` event from the bus (any node)."""
-        job = event.get("job") or {}
-        try:
-            self.active.apply(int(job["id"]), job.get("provider_id"), JobStatus(job["status"]))
-        except (KeyError, TypeError, ValueError):
-            log.warning("tracks: malformed %s event ignored", JOB_STATUS_EVENT)
+        job = event.payload.job
+        self.active.apply(job.id, job.provider_id, job.status)
+
+    def reload_soon(self) -> None:
+        """The bus lost news (an outage): reload who is on which job at the next
+        flush."""
+        self._reload = True
 
     async def load(self) -> None:
         """Who is on which job now, from PostgreSQL."""
@@ -192,14 +198,21 @@ class TrackRecorder:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.flush_s)
+            if self._reload:
+                self._reload = False
+                await self._load_or_warn()
             await self.flush()
 
-    @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[TrackRecorder]:
+    async def _load_or_warn(self) -> None:
         try:
             await self.load()
         except (SQLAlchemyError, OSError) as exc:
+            self._reload = True
             log.warning("tracks: active jobs not loaded (%s); following events only", exc)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[TrackRecorder]:
+        await self._load_or_warn()
         try:
             async with owned_task(self._run(), "track-recorder"):
                 yield self

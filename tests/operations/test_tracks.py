@@ -9,8 +9,12 @@ import redis.asyncio as aioredis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from operations import queries
+from operations.events import JobEvent
 from operations.lifecycle import JobKind, JobStatus
 from operations.models import Incident, Job, TrackPoint
+from operations.tracks import ActiveJobs, PendingPoint, TrackBuffer, TrackRecorder, busy_providers
+from realtime.events import Received
 from realtime.filter import PositionFix
 from realtime.store import LiveStore
 from registry import models as m
@@ -19,7 +23,6 @@ from registry.enums import PersonKind
 from registry.validation import make_cnpj
 from server.app import create_app
 from server.settings import Settings
-from server.tracks import ActiveJobs, PendingPoint, TrackBuffer, TrackRecorder, busy_providers
 
 Sessions = async_sessionmaker[AsyncSession]
 T0 = 1_790_000_000_000
@@ -103,8 +106,9 @@ async def test_points_of_providers_on_a_job_are_written_in_batches(db: Sessions)
         assert [(r.job_id, r.provider_id) for r in rows] == [(job_id, provider_id)] * 2
         assert rows[1].at == datetime.fromtimestamp((T0 + 5000) / 1000, UTC)
         assert await busy_providers(session, [provider_id, provider_id + 1]) == {provider_id}
-    recorder.on_status({"job": {"id": job_id, "provider_id": None, "status": "open"}})
-    recorder.on_status({"job": {"id": "x"}})  # malformed: ignored
+        view = await queries.job(session, job_id)
+    released = view.model_copy(update={"provider_id": None, "status": JobStatus.OPEN})
+    await recorder.on_status(Received(JobEvent(incident_id=view.incident_id, job=released), "n"))
     recorder.offer(provider_id, [fix(3)])
     assert len(recorder.buffer) == 0 and recorder.written == 2
 

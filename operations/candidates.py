@@ -1,0 +1,108 @@
+"""Which providers can serve a job, best first: candidate search as operations uses
+it (the dispatch screen now, automatic dispatch next).
+
+Exact top N by weighted score among the active providers of the service type
+within the radius (live position when fresh, base otherwise), each with distance,
+ETA, connectivity, price of the job and the score's breakdown (docs/geo.md). The
+weights are the deployment's (settings ``RANKING_WEIGHT_*``) with the client's own
+overrides; the search reads this node's provider catalogue and its mirror of the
+live positions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from geo.errors import GeoError
+from geo.ranking import ScoreOptions, Weights
+from geo.search import SearchQuery
+from geo.source import CatalogueKeeper, Presence, find_candidates
+from geo.topn import TopNResult
+from operations.errors import ClientWeightsError, LiveUnavailableError, NotFoundError
+from realtime.mirror import MirrorFeed
+from registry.models import Client
+from registry.points import Point
+
+MIRROR_READY_TIMEOUT_S = 5.0
+"""How long a search waits for this node's first copy of the live store (start-up,
+or Redis down since)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateRequest:
+    """A search: where the job is, which service, for which client, how far, how many.
+
+    Attributes:
+        trip_km: the job's own distance (a tow's origin to destination), priced.
+    """
+
+    at: Point
+    service_type_id: int
+    client_id: int | None = None
+    radius_km: float = 20.0
+    limit: int = 20
+    trip_km: float = 0.0
+
+
+class CandidateFinder:
+    """Candidate search over this node's catalogue and live mirror."""
+
+    def __init__(
+        self,
+        catalogue: CatalogueKeeper,
+        mirror: MirrorFeed,
+        presence: Presence,
+        *,
+        weights: Weights,
+        options: ScoreOptions,
+        fresh_s: float,
+    ) -> None:
+        self.catalogue = catalogue
+        self.mirror = mirror
+        self.presence = presence
+        self.weights = weights
+        self.options = options
+        self.fresh_s = fresh_s
+
+    async def find(self, session: AsyncSession, request: CandidateRequest) -> TopNResult:
+        """The exact top ``request.limit`` candidates.
+
+        Raises:
+            NotFoundError: no such client.
+            ClientWeightsError: the client's weight overrides cannot be used.
+            LiveUnavailableError: this node has no copy of the live positions yet.
+        """
+        query = SearchQuery(
+            lat=request.at.lat,
+            lng=request.at.lng,
+            service_type_id=request.service_type_id,
+            client_id=request.client_id,
+            radius_km=request.radius_km,
+            n=request.limit,
+            weights=await self._weights(session, request.client_id),
+            options=self.options,
+            trip_km=request.trip_km,
+        )
+        catalogue = await self.catalogue.current()
+        try:
+            await asyncio.wait_for(self.mirror.wait_ready(), MIRROR_READY_TIMEOUT_S)
+        except TimeoutError as exc:
+            raise LiveUnavailableError() from exc
+        return await find_candidates(
+            catalogue, self.mirror.mirror, self.presence, query, fresh_s=self.fresh_s
+        )
+
+    async def _weights(self, session: AsyncSession, client_id: int | None) -> Weights:
+        """The deployment's weights with the client's overrides applied."""
+        if client_id is None:
+            return self.weights
+        client = await session.get(Client, client_id)
+        if client is None:
+            raise NotFoundError("Cliente")
+        try:
+            return self.weights.with_overrides(client.ranking_weights or {})
+        except GeoError as exc:
+            raise ClientWeightsError(str(exc)) from exc

@@ -1,0 +1,331 @@
+"""The application layer: the one place where an incident or a job changes.
+
+What happens when a job moves, whoever moves it (an operator's HTTP request, a
+provider's app on its socket, a signed link, a timer):
+
+1. The caller opens a **unit of work** (:meth:`Operations.unit`, or
+   :meth:`Operations.joined` inside a transaction it already holds, as the HTTP
+   API does): one PostgreSQL transaction, one instant (``uow.now``, from the
+   :class:`~operations.gateways.Clock`), the events it emits and what must happen
+   once it commits.
+2. It calls a use case below with the actor (:class:`~operations.lifecycle.JobActor`:
+   operator, provider or system, and the dispatch channel). The use case applies the
+   rules (:mod:`operations.jobs`, :mod:`operations.lifecycle`, coverage, SLA),
+   locking the job's row, and writes the change with its timeline line.
+3. It emits the events that announce the change (:mod:`operations.events`): durable
+   ones go to the outbox **in the same transaction**, so the news commits with the
+   change or not at all; the outbox relay publishes them at least once.
+4. After the commit, the unit's hooks run: the relay is kicked (events go out at
+   once) and the providers' busy flags in Redis are set. A hook that fails for want
+   of Redis is logged, never raised: the change is committed and the flags are
+   rebuilt at start.
+
+Errors are :mod:`operations.errors`; nothing is written when one is raised.
+
+Offers (dispatch) will be use cases here too: offer a job, accept (exactly one
+winner), refuse, expire, withdraw, each a unit of work emitting ``offer.*``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from operations import incidents, jobs, outbox
+from operations.events import (
+    INCIDENT_UPDATED,
+    JOB_CREATED,
+    JOB_STATUS,
+    JOB_UPDATED,
+    IncidentEvent,
+    JobEvent,
+)
+from operations.gateways import Clock
+from operations.incidents import IncidentDraft
+from operations.jobs import Change, JobDraft, JobRules
+from operations.lifecycle import JobActor, JobStatus
+from operations.models import Incident
+from operations.places import PlaceRequest, PlaceRole, resolve_place
+from operations.tracks import busy_providers, sync_busy
+from operations.views import IncidentView, JobView, incident_view, job_view
+from realtime.events import EventType, P
+
+log = logging.getLogger("acionar.operations")
+
+DEFAULT_RULES = JobRules()
+
+AfterCommit = Callable[[], Awaitable[None]]
+"""Work to do once the unit's transaction has committed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The deployment's settings that the use cases apply.
+
+    Attributes:
+        rules: due times and date limits of new jobs.
+        allow_outside_brazil: accept places outside Brazil.
+    """
+
+    rules: JobRules = DEFAULT_RULES
+    allow_outside_brazil: bool = False
+
+
+class BusyFlags(Protocol):
+    """Where candidate search learns which providers are on a job
+    (:class:`realtime.store.LiveStore`)."""
+
+    async def set_busy(self, provider_id: int, busy: bool) -> None: ...
+
+
+class UnitOfWork:
+    """One transaction, its instant, the events it emits and its after-commit hooks.
+
+    Use cases take one; callers get one from :class:`Operations`.
+    """
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        now: datetime,
+        operations: Operations,
+        hooks: list[AfterCommit],
+    ) -> None:
+        self.session = session
+        self.now = now
+        self.policy = operations.policy
+        self.busy = operations.busy
+        self._kick = operations.kick
+        self._hooks = hooks
+        self._kicking = False
+
+    def emit(self, event: EventType[P], payload: P) -> None:
+        """Announce ``payload`` once the transaction commits: a durable event goes to
+        the outbox in this transaction and the relay is kicked after the commit."""
+        outbox.emit(self.session, event, payload)
+        if not self._kicking and self._kick is not None:
+            self._kicking = True
+            kick = self._kick
+
+            async def relay_now() -> None:
+                kick()
+
+            self._hooks.append(relay_now)
+
+    def after_commit(self, hook: AfterCommit) -> None:
+        """Run ``hook`` once the transaction has committed (not if it rolls back)."""
+        self._hooks.append(hook)
+
+
+async def run_after_commit(hooks: list[AfterCommit]) -> None:
+    """Run a committed unit's hooks in order; Redis being down is logged, not raised
+    (what they write to Redis is rebuilt from PostgreSQL)."""
+    for hook in hooks:
+        try:
+            await hook()
+        except (RedisError, OSError) as exc:
+            name = getattr(hook, "__name__", hook)
+            log.warning("after commit: %s skipped (Redis unavailable: %s)", name, exc)
+
+
+class Operations:
+    """The application layer of one process: how to open units of work, and the
+    seams they use (clock, policy, busy flags, the outbox relay's kick)."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        clock: Clock,
+        policy: Policy,
+        busy: BusyFlags | None = None,
+        kick: Callable[[], None] | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.policy = policy
+        self.busy = busy
+        self.kick = kick
+
+    @contextlib.asynccontextmanager
+    async def unit(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of work in a transaction of its own, committed when the block ends
+        (rolled back if it raises), then its hooks run."""
+        hooks: list[AfterCommit] = []
+        async with self.sessions() as session, session.begin():
+            yield self.joined(session, hooks)
+        await run_after_commit(hooks)
+
+    def joined(self, session: AsyncSession, hooks: list[AfterCommit]) -> UnitOfWork:
+        """A unit of work in the caller's transaction: the caller commits, then runs
+        ``hooks`` with :func:`run_after_commit`."""
+        return UnitOfWork(session, self.clock.now(), self, hooks)
+
+
+# -- use cases ----------------------------------------------------------------------
+
+
+async def open_incident(uow: UnitOfWork, draft: IncidentDraft, actor: JobActor) -> IncidentView:
+    """Open an incident (Evento) for a client's beneficiary or vehicle."""
+    incident = await incidents.open_incident(
+        uow.session, draft, actor_user_id=actor.user_id, now=uow.now
+    )
+    view = incident_view(incident)
+    uow.emit(INCIDENT_UPDATED, IncidentEvent(incident=view))
+    return view
+
+
+async def register_job(
+    uow: UnitOfWork,
+    incident_id: int,
+    draft: JobDraft,
+    actor: JobActor,
+    *,
+    origin: PlaceRequest | None = None,
+    destination: PlaceRequest | None = None,
+) -> JobView:
+    """Register a job (Atendimento) in the incident, its places resolved from the
+    requests (``draft``'s own places are replaced by them).
+
+    Raises:
+        NotFoundError, InvalidInputError, CoverageRefusedError.
+    """
+    incident = await incidents.get_incident(uow.session, incident_id)
+    places = await _places(uow, incident, origin, destination)
+    draft = dataclasses.replace(
+        draft, origin=places.get(PlaceRole.ORIGIN), destination=places.get(PlaceRole.DESTINATION)
+    )
+    change = await jobs.register_job(
+        uow.session, incident.id, draft, actor=actor, now=uow.now, rules=uow.policy.rules
+    )
+    view = await _announce(uow, change, JOB_CREATED)
+    uow.emit(INCIDENT_UPDATED, IncidentEvent(incident=incident_view(incident)))
+    return view
+
+
+async def edit_job(
+    uow: UnitOfWork,
+    job_id: int,
+    values: dict[str, Any],
+    *,
+    origin: PlaceRequest | None = None,
+    destination: PlaceRequest | None = None,
+) -> JobView:
+    """Change a job's requester, notes, times or places while it is not done.
+
+    Raises:
+        NotFoundError, InvalidInputError.
+    """
+    job = await jobs.locked_job(uow.session, job_id)
+    incident = await incidents.get_incident(uow.session, job.incident_id)
+    places = await _places(uow, incident, origin, destination)
+    change = await jobs.edit_job(
+        uow.session, job.id, values, places, now=uow.now, rules=uow.policy.rules
+    )
+    return await _announce(uow, change, JOB_UPDATED)
+
+
+async def move_job(
+    uow: UnitOfWork,
+    job_id: int,
+    target: JobStatus,
+    actor: JobActor,
+    *,
+    provider_id: int | None = None,
+    cancellation_reason_id: int | None = None,
+    note: str | None = None,
+) -> JobView:
+    """Move a job along its state machine (``assigned`` needs ``provider_id``,
+    ``cancelled`` a reason).
+
+    Raises:
+        NotFoundError, IllegalTransitionError, CancellationReasonRequiredError,
+        InvalidInputError.
+    """
+    change = await jobs.move_job(
+        uow.session,
+        job_id,
+        target,
+        now=uow.now,
+        actor=actor,
+        provider_id=provider_id,
+        cancellation_reason_id=cancellation_reason_id,
+        note=note,
+    )
+    return await _announce(uow, change, JOB_STATUS)
+
+
+async def assign_job(
+    uow: UnitOfWork, job_id: int, provider_id: int, actor: JobActor, note: str | None = None
+) -> JobView:
+    """Give the job to a provider (the operator's verbal dispatch, an accepted offer)."""
+    return await move_job(
+        uow, job_id, JobStatus.ASSIGNED, actor, provider_id=provider_id, note=note
+    )
+
+
+async def cancel_job(
+    uow: UnitOfWork, job_id: int, reason_id: int, actor: JobActor, note: str | None = None
+) -> JobView:
+    """Cancel a job with a cancellation reason."""
+    return await move_job(
+        uow, job_id, JobStatus.CANCELLED, actor, cancellation_reason_id=reason_id, note=note
+    )
+
+
+# -- steps ------------------------------------------------------------------------------
+
+
+async def _places(
+    uow: UnitOfWork,
+    incident: Incident,
+    origin: PlaceRequest | None,
+    destination: PlaceRequest | None,
+) -> dict[PlaceRole, Any]:
+    resolved = {}
+    for role, request in ((PlaceRole.ORIGIN, origin), (PlaceRole.DESTINATION, destination)):
+        if request is not None:
+            resolved[role] = await resolve_place(
+                uow.session,
+                request,
+                role,
+                incident,
+                allow_outside_brazil=uow.policy.allow_outside_brazil,
+            )
+    return resolved
+
+
+async def _announce(uow: UnitOfWork, change: Change, event: EventType[JobEvent]) -> JobView:
+    """The job's view as committed, emitted as ``event``; after a status change, the
+    busy flags of the providers it concerns."""
+    session = uow.session
+    job = change.job
+    await session.refresh(job)  # server-side columns (updated_at)
+    places = await jobs.places_of(session, [job.id])
+    view = job_view(job, places.get(job.id, []))
+    uow.emit(event, JobEvent(incident_id=view.incident_id, job=view))
+    if change.entry is not None:
+        await _flag_busy(uow, {change.provider_before, job.provider_id})
+    return view
+
+
+async def _flag_busy(uow: UnitOfWork, concerned: set[int | None]) -> None:
+    """Once committed, tell candidate search which providers are on a job."""
+    providers = {p for p in concerned if p is not None}
+    flags = uow.busy
+    if not providers or flags is None:
+        return
+    busy = await busy_providers(uow.session, providers)
+
+    async def set_busy_flags() -> None:
+        await sync_busy(flags, providers, busy)
+
+    uow.after_commit(set_busy_flags)

@@ -1,0 +1,181 @@
+"""What the outside world sees of incidents and jobs: one view per thing, the same
+for the HTTP API and the bus events (a panel reads a job from an event exactly as
+``GET /api/v1/jobs/{id}`` shows it, but for ``late``, which the API computes when
+it answers and a panel computes from the due times and its clock).
+
+Views are pydantic models built from the rows by :func:`job_view` and
+:func:`incident_view`; :class:`AddressOut` shows any :class:`geo.addresses.Address`
+(a job's origin, an address search's suggestion).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict
+
+from geo.addresses import Address, AddressSource, Place
+from operations.lifecycle import JobKind, JobStatus, next_statuses
+from operations.models import Incident, Job, JobPlace
+from operations.places import PlaceRole
+from registry.points import point_from_wkb
+
+
+class PointOut(BaseModel):
+    lat: float
+    lng: float
+
+
+class AddressOut(BaseModel):
+    """An address: where it came from, its fields, its point when it has one
+    (``point``, and ``lat``/``lng`` beside it for the address search's clients),
+    a ``label`` for display and the whole of it in one line."""
+
+    source: AddressSource
+    street: str | None
+    number: str | None
+    complement: str | None
+    neighbourhood: str | None
+    city: str | None
+    state: str | None
+    cep: str | None
+    reference: str | None
+    label: str | None
+    point: PointOut | None
+    lat: float | None
+    lng: float | None
+    one_line: str
+
+
+def address_out(address: Address) -> AddressOut:
+    point = address.point
+    return AddressOut(
+        source=address.source,
+        street=address.street,
+        number=address.number,
+        complement=address.complement,
+        neighbourhood=address.neighbourhood,
+        city=address.city,
+        state=address.state,
+        cep=address.cep,
+        reference=address.reference,
+        label=address.label,
+        point=None if point is None else PointOut(lat=point.lat, lng=point.lng),
+        lat=None if point is None else point.lat,
+        lng=None if point is None else point.lng,
+        one_line=address.one_line(),
+    )
+
+
+def place_of(row: JobPlace) -> Place:
+    """The :class:`Place` a job's place row holds."""
+    return Place(
+        AddressSource(row.source),
+        street=row.street,
+        number=row.number,
+        complement=row.complement,
+        neighbourhood=row.neighbourhood,
+        city=row.city,
+        state=row.state,
+        cep=row.cep,
+        reference=row.reference,
+        point=point_from_wkb(row.location.data),
+    )
+
+
+class RequesterOut(BaseModel):
+    name: str
+    phone: str
+
+
+class JobView(BaseModel):
+    """A job as the API shows it and the bus announces it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    incident_id: int
+    kind: JobKind
+    status: JobStatus
+    status_label: str
+    next_statuses: list[JobStatus]
+    service_type_id: int | None
+    plan_id: int | None
+    plan_service_id: int | None
+    ad_hoc: bool
+    chargeable: bool
+    coverage_note: str | None
+    covered_value: Decimal | None
+    km_per_use: int | None
+    requester: RequesterOut
+    requested_at: datetime
+    notes_for_provider: str | None
+    scheduled_for: datetime | None
+    provider_id: int | None
+    cancellation_reason_id: int | None
+    dispatch_due_at: datetime | None
+    arrival_due_at: datetime | None
+    handling_time_s: int
+    status_changed_at: datetime
+    origin: AddressOut | None
+    destination: AddressOut | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def job_view(job: Job, places: Sequence[JobPlace] = ()) -> JobView:
+    """The view of ``job`` (loaded, with its server-side columns) and its places."""
+    by_role = {p.role: address_out(place_of(p)) for p in places}
+    return JobView(
+        id=job.id,
+        incident_id=job.incident_id,
+        kind=job.kind,
+        status=job.status,
+        status_label=job.status.label,
+        next_statuses=sorted(next_statuses(job.kind, job.status)),
+        service_type_id=job.service_type_id,
+        plan_id=job.plan_id,
+        plan_service_id=job.plan_service_id,
+        ad_hoc=job.ad_hoc,
+        chargeable=job.chargeable,
+        coverage_note=job.coverage_note,
+        covered_value=job.covered_value,
+        km_per_use=job.km_per_use,
+        requester=RequesterOut(name=job.requester_name, phone=job.requester_phone),
+        requested_at=job.requested_at,
+        notes_for_provider=job.notes_for_provider,
+        scheduled_for=job.scheduled_for,
+        provider_id=job.provider_id,
+        cancellation_reason_id=job.cancellation_reason_id,
+        dispatch_due_at=job.dispatch_due_at,
+        arrival_due_at=job.arrival_due_at,
+        handling_time_s=job.handling_time_s,
+        status_changed_at=job.status_changed_at,
+        origin=by_role.get(PlaceRole.ORIGIN.value),
+        destination=by_role.get(PlaceRole.DESTINATION.value),
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+    )
+
+
+class IncidentView(BaseModel):
+    """An incident (Evento) without its jobs."""
+
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+    id: int
+    client_id: int
+    beneficiary_id: int | None
+    vehicle_id: int | None
+    incident_type_id: int
+    opened_at: datetime
+    handling_time_s: int | None
+    notes: str | None
+    created_by: int | None
+    created_at: datetime
+
+
+def incident_view(incident: Incident) -> IncidentView:
+    return IncidentView.model_validate(incident)
