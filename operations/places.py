@@ -14,7 +14,6 @@ Errors name the request's field the way the API takes it (``origin.maps_url``,
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 from dataclasses import dataclass
 
@@ -25,13 +24,14 @@ from geo.addresses import (
     AddressError,
     AddressSource,
     Place,
+    beneficiary_address,
     check_territory,
     parse_maps_url,
+    partner_site_address,
 )
 from operations.errors import InvalidInputError
 from operations.models import Incident
 from registry.models import Beneficiary, PartnerSite
-from registry.points import Point, point_from_wkb
 
 
 class PlaceRole(enum.StrEnum):
@@ -95,17 +95,12 @@ async def resolve_place(
     elif request.beneficiary:
         place = await _from_beneficiary(session, request, incident)
     else:
-        place = _as_place(request.given, request.given.point)
+        place = Place.of(request.given)
     try:
         check_territory(place.at, allow_outside_brazil=allow_outside_brazil)
     except AddressError as exc:
         raise InvalidInputError(role.value, exc.message) from exc
     return place
-
-
-def _as_place(address: Address, point: Point | None, **changes: object) -> Place:
-    fields = {f.name: getattr(address, f.name) for f in dataclasses.fields(address)}
-    return Place(**{**fields, **changes, "point": point})
 
 
 def _from_maps_url(request: PlaceRequest, role: PlaceRole) -> Place:
@@ -118,7 +113,7 @@ def _from_maps_url(request: PlaceRequest, role: PlaceRole) -> Place:
     if role is PlaceRole.ORIGIN:
         ends = (link.origin, link.destination)
     point = next(p for p in ends if p is not None)
-    return _as_place(request.given, point, source=AddressSource.MAPS_URL)
+    return Place.of(request.given, point=point, source=AddressSource.MAPS_URL)
 
 
 async def _from_partner_site(
@@ -127,20 +122,10 @@ async def _from_partner_site(
     site = await session.get(PartnerSite, request.partner_site_id)
     if site is None or site.client_id != incident.client_id:
         raise InvalidInputError("partner_site_id", "Estabelecimento parceiro não é deste cliente.")
-    if site.location is None:
+    address = partner_site_address(site)
+    if address.point is None:
         raise InvalidInputError("partner_site_id", "Estabelecimento parceiro sem coordenadas.")
-    return Place(
-        AddressSource.PARTNER_SITE,
-        street=site.street,
-        number=site.number,
-        complement=site.complement,
-        neighbourhood=site.neighbourhood,
-        city=site.city,
-        state=site.state,
-        cep=site.cep,
-        reference=request.given.reference or site.name,
-        point=point_from_wkb(site.location.data),
-    )
+    return Place.of(address, reference=request.given.reference or site.name)
 
 
 async def _from_beneficiary(
@@ -149,17 +134,7 @@ async def _from_beneficiary(
     who = None
     if incident.beneficiary_id is not None:
         who = await session.get(Beneficiary, incident.beneficiary_id)
-    if who is None or who.location is None:
+    address = None if who is None else beneficiary_address(who)
+    if address is None or address.point is None:
         raise InvalidInputError("beneficiary", "O beneficiário não tem endereço com coordenadas.")
-    return Place(
-        AddressSource.BENEFICIARY,
-        street=who.street,
-        number=who.number,
-        complement=who.complement,
-        neighbourhood=who.neighbourhood,
-        city=who.city,
-        state=who.state,
-        cep=who.cep,
-        reference=request.given.reference,
-        point=point_from_wkb(who.location.data),
-    )
+    return Place.of(address, reference=request.given.reference)

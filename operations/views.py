@@ -16,11 +16,10 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
-from geo.addresses import Address, AddressSource, Place
+from geo.addresses import Address, AddressSource, Place, address_of
 from operations.lifecycle import JobKind, JobStatus, next_statuses
 from operations.models import Incident, Job, JobPlace
 from operations.places import PlaceRole
-from registry.points import point_from_wkb
 
 
 class PointOut(BaseModel):
@@ -71,18 +70,7 @@ def address_out(address: Address) -> AddressOut:
 
 def place_of(row: JobPlace) -> Place:
     """The :class:`Place` a job's place row holds."""
-    return Place(
-        AddressSource(row.source),
-        street=row.street,
-        number=row.number,
-        complement=row.complement,
-        neighbourhood=row.neighbourhood,
-        city=row.city,
-        state=row.state,
-        cep=row.cep,
-        reference=row.reference,
-        point=point_from_wkb(row.location.data),
-    )
+    return Place.of(address_of(row, AddressSource(row.source)), reference=row.reference)
 
 
 class RequesterOut(BaseModel):

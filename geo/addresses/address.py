@@ -22,6 +22,7 @@ import enum
 import re
 import unicodedata
 from dataclasses import dataclass, fields
+from typing import Any
 
 from geo.addresses import brazil
 from geo.addresses.errors import InvalidAddressError, InvalidCoordinatesError, OutsideBrazilError
@@ -145,6 +146,16 @@ class Place(Address):
         """The place's point (never None)."""
         assert self.point is not None  # checked at construction
         return self.point
+
+    @classmethod
+    def of(cls, address: Address, **changes: Any) -> Place:
+        """``address`` as a place, with ``changes`` (a point, a reference...).
+
+        Raises:
+            InvalidCoordinatesError: it has no point, nor one among ``changes``.
+        """
+        values = {f.name: getattr(address, f.name) for f in fields(address)}
+        return cls(**(values | changes))
 
 
 def check_territory(point: Point, *, allow_outside_brazil: bool) -> Point:

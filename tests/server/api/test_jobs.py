@@ -594,3 +594,29 @@ async def test_changes_are_published_on_the_bus(
     assert created["job"]["id"] == job_id and created["incident_id"] == incident
     status = next(e for e in bus_messages if e["type"] == "job.status")
     assert status["job"]["status"] == "dispatching"
+
+
+async def test_panels_resynchronise_from_the_events_they_saw(
+    operator: httpx.AsyncClient, world: World, ops: Ops, login: Login
+) -> None:
+    start = (await operator.get("/api/v1/events")).json()
+    assert (start["events"], start["reload"]) == ([], False)
+    incident = await _incident(operator, world, ops)
+    job_id = (await _job(operator, incident, _tow(ops))).json()["id"]
+    await operator.post(f"/api/v1/jobs/{job_id}/status", json={"to": "dispatching"})
+    for _ in range(100):  # relayed at once after each commit
+        page = (await operator.get("/api/v1/events", params={"after": start["last_seq"]})).json()
+        if len(page["events"]) == 4:
+            break
+        await asyncio.sleep(0.02)
+    types = [e["type"] for e in page["events"]]
+    assert types == ["incident.updated", "job.created", "incident.updated", "job.status"]
+    seqs = [e["seq"] for e in page["events"]]
+    assert seqs == sorted(seqs) and page["last_seq"] == seqs[-1]
+    moved = page["events"][-1]
+    assert moved["job"]["status"] == "dispatching" and "late" not in moved["job"]
+    assert moved["job"]["dispatch_due_at"] is not None  # what a panel computes lateness from
+    later = await operator.get("/api/v1/events", params={"after": seqs[1]})
+    assert [e["seq"] for e in later.json()["events"]] == seqs[2:]
+    portal = await login("cliente")
+    assert (await portal.get("/api/v1/events")).status_code == 403
