@@ -171,8 +171,12 @@ class OutboxRelay:
         delay = RETRY_DELAY_S
         next_prune = loop.time()
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11, wait_for can swallow a
+            # cancellation that arrives as the wake-up does (a kick at shutdown),
+            # and the task would never end.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.config.poll_s)
+                async with asyncio.timeout(self.config.poll_s):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self.drain()

@@ -39,6 +39,7 @@ from typing import Any, Protocol
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from geo.addresses import Place
 from operations import incidents, jobs, outbox
 from operations.events import (
     INCIDENT_UPDATED,
@@ -289,8 +290,8 @@ async def _places(
     incident: Incident,
     origin: PlaceRequest | None,
     destination: PlaceRequest | None,
-) -> dict[PlaceRole, Any]:
-    resolved = {}
+) -> dict[PlaceRole, Place]:
+    resolved: dict[PlaceRole, Place] = {}
     for role, request in ((PlaceRole.ORIGIN, origin), (PlaceRole.DESTINATION, destination)):
         if request is not None:
             resolved[role] = await resolve_place(

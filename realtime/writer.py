@@ -99,8 +99,11 @@ class PositionWriter:
 
     async def run(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for, which on Python 3.11 can swallow a
+            # cancellation that arrives as the wake-up does.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.config.flush_s)
+                async with asyncio.timeout(self.config.flush_s):
+                    await self._wake.wait()
             self._wake.clear()
             await self.flush()
 

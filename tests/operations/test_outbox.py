@@ -5,6 +5,7 @@ nothing is lost while Redis is down; panels resynchronise from a position."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -165,3 +166,22 @@ async def test_panels_resynchronise_from_their_position(db: Sessions, bus: Bus) 
         assert not fresh.reload and [e["token_id"] for e in fresh.events] == [3]
         unknown = await events_after(session, rest.last_seq + 1000, TYPES, 10)
         assert unknown.reload  # a position from another database
+
+
+async def test_a_kick_as_the_server_stops_does_not_keep_the_relay_alive(
+    db: Sessions, bus: Bus
+) -> None:
+    # The kick after a request's commit and the cancellation at shutdown arrive
+    # together: the relay must end (Python 3.11's wait_for could swallow it).
+    relay = OutboxRelay(db, _sender(bus), RelayConfig(poll_s=60.0))
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(0.05)  # waiting for a kick
+        relay.kick()
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=unit(2))
+        assert task in done and task.cancelled()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

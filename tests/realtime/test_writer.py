@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
@@ -69,3 +71,21 @@ async def test_publishing_is_throttled_per_provider() -> None:
         w.submit(7, [fix(dt_s=second)], second)
         await w.flush()
     assert published(bus) == [7]
+
+
+async def test_a_wake_up_as_the_server_stops_does_not_keep_the_writer_alive() -> None:
+    store, bus = MemoryStore(), MemoryBus()
+    w = PositionWriter(
+        cast(LiveStore, store), cast(Bus, bus), WriterConfig(flush_s=60.0, flush_max=1)
+    )
+    task = asyncio.create_task(w.run())
+    try:
+        await asyncio.sleep(0.01)  # waiting
+        w.submit(7, [fix(dt_s=0)], 1)  # flush_max reached: wakes the writer...
+        task.cancel()  # ...as the server stops
+        done, _ = await asyncio.wait({task}, timeout=2.0)
+        assert task in done and task.cancelled()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
