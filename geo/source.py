@@ -33,6 +33,7 @@ from geo.ranking import CandidateFacts, PriceTableRow, ScoreOptions, Weights
 from geo.search import CatalogueSearch, LiveView, SearchQuery
 from geo.topn import DEFAULT_RESOLUTION, RankedCandidate, TopNResult, fill_eta
 from realtime.presence import Connectivity
+from realtime.tasks import owned_task
 from registry.enums import ProviderStatus
 from registry.models import Provider, ProviderPartnership, ProviderService
 
@@ -246,13 +247,8 @@ class CatalogueKeeper:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[CatalogueKeeper]:
         """Run :meth:`keep` in a task owned by this block."""
-        task = asyncio.create_task(self.keep(), name="catalogue-keeper")
-        try:
+        async with owned_task(self.keep(), "catalogue-keeper"):
             yield self
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
 
 # -- searching ------------------------------------------------------------------------

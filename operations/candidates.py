@@ -88,7 +88,8 @@ class CandidateFinder:
         )
         catalogue = await self.catalogue.current()
         try:
-            await asyncio.wait_for(self.mirror.wait_ready(), MIRROR_READY_TIMEOUT_S)
+            async with asyncio.timeout(MIRROR_READY_TIMEOUT_S):
+                await self.mirror.wait_ready()
         except TimeoutError as exc:
             raise LiveUnavailableError() from exc
         return await find_candidates(

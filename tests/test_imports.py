@@ -2,7 +2,7 @@
 
 Each package may import only the packages of ours its row allows, so that the
 layers stay what the architecture says: ``registry`` and ``realtime`` import nothing
-of ours, ``geo`` only the registry and realtime's presence vocabulary, operations
+of ours, ``geo`` only the registry, realtime's presence vocabulary and its owned tasks, operations
 everything below it, the server everything, and the provider app simulator only
 itself (it speaks to Acionar over the websocket, as a real app does). Imports under
 ``TYPE_CHECKING`` count too.
@@ -23,7 +23,7 @@ OURS |= {"migrations", "scripts"}
 ALLOWED: dict[str, set[str]] = {
     "registry": {"registry"},
     "realtime": {"realtime"},
-    "geo": {"geo", "registry", "realtime.presence"},
+    "geo": {"geo", "registry", "realtime.presence", "realtime.tasks"},
     "operations": {"operations", "registry", "geo", "realtime"},
     "server": {"server", "operations", "registry", "geo", "realtime"},
     "clients": {"clients"},

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 
 from operations.models import OutboxEvent
+from realtime.tasks import cancel_and_wait
 from registry import models as m
 from registry.cells import point_cell
 from registry.enums import PersonKind
@@ -106,7 +107,7 @@ async def test_revoking_while_redis_is_down_commits_answers_and_tells_later(
                     await arrived.wait()
                     arrived.clear()
         finally:
-            listener.cancel()
+            await cancel_and_wait(listener)
     event = next(e for e in heard if e["type"] == "device_token.revoked")
     assert (event["provider_id"], event["token_id"]) == (provider.id, token["id"])
     assert event["event_id"] == pending.id and event["seq"] >= 1
