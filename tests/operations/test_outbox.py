@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from operations.events import DEVICE_TOKEN_REVOKED, TokenRevokedEvent
 from operations.models import OutboxEvent
-from operations.outbox import OutboxRelay, RelayConfig, emit, events_after
+from operations.outbox import RELAY_LOCK, OutboxRelay, RelayConfig, emit, events_after
 from realtime.bus import Bus, Relayed
 from realtime.events import Received
 from server.settings import Settings
@@ -96,7 +96,7 @@ async def test_one_relay_at_a_time(db: Sessions, bus: Bus) -> None:
         OutboxRelay(db, _sender(bus), RelayConfig()),
     )
     async with db() as session, session.begin():  # hold the lock as a busy relay would
-        await session.execute(select(func.pg_advisory_xact_lock(0x0AC1_0B0C)))
+        await session.execute(select(func.pg_advisory_xact_lock(RELAY_LOCK)))
         assert await first.relay_once() is None
     assert await second.relay_once() == 1
 
