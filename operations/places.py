@@ -34,6 +34,12 @@ from operations.models import Incident
 from registry.models import Beneficiary, PartnerSite
 
 
+ONE_SOURCE = (
+    "Informe uma só fonte para o endereço: coordenadas, link do Google Maps, "
+    "estabelecimento parceiro ou endereço do beneficiário"
+)
+
+
 class PlaceRole(enum.StrEnum):
     ORIGIN = "origin"
     DESTINATION = "destination"
@@ -65,11 +71,7 @@ class PlaceRequest:
             self.given.point is not None,
         )
         if sum(sources) != 1:
-            raise InvalidInputError(
-                "source",
-                "Informe uma só fonte para o endereço: coordenadas, link do Google Maps, "
-                "estabelecimento parceiro ou endereço do beneficiário",
-            )
+            raise InvalidInputError("source", ONE_SOURCE)
 
 
 async def resolve_place(

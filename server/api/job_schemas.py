@@ -17,7 +17,7 @@ from geo.addresses import Address, AddressSource
 from operations.coverage import CoverageReport, Standing
 from operations.jobs import JobDraft
 from operations.lifecycle import ActorKind, JobKind, JobStatus
-from operations.places import PlaceRequest
+from operations.places import ONE_SOURCE, PlaceRequest
 from operations.queries import IncidentWithJobs
 from operations.sla import lateness
 from operations.views import IncidentView, JobView
@@ -87,11 +87,7 @@ class PlaceIn(InModel):
             self.beneficiary,
         ]
         if sum(given) != 1:
-            raise ValidationError(
-                "source",
-                "Informe uma só fonte para o endereço: coordenadas, link do Google Maps, "
-                "estabelecimento parceiro ou endereço do beneficiário",
-            )
+            raise ValidationError("source", ONE_SOURCE)
         if given[0] and (self.lat is None or self.lng is None):
             raise ValidationError("lat", "Informe latitude e longitude")
         return self
