@@ -33,7 +33,6 @@ from operations.errors import InvalidInputError
 from operations.models import Incident
 from registry.models import Beneficiary, PartnerSite
 
-
 ONE_SOURCE = (
     "Informe uma só fonte para o endereço: coordenadas, link do Google Maps, "
     "estabelecimento parceiro ou endereço do beneficiário"
