@@ -16,6 +16,12 @@
     ├── NotFoundError             an incident or job that does not exist (``entity``)
     ├── IllegalTransitionError    a job status change the state machine forbids
     ├── CancellationReasonRequiredError  cancelling without a reason
+    ├── IllegalOfferTransitionError  an offer status change the offer state
+    │                             machine forbids (a bug in the caller)
+    ├── OfferConflictError        an offer that cannot be made or moved now: the
+    │                             job does not await a provider, the provider
+    │                             cannot take that channel now, an open offer to
+    │                             that provider exists (``code`` says which)
     ├── InvalidTimelineError      a timeline entry out of contract (a naive time: a
     │                             bug in the caller)
     ├── ClientWeightsError        a client's ranking weights overrides that cannot be
@@ -33,7 +39,7 @@
 The server translates them at its boundary: ``CoverageRefusedError`` becomes a
 conflict with the coverage's ``verdict`` as the stable code and its message as is;
 ``InvalidInputError`` a 422 naming the field; ``NotFoundError`` a 404;
-``IllegalTransitionError`` a 409.
+``IllegalTransitionError`` and ``OfferConflictError`` a 409.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from operations.coverage import Coverage
     from operations.lifecycle import JobStatus
+    from operations.offers import OfferStatus
 
 
 class OperationsError(Exception):
@@ -102,6 +109,27 @@ class IllegalTransitionError(OperationsError):
 class CancellationReasonRequiredError(OperationsError):
     def __init__(self) -> None:
         super().__init__("Informe o motivo do cancelamento.")
+
+
+class IllegalOfferTransitionError(OperationsError):
+    """An offer cannot move from ``current`` (None: a new offer) to ``target``, or
+    the move lacks its reason."""
+
+    def __init__(self, current: OfferStatus | None, target: OfferStatus) -> None:
+        before = current.label if current is not None else "(nova)"
+        super().__init__(f"Não é possível passar a oferta de {before} para {target.label}.")
+        self.current = current
+        self.target = target
+
+
+class OfferConflictError(OperationsError):
+    """An offer that cannot be made or changed in the job's or provider's present
+    state; ``code`` is stable (``not_awaiting``, ``channel_unavailable``,
+    ``already_offered``, ``offer_closed``...), ``message`` pt-BR."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class InvalidTimelineError(OperationsError, ValueError):

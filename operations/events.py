@@ -8,7 +8,9 @@ straight on the bus, and a bus outage loses them (a node that resubscribes reloa
 what they would have told it). Realtime publishes two lossy events of its own,
 defined in :mod:`realtime.events` and listed here.
 
-Offers (dispatch) will add theirs here: ``offer.*``, durable.
+Offers (dispatch) are durable too: ``offer.created`` and ``offer.status`` reach
+the node that holds the provider's socket (which delivers them to the app) and the
+operators' panels.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from operations.views import IncidentView, JobView
+from operations.views import IncidentView, JobView, OfferView
 from realtime.events import PROVIDER_ONLINE, PROVIDER_POSITIONS, EventType
 from realtime.events import PositionsPayload as PositionsPayload
 from realtime.events import ProviderOnlinePayload as ProviderOnlinePayload
@@ -34,6 +36,10 @@ class IncidentEvent(_Payload):
 class JobEvent(_Payload):
     incident_id: int
     job: JobView
+
+
+class OfferEvent(_Payload):
+    offer: OfferView
 
 
 class TokenRevokedEvent(_Payload):
@@ -66,6 +72,18 @@ JOB_STATUS = EventType.define(
     durable=True,
     summary="a job moved (dispatch, assignment, arrival, cancellation...)",
 )
+OFFER_CREATED = EventType.define(
+    "offer.created",
+    OfferEvent,
+    durable=True,
+    summary="a job was offered to a provider (the node holding its socket delivers it)",
+)
+OFFER_STATUS = EventType.define(
+    "offer.status",
+    OfferEvent,
+    durable=True,
+    summary="an offer was delivered, accepted, refused, expired, withdrawn or failed",
+)
 DEVICE_TOKEN_REVOKED = EventType.define(
     "device_token.revoked",
     TokenRevokedEvent,
@@ -84,6 +102,8 @@ PANEL_EVENTS: tuple[EventType[Any], ...] = (
     JOB_CREATED,
     JOB_UPDATED,
     JOB_STATUS,
+    OFFER_CREATED,
+    OFFER_STATUS,
     PROVIDER_POSITIONS,
 )
 """What the operators' panels follow (and resynchronise from, for the durable ones)."""
@@ -106,12 +126,15 @@ __all__ = [
     "JOB_CREATED",
     "JOB_STATUS",
     "JOB_UPDATED",
+    "OFFER_CREATED",
+    "OFFER_STATUS",
     "PANEL_EVENTS",
     "PROVIDERS_CHANGED",
     "PROVIDER_ONLINE",
     "PROVIDER_POSITIONS",
     "IncidentEvent",
     "JobEvent",
+    "OfferEvent",
     "PositionsPayload",
     "ProviderOnlinePayload",
     "ProvidersChangedEvent",

@@ -13,6 +13,11 @@ job timeline.
   time and reason.
 * :class:`TrackPoint`: the GPS track of a job's provider while on it (for km at
   closing, and audit), written in batches from the live positions.
+* :class:`Offer`: one provider asked to take one job over one channel
+  (:mod:`operations.offers`); at most one accepted per job, at most one open per
+  job and provider, both enforced by partial unique indexes.
+* :class:`OfferTransition`: every change of an offer, with actor, channel, time and
+  reason (part of the job's timeline).
 * :class:`OutboxEvent`: an event that may not be lost, written in the transaction
   of the change it announces and relayed to the bus (:mod:`operations.outbox`).
 """
@@ -41,13 +46,21 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from operations.lifecycle import ActorKind, JobKind, JobStatus
+from operations.offers import OfferStatus, WithdrawReason
 from registry.db import Base, Timestamped
 from registry.enums import Channel
-from registry.models.columns import Address, IdPk, geography_point, str_enum
+from registry.models.columns import (
+    Address,
+    IdPk,
+    StrEnumArray,
+    array_values_check,
+    geography_point,
+    str_enum,
+)
 from registry.models.plans import Money
 
 E164 = r"^\+[1-9][0-9]{7,14}$"
@@ -170,6 +183,123 @@ class TrackPoint(Base):
     location: Mapped[WKBElement] = mapped_column(geography_point())
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     speed_kmh: Mapped[float | None] = mapped_column(Float)
+
+
+OPEN_OFFER = "status IN ('pending', 'delivered')"
+"""SQL: the offer waits for an answer."""
+
+
+class Offer(IdPk, Base):
+    """One provider asked to take one job over one channel.
+
+    ``version`` grows with every change (a signed link binds the version it was
+    issued for). ``eta_minutes`` is the provider's bid when it accepted;
+    ``awaiting_confirmation``: it accepted with an ETA above the client's maximum
+    and the operator must confirm. ``distance_km`` and ``price`` are what it was
+    told when offered.
+    """
+
+    __tablename__ = "offers"
+    __table_args__ = (
+        Index(
+            "uq_offers_accepted_per_job",
+            "job_id",
+            unique=True,
+            postgresql_where=text("status = 'accepted'"),
+        ),
+        Index(
+            "uq_offers_open_per_provider",
+            "job_id",
+            "provider_id",
+            unique=True,
+            postgresql_where=text(OPEN_OFFER),
+        ),
+        Index("ix_offers_open_expiry", "expires_at", postgresql_where=text(OPEN_OFFER)),
+        Index("ix_offers_provider_status", "provider_id", "status"),
+        CheckConstraint(
+            "status <> 'refused' OR refusal_reason_id IS NOT NULL", name="refused_has_reason"
+        ),
+        CheckConstraint(
+            "status <> 'withdrawn' OR withdraw_reason IS NOT NULL", name="withdrawn_has_reason"
+        ),
+        CheckConstraint("eta_minutes BETWEEN 1 AND 1440", name="eta_minutes_range"),
+        CheckConstraint("version >= 1", name="version_positive"),
+    )
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
+    status: Mapped[OfferStatus] = mapped_column(str_enum(OfferStatus, "status"))
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    refusal_reason_id: Mapped[int | None] = mapped_column(ForeignKey("refusal_reasons.id"))
+    withdraw_reason: Mapped[WithdrawReason | None] = mapped_column(
+        str_enum(WithdrawReason, "withdraw_reason")
+    )
+    failure: Mapped[str | None] = mapped_column(Text)
+    eta_minutes: Mapped[int | None] = mapped_column(Integer)
+    awaiting_confirmation: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    distance_km: Mapped[float | None] = mapped_column(Float)
+    price: Mapped[Decimal | None] = mapped_column(Money)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class OfferTransition(IdPk, Base):
+    """One change of an offer (``from_status`` is None at creation)."""
+
+    __tablename__ = "offer_transitions"
+
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"), index=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    from_status: Mapped[OfferStatus | None] = mapped_column(str_enum(OfferStatus, "from_status"))
+    to_status: Mapped[OfferStatus] = mapped_column(str_enum(OfferStatus, "to_status"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[ActorKind] = mapped_column(str_enum(ActorKind, "actor"))
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    refusal_reason_id: Mapped[int | None] = mapped_column(ForeignKey("refusal_reasons.id"))
+    withdraw_reason: Mapped[WithdrawReason | None] = mapped_column(
+        str_enum(WithdrawReason, "withdraw_reason")
+    )
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class DispatchSettings(IdPk, Timestamped, Base):
+    """How jobs are dispatched: the deployment's row (``client_id`` NULL) and a
+    client's overrides (NULL columns inherit). :mod:`operations.dispatch_rules`
+    reads them into :class:`~operations.dispatch_rules.DispatchRules`."""
+
+    __tablename__ = "dispatch_settings"
+    __table_args__ = (
+        Index(
+            "uq_dispatch_settings_client",
+            "client_id",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
+        CheckConstraint("offer_timeout_s BETWEEN 10 AND 3600", name="offer_timeout_range"),
+        CheckConstraint("max_attempts BETWEEN 1 AND 100", name="max_attempts_range"),
+        CheckConstraint("batch_size BETWEEN 1 AND 20", name="batch_size_range"),
+        CheckConstraint("schedule_lead_min BETWEEN 0 AND 1440", name="schedule_lead_range"),
+        CheckConstraint("max_eta_min BETWEEN 1 AND 1440", name="max_eta_range"),
+        CheckConstraint(array_values_check("channels", Channel), name="channels_known"),
+    )
+
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    auto_enabled: Mapped[bool | None] = mapped_column(Boolean)
+    radius_steps_km: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+    offer_timeout_s: Mapped[int | None] = mapped_column(Integer)
+    max_attempts: Mapped[int | None] = mapped_column(Integer)
+    batch_size: Mapped[int | None] = mapped_column(Integer)
+    channels: Mapped[list[Channel] | None] = mapped_column(StrEnumArray(Channel))
+    partners_first: Mapped[bool | None] = mapped_column(Boolean)
+    schedule_lead_min: Mapped[int | None] = mapped_column(Integer)
+    max_eta_min: Mapped[int | None] = mapped_column(Integer)
 
 
 PUBLICATION_SEQUENCE = "outbox_events_publication_seq"

@@ -22,8 +22,11 @@ provider's app on its socket, a signed link, a timer):
 
 Errors are :mod:`operations.errors`; nothing is written when one is raised.
 
-Offers (dispatch) will be use cases here too: offer a job, accept (exactly one
-winner), refuse, expire, withdraw, each a unit of work emitting ``offer.*``.
+Offers (dispatch) are use cases of :mod:`operations.dispatch`, on the same units
+of work: offer a job, accept (exactly one winner), refuse, expire, withdraw. A job
+that moves here out of the dispatch queue (assigned, cancelled) withdraws its
+open offers in the same transaction, and one that goes back to the queue after an
+accept releases the accepted offer.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -40,24 +43,37 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from geo.addresses import Place
-from operations import incidents, jobs, outbox
+from operations import incidents, jobs, offering, outbox
 from operations.events import (
     INCIDENT_UPDATED,
     JOB_CREATED,
     JOB_STATUS,
     JOB_UPDATED,
+    OFFER_STATUS,
     IncidentEvent,
     JobEvent,
+    OfferEvent,
 )
 from operations.gateways import Clock
 from operations.incidents import IncidentDraft
 from operations.jobs import Change, JobDraft, JobRules
-from operations.lifecycle import JobActor, JobStatus
-from operations.models import Incident
+from operations.lifecycle import WITH_PROVIDER, JobActor, JobStatus
+from operations.models import Incident, Job, Offer
+from operations.offers import OfferStatus, WithdrawReason, withdraw_reason_for
 from operations.places import PlaceRequest, PlaceRole, resolve_place
 from operations.tracks import busy_providers, sync_busy
-from operations.views import IncidentView, JobView, incident_view, job_view
+from operations.views import (
+    IncidentView,
+    JobView,
+    OfferView,
+    incident_view,
+    job_view,
+    offer_brief,
+    offer_view,
+)
 from realtime.events import EventType, P
+from registry.enums import Channel
+from registry.points import Point
 
 log = logging.getLogger("acionar.operations")
 
@@ -87,6 +103,27 @@ class BusyFlags(Protocol):
     async def set_busy(self, provider_id: int, busy: bool) -> None: ...
 
 
+class Reach(Protocol):
+    """What dispatch knows of providers live (:class:`server.live.Live` answers from
+    Redis): which channels can reach them this moment, and where they are."""
+
+    async def live_channels(self, provider_ids: Collection[int]) -> dict[int, set[Channel]]:
+        """Per provider, the live channels that reach it now: ``app`` (its socket is
+        connected), ``web`` (the portal is open)."""
+        ...
+
+    async def position(self, provider_id: int) -> Point | None:
+        """The provider's latest fresh position, or None."""
+        ...
+
+
+class OfferLinks(Protocol):
+    """Sends an offer's signed link by SMS and/or e-mail
+    (:class:`operations.linking.LinkSender`)."""
+
+    async def send_offer(self, offer_id: int) -> None: ...
+
+
 class UnitOfWork:
     """One transaction, its instant, the events it emits and its after-commit hooks.
 
@@ -104,6 +141,8 @@ class UnitOfWork:
         self.now = now
         self.policy = operations.policy
         self.busy = operations.busy
+        self.reach = operations.reach
+        self.links = operations.links
         self._kick = operations.kick
         self._hooks = hooks
         self._kicking = False
@@ -139,7 +178,8 @@ async def run_after_commit(hooks: list[AfterCommit]) -> None:
 
 class Operations:
     """The application layer of one process: how to open units of work, and the
-    seams they use (clock, policy, busy flags, the outbox relay's kick)."""
+    seams they use (clock, policy, busy flags, the outbox relay's kick, what is
+    known of providers live, the sender of offer links)."""
 
     def __init__(
         self,
@@ -149,12 +189,16 @@ class Operations:
         policy: Policy,
         busy: BusyFlags | None = None,
         kick: Callable[[], None] | None = None,
+        reach: Reach | None = None,
+        links: OfferLinks | None = None,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
         self.policy = policy
         self.busy = busy
         self.kick = kick
+        self.reach = reach
+        self.links = links
 
     @contextlib.asynccontextmanager
     async def unit(self) -> AsyncIterator[UnitOfWork]:
@@ -207,7 +251,7 @@ async def register_job(
     change = await jobs.register_job(
         uow.session, incident.id, draft, actor=actor, now=uow.now, rules=uow.policy.rules
     )
-    view = await _announce(uow, change, JOB_CREATED)
+    view = await announce_job(uow, change, JOB_CREATED)
     uow.emit(INCIDENT_UPDATED, IncidentEvent(incident=incident_view(incident)))
     return view
 
@@ -231,7 +275,7 @@ async def edit_job(
     change = await jobs.edit_job(
         uow.session, job.id, values, places, now=uow.now, rules=uow.policy.rules
     )
-    return await _announce(uow, change, JOB_UPDATED)
+    return await announce_job(uow, change, JOB_UPDATED)
 
 
 async def move_job(
@@ -261,7 +305,8 @@ async def move_job(
         cancellation_reason_id=cancellation_reason_id,
         note=note,
     )
-    return await _announce(uow, change, JOB_STATUS)
+    await settle_offers(uow, change, actor)
+    return await announce_job(uow, change, JOB_STATUS)
 
 
 async def assign_job(
@@ -304,7 +349,7 @@ async def _places(
     return resolved
 
 
-async def _announce(uow: UnitOfWork, change: Change, event: EventType[JobEvent]) -> JobView:
+async def announce_job(uow: UnitOfWork, change: Change, event: EventType[JobEvent]) -> JobView:
     """The job's view as committed, emitted as ``event``; after a status change, the
     busy flags of the providers it concerns."""
     session = uow.session
@@ -316,6 +361,53 @@ async def _announce(uow: UnitOfWork, change: Change, event: EventType[JobEvent])
     if change.entry is not None:
         await _flag_busy(uow, {change.provider_before, job.provider_id})
     return view
+
+
+async def settle_offers(uow: UnitOfWork, change: Change, actor: JobActor) -> None:
+    """After a job moved: withdraw its open offers when it left the dispatch queue
+    (assigned otherwise, cancelled, completed), and release the accepted offer when
+    it went back to the queue (the provider gave up, the operator re-dispatches)."""
+    entry = change.entry
+    if entry is None:
+        return
+    job = change.job
+    reason = withdraw_reason_for(entry.to_status)
+    if reason is not None:
+        open_ = await offering.open_offers(uow.session, job.id)
+    elif entry.from_status in WITH_PROVIDER:
+        reason = WithdrawReason.REDISPATCH
+        open_ = await offering.open_offers(
+            uow.session, job.id, statuses=frozenset({OfferStatus.ACCEPTED})
+        )
+    else:
+        return
+    if reason is WithdrawReason.ASSIGNED:
+        open_ = [o for o in open_ if o.provider_id != job.provider_id]
+    for offer in open_:
+        moved = await offering.move_offer(
+            uow.session,
+            offer,
+            OfferStatus.WITHDRAWN,
+            now=uow.now,
+            actor=actor,
+            withdraw_reason=reason,
+        )
+        await announce_offer(uow, moved.offer, job, OFFER_STATUS)
+
+
+async def announce_offer(
+    uow: UnitOfWork, offer: Offer, job: Job, event: EventType[OfferEvent]
+) -> OfferView:
+    """The offer's view, emitted as ``event``."""
+    view = await offer_view_of(uow.session, offer, job)
+    uow.emit(event, OfferEvent(offer=view))
+    return view
+
+
+async def offer_view_of(session: AsyncSession, offer: Offer, job: Job) -> OfferView:
+    places = await offering.job_places(session, job.id)
+    name = await offering.service_name(session, job.service_type_id)
+    return offer_view(offer, job.incident_id, offer_brief(job, places, name))
 
 
 async def _flag_busy(uow: UnitOfWork, concerned: set[int | None]) -> None:

@@ -18,8 +18,10 @@ from pydantic import BaseModel, ConfigDict
 
 from geo.addresses import Address, AddressSource, Place, address_of
 from operations.lifecycle import JobKind, JobStatus, next_statuses
-from operations.models import Incident, Job, JobPlace
+from operations.models import Incident, Job, JobPlace, Offer
+from operations.offers import OfferStatus, WithdrawReason
 from operations.places import PlaceRole
+from registry.enums import Channel
 
 
 class PointOut(BaseModel):
@@ -167,3 +169,86 @@ class IncidentView(BaseModel):
 
 def incident_view(incident: Incident) -> IncidentView:
     return IncidentView.model_validate(incident)
+
+
+class OfferBrief(BaseModel):
+    """What a provider needs to decide on an offer, and nothing personal: no
+    requester, CPF or phone before it accepts."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job_id: int
+    service_type_id: int | None
+    service_name: str | None
+    origin: AddressOut | None
+    destination: AddressOut | None
+    notes_for_provider: str | None
+    scheduled_for: datetime | None
+
+
+class OfferView(BaseModel):
+    """An offer as the API shows it, the bus announces it and the provider's app
+    and pages receive it (``brief``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    job_id: int
+    incident_id: int
+    provider_id: int
+    channel: Channel
+    status: OfferStatus
+    status_label: str
+    version: int
+    created_at: datetime
+    expires_at: datetime
+    delivered_at: datetime | None
+    answered_at: datetime | None
+    closed_at: datetime | None
+    refusal_reason_id: int | None
+    withdraw_reason: WithdrawReason | None
+    failure: str | None
+    eta_minutes: int | None
+    awaiting_confirmation: bool
+    distance_km: float | None
+    price: Decimal | None
+    brief: OfferBrief
+
+
+def offer_brief(job: Job, places: Sequence[JobPlace], service_name: str | None) -> OfferBrief:
+    by_role = {p.role: address_out(place_of(p)) for p in places}
+    return OfferBrief(
+        job_id=job.id,
+        service_type_id=job.service_type_id,
+        service_name=service_name,
+        origin=by_role.get(PlaceRole.ORIGIN.value),
+        destination=by_role.get(PlaceRole.DESTINATION.value),
+        notes_for_provider=job.notes_for_provider,
+        scheduled_for=job.scheduled_for,
+    )
+
+
+def offer_view(offer: Offer, incident_id: int, brief: OfferBrief) -> OfferView:
+    return OfferView(
+        id=offer.id,
+        job_id=offer.job_id,
+        incident_id=incident_id,
+        provider_id=offer.provider_id,
+        channel=offer.channel,
+        status=offer.status,
+        status_label=offer.status.label,
+        version=offer.version,
+        created_at=offer.created_at,
+        expires_at=offer.expires_at,
+        delivered_at=offer.delivered_at,
+        answered_at=offer.answered_at,
+        closed_at=offer.closed_at,
+        refusal_reason_id=offer.refusal_reason_id,
+        withdraw_reason=offer.withdraw_reason,
+        failure=offer.failure,
+        eta_minutes=offer.eta_minutes,
+        awaiting_confirmation=offer.awaiting_confirmation,
+        distance_km=offer.distance_km,
+        price=offer.price,
+        brief=brief,
+    )

@@ -47,6 +47,8 @@ class Provider(IdPk, Address, Timestamped, Base):
     * ``working_radius_km``: how far from the base it accepts jobs.
     * ``preference``: the assistance's own preference, 0 (lowest) to 5.
     * ``channels``: how offers may reach it (app, web, link, verbal).
+    * ``max_active_jobs``: how many jobs it may be on at once (1: one at a time; a
+      company with several trucks more). Accepting a job past it is refused.
     * ``on_time_rate`` / ``acceptance_rate``: 0..1, maintained by operations; NULL
       until there is history.
     * ``cities_served``: city names beyond the radius that it also attends.
@@ -60,6 +62,7 @@ class Provider(IdPk, Address, Timestamped, Base):
         CheckConstraint("working_radius_km > 0", name="working_radius_positive"),
         CheckConstraint("preference BETWEEN 0 AND 5", name="preference_range"),
         CheckConstraint(array_values_check("channels", Channel), name="channels_known"),
+        CheckConstraint("max_active_jobs BETWEEN 1 AND 20", name="max_active_jobs_range"),
         CheckConstraint("on_time_rate BETWEEN 0 AND 1", name="on_time_rate_range"),
         CheckConstraint("acceptance_rate BETWEEN 0 AND 1", name="acceptance_rate_range"),
         Index("ix_providers_base_location", "base_location", postgresql_using="gist"),
@@ -82,6 +85,7 @@ class Provider(IdPk, Address, Timestamped, Base):
     channels: Mapped[list[Channel]] = mapped_column(
         StrEnumArray(Channel), server_default=text("'{app}'")
     )
+    max_active_jobs: Mapped[int] = mapped_column(SmallInteger, server_default=text("1"))
     on_time_rate: Mapped[Decimal | None] = mapped_column(Rate)
     acceptance_rate: Mapped[Decimal | None] = mapped_column(Rate)
     cities_served: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))

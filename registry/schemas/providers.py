@@ -24,6 +24,9 @@ from registry.schemas.common import (
 )
 from registry.validation import normalize_document
 
+MAX_ACTIVE_JOBS = 20
+"""Most jobs a provider may be on at once (a fleet company with many trucks)."""
+
 Rate = Annotated[Decimal, Field(ge=0, le=1, max_digits=5, decimal_places=4)]
 
 
@@ -43,6 +46,7 @@ class ProviderIn(AddressIn):
     preference: Annotated[int, Field(ge=0, le=5)] = 3
     status: ProviderStatus = ProviderStatus.ACTIVE
     channels: list[Channel] = Field(default_factory=lambda: [Channel.APP], max_length=4)
+    max_active_jobs: Annotated[int, Field(ge=1, le=MAX_ACTIVE_JOBS)] = 1
     on_time_rate: Rate | None = None
     acceptance_rate: Rate | None = None
     cities_served: list[Annotated[str, Field(min_length=1, max_length=80)]] = Field(
@@ -69,6 +73,7 @@ class ProviderOut(Stamped, AddressOut):
     preference: int
     status: ProviderStatus
     channels: list[Channel]
+    max_active_jobs: int
     on_time_rate: Decimal | None
     acceptance_rate: Decimal | None
     cities_served: list[str]

@@ -218,6 +218,8 @@ ERRORS: dict[type[BaseException], Translation] = {
     ),
     ops.CoverageRefusedError: lambda exc: ApiError(409, exc.coverage.verdict.value, exc.message),
     ops.IllegalTransitionError: lambda exc: ApiError(409, "illegal_transition", exc.message),
+    ops.OfferConflictError: lambda exc: ApiError(409, exc.code, exc.message),
+    ops.IllegalOfferTransitionError: lambda exc: ApiError(409, "illegal_transition", exc.message),
     ops.ClientWeightsError: lambda exc: ApiError(409, "bad_weights", exc.message),
     ops.LiveUnavailableError: lambda exc: ApiError(503, "live_unavailable", exc.message),
     ops.ExpiredLinkError: lambda exc: ApiError(410, "link_expired", exc.message),

@@ -1,0 +1,399 @@
+"""Offers in PostgreSQL: create one, move it, find the open ones, read the rules.
+
+Everything here runs inside the caller's transaction, as :mod:`operations.jobs`
+does; the use cases (:mod:`operations.dispatch`) call it inside a unit of work,
+which announces each change. Locks are always taken in one order, so that two
+transactions never wait for each other in a circle: **the job's row, then its
+offers' rows, then the provider's row**. The job's lock is what serialises every
+answer to its offers: two accepts of one job, on any node and channel, run one
+after the other, and the second sees the first's result. The partial unique index
+``uq_offers_accepted_per_job`` would refuse a second accepted offer even if a
+caller forgot the lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from geo.addresses.records import location_of
+from geo.distance import StraightLineSpeedModel, haversine_km
+from geo.ranking import price_of_job
+from operations.dispatch_rules import FIELDS, DispatchRules, effective
+from operations.errors import InvalidInputError, NotFoundError, OfferConflictError
+from operations.lifecycle import AWAITING_PROVIDER, WITH_PROVIDER, JobActor, JobStatus
+from operations.models import DispatchSettings, Incident, Job, JobPlace, Offer, OfferTransition
+from operations.offers import (
+    OPEN,
+    OfferEntry,
+    OfferStatus,
+    WithdrawReason,
+    offer_transition,
+)
+from operations.places import PlaceRole
+from registry.enums import Channel, ProviderStatus
+from registry.models import Provider, ProviderService, RefusalReason, ServiceType
+from registry.points import Point
+
+ROAD = StraightLineSpeedModel()
+"""Estimates road km from straight-line km to price an offer (as candidate search)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OfferChange:
+    """What a write did to an offer: the row and its history line."""
+
+    offer: Offer
+    entry: OfferEntry
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+async def rules_for(session: AsyncSession, client_id: int | None) -> DispatchRules:
+    """The dispatch settings in force for ``client_id``'s jobs."""
+    rows = (
+        await session.execute(
+            select(DispatchSettings).where(
+                (DispatchSettings.client_id.is_(None)) | (DispatchSettings.client_id == client_id)
+            )
+        )
+    ).scalars()
+    by_client = {row.client_id: _layer(row) for row in rows}
+    return effective(by_client.get(None), by_client.get(client_id) if client_id else None)
+
+
+def _layer(row: DispatchSettings) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in FIELDS}
+
+
+async def job_client(session: AsyncSession, job: Job) -> int:
+    client_id = await session.scalar(
+        select(Incident.client_id).where(Incident.id == job.incident_id)
+    )
+    if client_id is None:
+        raise NotFoundError("Evento")
+    return client_id
+
+
+async def get_offer(session: AsyncSession, offer_id: int) -> Offer:
+    offer = await session.get(Offer, offer_id)
+    if offer is None:
+        raise NotFoundError("Oferta")
+    return offer
+
+
+async def locked_offer(session: AsyncSession, offer_id: int) -> Offer:
+    """The offer's row, locked (take the job's lock first)."""
+    stmt = (
+        select(Offer)
+        .where(Offer.id == offer_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    offer = (await session.execute(stmt)).scalar_one_or_none()
+    if offer is None:
+        raise NotFoundError("Oferta")
+    return offer
+
+
+async def open_offers(
+    session: AsyncSession, job_id: int, *, statuses: frozenset[OfferStatus] = OPEN
+) -> list[Offer]:
+    """The job's offers in ``statuses`` (open ones by default), locked, oldest first."""
+    stmt = (
+        select(Offer)
+        .where(Offer.job_id == job_id, Offer.status.in_(statuses))
+        .order_by(Offer.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def offers_of_job(session: AsyncSession, job_id: int) -> Sequence[Offer]:
+    stmt = select(Offer).where(Offer.job_id == job_id).order_by(Offer.id)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def provider_offers(
+    session: AsyncSession, provider_id: int, statuses: frozenset[OfferStatus]
+) -> Sequence[Offer]:
+    stmt = (
+        select(Offer)
+        .where(Offer.provider_id == provider_id, Offer.status.in_(statuses))
+        .order_by(Offer.id)
+    )
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def offer_history(session: AsyncSession, job_id: int) -> Sequence[OfferTransition]:
+    stmt = (
+        select(OfferTransition)
+        .where(OfferTransition.job_id == job_id)
+        .order_by(OfferTransition.at, OfferTransition.id)
+    )
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def locked_provider(session: AsyncSession, provider_id: int) -> Provider:
+    """The provider's row, locked: accepts for it (one job or two) take turns."""
+    stmt = select(Provider).where(Provider.id == provider_id).with_for_update()
+    provider = (await session.execute(stmt)).scalar_one_or_none()
+    if provider is None:
+        raise InvalidInputError("provider_id", "Prestador inexistente.")
+    return provider
+
+
+async def active_jobs(session: AsyncSession, provider_id: int) -> int:
+    """Jobs the provider is on now."""
+    stmt = select(func.count()).where(Job.provider_id == provider_id, Job.status.in_(WITH_PROVIDER))
+    return int(await session.scalar(stmt) or 0)
+
+
+async def service_name(session: AsyncSession, service_type_id: int | None) -> str | None:
+    if service_type_id is None:
+        return None
+    return await session.scalar(select(ServiceType.name).where(ServiceType.id == service_type_id))
+
+
+async def job_places(session: AsyncSession, job_id: int) -> list[JobPlace]:
+    stmt = select(JobPlace).where(JobPlace.job_id == job_id)
+    return list((await session.execute(stmt)).scalars())
+
+
+# -- writing ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OfferTerms:
+    """What an offer tells the provider beyond the job: distance, price, expiry."""
+
+    expires_at: datetime
+    distance_km: float | None
+    price: Decimal | None
+
+
+async def check_offerable(session: AsyncSession, job: Job) -> None:
+    """Raises :class:`OfferConflictError` unless ``job`` (locked) awaits a provider."""
+    if not job.kind.needs_provider or job.status not in AWAITING_PROVIDER:
+        raise OfferConflictError(
+            "not_awaiting",
+            f"O atendimento está {job.status.label}: não há prestador a acionar.",
+        )
+
+
+async def check_provider(
+    session: AsyncSession, job: Job, provider_id: int, channel: Channel
+) -> tuple[Provider, ProviderService]:
+    """The provider and its price row for the job's service.
+
+    Raises:
+        InvalidInputError: no such provider, blocked, or it does not serve the
+            job's service (its price table does not list it).
+        OfferConflictError: it does not take offers over ``channel``, or an
+            offer to it for this job is open already.
+    """
+    provider = await session.get(Provider, provider_id)
+    if provider is None:
+        raise InvalidInputError("provider_id", "Prestador inexistente.")
+    if provider.status is not ProviderStatus.ACTIVE:
+        raise InvalidInputError("provider_id", f"{provider.name} está bloqueado.")
+    price_row = await session.scalar(
+        select(ProviderService).where(
+            ProviderService.provider_id == provider_id,
+            ProviderService.service_type_id == job.service_type_id,
+        )
+    )
+    if price_row is None:
+        raise InvalidInputError(
+            "provider_id", f"{provider.name} não atende este serviço (tabela de preços)."
+        )
+    if channel not in provider.channels:
+        raise OfferConflictError(
+            "channel_unavailable", f"{provider.name} não recebe ofertas por {channel.value}."
+        )
+    existing = await session.scalar(
+        select(Offer.id).where(
+            Offer.job_id == job.id, Offer.provider_id == provider_id, Offer.status.in_(OPEN)
+        )
+    )
+    if existing is not None:
+        raise OfferConflictError(
+            "already_offered", f"Já há uma oferta aberta deste atendimento para {provider.name}."
+        )
+    return provider, price_row
+
+
+def offer_terms(
+    *,
+    now: datetime,
+    timeout_s: int,
+    provider_at: Point | None,
+    origin: Point | None,
+    destination: Point | None,
+    price_row: ProviderService,
+) -> OfferTerms:
+    """Distance from the provider to the origin, price from its price table (road km
+    to the origin plus the trip), and the expiry."""
+    distance = None
+    price = None
+    if provider_at is not None and origin is not None:
+        distance = haversine_km(provider_at.lat, provider_at.lng, origin.lat, origin.lng)
+        trip = 0.0
+        if destination is not None:
+            trip = haversine_km(origin.lat, origin.lng, destination.lat, destination.lng)
+        price = price_of_job(
+            price_row, ROAD.road_km(distance), ROAD.road_km(trip), night_or_holiday=False
+        )
+        distance = round(distance, 3)
+    return OfferTerms(now + timedelta(seconds=timeout_s), distance, price)
+
+
+def place_point(places: Sequence[JobPlace], role: PlaceRole) -> Point | None:
+    for place in places:
+        if place.role == role.value:
+            return location_of(place.location)
+    return None
+
+
+async def create_offer(
+    session: AsyncSession,
+    job: Job,
+    provider_id: int,
+    channel: Channel,
+    terms: OfferTerms,
+    *,
+    now: datetime,
+    actor: JobActor,
+    accepted: bool = False,
+    eta_minutes: int | None = None,
+    note: str | None = None,
+) -> OfferChange:
+    """A new offer of the (locked) ``job``, ``pending`` (or ``accepted`` at once: a
+    verbal dispatch)."""
+    target = OfferStatus.ACCEPTED if accepted else OfferStatus.PENDING
+    entry = _entry(None, target, now, actor, channel, note=note)
+    offer = Offer(
+        job_id=job.id,
+        provider_id=provider_id,
+        channel=channel,
+        status=target,
+        version=1,
+        created_at=now,
+        expires_at=terms.expires_at,
+        answered_at=now if accepted else None,
+        eta_minutes=eta_minutes,
+        distance_km=terms.distance_km,
+        price=terms.price,
+        created_by=actor.user_id,
+    )
+    session.add(offer)
+    await session.flush()
+    session.add(_history_row(offer, entry))
+    await session.flush()
+    return OfferChange(offer, entry)
+
+
+async def move_offer(
+    session: AsyncSession,
+    offer: Offer,
+    target: OfferStatus,
+    *,
+    now: datetime,
+    actor: JobActor,
+    refusal_reason_id: int | None = None,
+    withdraw_reason: WithdrawReason | None = None,
+    failure: str | None = None,
+    eta_minutes: int | None = None,
+    note: str | None = None,
+) -> OfferChange:
+    """Move the (locked) ``offer`` to ``target`` and record it.
+
+    Raises:
+        IllegalOfferTransitionError: the move is not allowed.
+        InvalidInputError: an unknown or inactive refusal reason.
+    """
+    if refusal_reason_id is not None:
+        reason = await session.get(RefusalReason, refusal_reason_id)
+        if reason is None or not reason.active:
+            raise InvalidInputError("reason_id", "Motivo de recusa inexistente.")
+    entry = _entry(
+        offer.status,
+        target,
+        now,
+        actor,
+        offer.channel,
+        refusal_reason_id=refusal_reason_id,
+        withdraw_reason=withdraw_reason,
+        note=note,
+    )
+    offer.status = target
+    offer.version += 1
+    if target is OfferStatus.DELIVERED:
+        offer.delivered_at = now
+    elif target in (OfferStatus.ACCEPTED, OfferStatus.REFUSED):
+        offer.answered_at = now
+    if target is not OfferStatus.DELIVERED and target is not OfferStatus.ACCEPTED:
+        offer.closed_at = now
+    if target is OfferStatus.ACCEPTED:
+        offer.awaiting_confirmation = False
+        if eta_minutes is not None:
+            offer.eta_minutes = eta_minutes
+    offer.refusal_reason_id = refusal_reason_id or offer.refusal_reason_id
+    offer.withdraw_reason = withdraw_reason or offer.withdraw_reason
+    offer.failure = failure or offer.failure
+    session.add(_history_row(offer, entry))
+    await session.flush()
+    return OfferChange(offer, entry)
+
+
+def _entry(
+    current: OfferStatus | None,
+    target: OfferStatus,
+    now: datetime,
+    actor: JobActor,
+    channel: Channel,
+    **reasons: Any,
+) -> OfferEntry:
+    return offer_transition(
+        current,
+        target,
+        at=now,
+        actor=actor.kind,
+        channel=channel,
+        actor_user_id=actor.user_id,
+        **reasons,
+    )
+
+
+def _history_row(offer: Offer, entry: OfferEntry) -> OfferTransition:
+    return OfferTransition(
+        offer_id=offer.id,
+        job_id=offer.job_id,
+        provider_id=offer.provider_id,
+        from_status=entry.from_status,
+        to_status=entry.to_status,
+        at=entry.at,
+        actor=entry.actor,
+        channel=entry.channel,
+        actor_user_id=entry.actor_user_id,
+        refusal_reason_id=entry.refusal_reason_id,
+        withdraw_reason=entry.withdraw_reason,
+        note=entry.note,
+    )
+
+
+def is_awaiting(job: Job) -> bool:
+    return job.status in AWAITING_PROVIDER
+
+
+def back_to_queue(job: Job) -> bool:
+    """Whether a job with no open offer left should return to the dispatch queue."""
+    return job.status is JobStatus.DISPATCHING
