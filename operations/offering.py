@@ -82,6 +82,13 @@ async def job_client(session: AsyncSession, job: Job) -> int:
     return client_id
 
 
+async def get_job(session: AsyncSession, job_id: int) -> Job:
+    job = await session.get(Job, job_id)
+    if job is None:
+        raise NotFoundError("Atendimento")
+    return job
+
+
 async def get_offer(session: AsyncSession, offer_id: int) -> Offer:
     offer = await session.get(Offer, offer_id)
     if offer is None:
@@ -246,14 +253,19 @@ def offer_terms(
     price = None
     if provider_at is not None and origin is not None:
         distance = haversine_km(provider_at.lat, provider_at.lng, origin.lat, origin.lng)
-        trip = 0.0
-        if destination is not None:
-            trip = haversine_km(origin.lat, origin.lng, destination.lat, destination.lng)
+        trip = trip_km(origin, destination)
         price = price_of_job(
             price_row, ROAD.road_km(distance), ROAD.road_km(trip), night_or_holiday=False
         )
         distance = round(distance, 3)
     return OfferTerms(now + timedelta(seconds=timeout_s), distance, price)
+
+
+def trip_km(origin: Point, destination: Point | None) -> float:
+    """Straight-line km of the job's own trip (a tow's origin to destination)."""
+    if destination is None:
+        return 0.0
+    return haversine_km(origin.lat, origin.lng, destination.lat, destination.lng)
 
 
 def place_point(places: Sequence[JobPlace], role: PlaceRole) -> Point | None:

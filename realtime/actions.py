@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from realtime.filter import PositionFix, RejectReason
+from realtime.protocol.client import ClientMessage
 from realtime.protocol.constants import CloseCode
 from realtime.protocol.server import ServerMessage, encode, encode_bytes
 
@@ -95,8 +96,28 @@ class CountRejections:
     counts: Mapping[RejectReason, int]
 
 
+@dataclass(frozen=True, slots=True)
+class Command:
+    """The provider asks for a change (``offer.accept``, ``offer.refuse``,
+    ``job.status``): hand ``message`` to the application, then send its reply (a
+    ``result`` or an ``error`` carrying the message's ``seq``)."""
+
+    provider_id: int
+    message: ClientMessage
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """The app has just been welcomed: send it what it must not miss (its open
+    offers, its active jobs), as after any reconnect."""
+
+    provider_id: int
+
+
 Action = (
     Send
+    | Command
+    | Resume
     | Close
     | CheckToken
     | ProviderOnline

@@ -11,6 +11,8 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from realtime.protocol.server import ServerMessage
+
 
 class HubNews(enum.Enum):
     """What the hub tells a connection."""
@@ -20,13 +22,19 @@ class HubNews(enum.Enum):
     SHUTDOWN = "shutdown"  # the server is stopping
 
 
+def _nowhere(message: ServerMessage) -> bool:
+    return False
+
+
 @dataclass(eq=False)
 class Handle:
-    """A live connection as the hub sees it: its id and how to tell it things."""
+    """A live connection as the hub sees it: its id, how to tell it things and how
+    to send its app a message (``send`` returns whether the socket took it)."""
 
     connection_id: str
     notify: Callable[[HubNews], None]
     credential_id: int | None = None  # the token the connection signed in with
+    send: Callable[[ServerMessage], bool] = _nowhere
 
 
 class Hub:
@@ -59,6 +67,15 @@ class Hub:
         handle = self._by_provider.get(provider_id)
         if handle is not None and handle.credential_id == credential_id:
             handle.notify(HubNews.REVOKED)
+
+    def send(self, provider_id: int, message: ServerMessage) -> bool:
+        """Send ``message`` to the provider's app if its connection is here; whether
+        it was written to the socket."""
+        handle = self._by_provider.get(provider_id)
+        return handle is not None and handle.send(message)
+
+    def holds(self, provider_id: int) -> bool:
+        return provider_id in self._by_provider
 
     def notify_all(self, news: HubNews) -> None:
         for handle in list(self._by_provider.values()):

@@ -41,10 +41,12 @@ from realtime.actions import (
     Action,
     CheckToken,
     Close,
+    Command,
     CountRejections,
     ProviderOffline,
     ProviderOnline,
     RecordHello,
+    Resume,
     Send,
 )
 from realtime.errors import ConfigError, InvalidTransition
@@ -53,7 +55,10 @@ from realtime.protocol.client import (
     AuthMessage,
     ClientMessage,
     HelloMessage,
+    JobStatusMessage,
     MessageLimits,
+    OfferAcceptMessage,
+    OfferRefuseMessage,
     PositionMessage,
 )
 from realtime.protocol.constants import (
@@ -225,7 +230,7 @@ class ProviderConnection:
                 continues from it across reconnects.
 
         Returns:
-            ``ProviderOnline`` and ``Send(welcome)``; ``Close(4001)`` for no
+            ``ProviderOnline``, ``Send(welcome)`` and ``Resume``; ``Close(4001)`` for no
             provider; ``Close(4002)`` if the deadline passed meanwhile.
         """
         self._require("token_checked", _S.AUTHENTICATING)
@@ -243,7 +248,7 @@ class ProviderConnection:
             position_interval_s=self.config.position_interval_s,
             config=self.config.session_limits(),
         )
-        return [ProviderOnline(provider_id), Send(welcome)]
+        return [ProviderOnline(provider_id), Send(welcome), Resume(provider_id)]
 
     def tick(self, now: float) -> list[Action]:
         """Time passed: enforce the auth deadline (4002) and the idle timeout (4005)."""
@@ -335,11 +340,18 @@ class ProviderConnection:
         actions.append(Send(AckMessage(message.seq, len(result.accepted), rejected)))
         return actions
 
+    def _on_command(self, message: ClientMessage, now: float, wall: float) -> list[Action]:
+        provider_id, _ = self._authenticated()
+        return [Command(provider_id, message)]
+
     # One table per class, not per connection (thousands of them).
     _handlers: ClassVar[dict[type[ClientMessage], _Handler]] = {
         AuthMessage: _on_auth,
         HelloMessage: _on_hello,
         PositionMessage: _on_position,
+        OfferAcceptMessage: _on_command,
+        OfferRefuseMessage: _on_command,
+        JobStatusMessage: _on_command,
     }
 
     # -- helpers --------------------------------------------------------------

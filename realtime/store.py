@@ -323,6 +323,17 @@ class LiveStore:
         """The provider's web portal is open (its page renews this within ``ttl_s``)."""
         await self.client.set(self._key("web", provider_id), b"1", px=int(ttl_s * 1000))
 
+    async def reach(self, provider_ids: Sequence[int]) -> dict[int, tuple[bool, bool]]:
+        """Per provider: (its app is connected, its web portal is open)."""
+        if not provider_ids:
+            return {}
+        keys = [self._key(kind, pid) for pid in provider_ids for kind in ("online", "web")]
+        values = await self.client.mget(keys)
+        return {
+            pid: (values[2 * i] is not None, values[2 * i + 1] is not None)
+            for i, pid in enumerate(provider_ids)
+        }
+
     async def connectivity(self, provider_ids: Sequence[int]) -> dict[int, Connectivity]:
         """How each provider can be reached now: its app, its web portal, or neither."""
         if not provider_ids:

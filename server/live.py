@@ -11,8 +11,11 @@ Bus subscriptions, by event (:mod:`operations.events`): a newer connection of a
 provider on another node closes ours (``provider.online``); a revoked token closes
 the sockets that used it (``device_token.revoked``); providers edited in the
 registry are reread for candidate search (``registry.providers_changed``); the job
-tracks follow who is on which job (``job.status``). A bus outage loses news, so on
-resubscribing each node reloads its catalogue and its active jobs whole.
+tracks follow who is on which job (``job.status``); the node holding a provider's
+socket sends it its offers, their withdrawal and its jobs' updates (``offer.created``,
+``offer.status``, ``job.status``: :mod:`server.dispatching`). A bus outage loses news
+(durable events come again from the outbox), so on resubscribing each node reloads
+its catalogue and its active jobs whole.
 
 Candidate search reads this node's mirror of the live store
 (:class:`realtime.mirror.MirrorFeed`: positions and busy flags, fed by the store's
@@ -41,6 +44,8 @@ from operations.candidates import CandidateFinder
 from operations.events import (
     DEVICE_TOKEN_REVOKED,
     JOB_STATUS,
+    OFFER_CREATED,
+    OFFER_STATUS,
     PROVIDER_ONLINE,
     PROVIDERS_CHANGED,
     ProviderOnlinePayload,
@@ -62,6 +67,7 @@ from realtime.session import ConnectionConfig
 from realtime.store import LiveStore
 from realtime.tasks import owned_task
 from realtime.writer import PositionWriter, WriterConfig
+from server.dispatching import AppDispatch, LiveReach, sweep_offers
 from server.errors import AcionarServerError
 from server.resources import Resources
 from server.settings import Settings
@@ -148,6 +154,7 @@ class Live:
     relay: OutboxRelay
     operations: Operations
     candidates: CandidateFinder
+    apps: AppDispatch
     rejections: RejectionCounts = field(default_factory=RejectionCounts)
     announcements: asyncio.Queue[set[int] | None] = field(
         default_factory=lambda: asyncio.Queue(ANNOUNCE_QUEUE)
@@ -189,6 +196,9 @@ def _subscribe(live: Live) -> None:
     live.bus.on(DEVICE_TOKEN_REVOKED, revoked)
     live.bus.on(PROVIDERS_CHANGED, providers_changed)
     live.bus.on(JOB_STATUS, live.tracks.on_status)
+    live.bus.on(JOB_STATUS, live.apps.on_job_status)
+    live.bus.on(OFFER_CREATED, live.apps.on_offer_created)
+    live.bus.on(OFFER_STATUS, live.apps.on_offer_status)
     live.bus.on_resubscribe(missed_news)
 
 
@@ -242,12 +252,21 @@ def _build(resources: Resources) -> Live:
     )
     mirror = MirrorFeed(store)
     relay = OutboxRelay(resources.sessions, bus, relay_config(settings))
+    hub = Hub()
+    operations = Operations(
+        resources.sessions,
+        clock=SystemClock(),
+        policy=policy(settings),
+        busy=store,
+        kick=relay.kick,
+        reach=LiveReach(store, settings.position_fresh_s),
+    )
     return Live(
         settings,
         bus.node_id,
         store,
         bus,
-        Hub(),
+        hub,
         PositionWriter(store, bus, writer_config),
         connection_config(settings),
         catalogue,
@@ -258,13 +277,7 @@ def _build(resources: Resources) -> Live:
         ),
         mirror,
         relay,
-        Operations(
-            resources.sessions,
-            clock=SystemClock(),
-            policy=policy(settings),
-            busy=store,
-            kick=relay.kick,
-        ),
+        operations,
         CandidateFinder(
             catalogue,
             mirror,
@@ -273,6 +286,7 @@ def _build(resources: Resources) -> Live:
             options=options,
             fresh_s=settings.position_fresh_s,
         ),
+        AppDispatch(operations, hub),
     )
 
 
@@ -297,6 +311,8 @@ async def open_live(resources: Resources) -> AsyncIterator[Live]:
         async with (
             owned_task(_keep_presence(live), "presence-keeper"),
             owned_task(_announce(live), "catalogue-announcer"),
+            owned_task(live.apps.record_deliveries(), "offer-deliveries"),
+            owned_task(sweep_offers(live.operations, live.settings.offer_sweep_s), "offer-sweeper"),
         ):
             try:
                 with watching(engine, live.providers_committed):

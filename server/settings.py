@@ -114,6 +114,9 @@ class Settings:
         24.0, "Hours published job events are kept for panels to resynchronise."
     )
     outbox_prune_s: float = _s(300.0, "How often published job events past retention go, s.")
+    offer_sweep_s: float = _s(
+        1.0, "How often each node expires offers past their time and fails undelivered ones."
+    )
     sla_dispatch_minutes: int = _s(
         15, "Minutes to dispatch a job, for clients without their own SLA."
     )
@@ -291,6 +294,7 @@ class Settings:
                 "outbox_poll_s",
                 "outbox_retention_h",
                 "outbox_prune_s",
+                "offer_sweep_s",
             )
             if getattr(self, name) <= 0
         ]

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
 from redis.exceptions import RedisError
+from sqlalchemy.exc import DBAPIError
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
@@ -43,7 +44,14 @@ from operations.events import PROVIDER_ONLINE, ProviderOnlinePayload
 from realtime import actions as act
 from realtime.filter import PositionFix
 from realtime.hub import Handle, HubNews
-from realtime.protocol import PATH, SUBPROTOCOL, Handshake, read_handshake
+from realtime.protocol import (
+    PATH,
+    SUBPROTOCOL,
+    Handshake,
+    ServerMessage,
+    encode_bytes,
+    read_handshake,
+)
 from realtime.session import ConnectionState, ProviderConnection
 from realtime.store import now_ms
 from registry.devices import token_owner
@@ -58,7 +66,9 @@ CLOSE_TIMEOUT_S = 10.0
 """After our close frame, how long the app has to answer before the TCP connection
 is closed anyway."""
 
-_ASYNC_ACTIONS = frozenset({act.CheckToken, act.ProviderOnline, act.ProviderOffline})
+_ASYNC_ACTIONS = frozenset(
+    {act.CheckToken, act.ProviderOnline, act.ProviderOffline, act.Command, act.Resume}
+)
 """Actions that wait for PostgreSQL or Redis (the worker's); every action class is
 final, so the type is tested, not ``isinstance``."""
 _OPEN_STATES = (
@@ -148,7 +158,7 @@ class ProviderProtocol(asyncio.Protocol):
             logger=wire_log,
         )
         self.conn = ProviderConnection(self.live.config)
-        self.handle = Handle(uuid.uuid4().hex, self._news)
+        self.handle = Handle(uuid.uuid4().hex, self._news, send=self._push)
         self.provider_id: int | None = None
         self.transport: asyncio.Transport | None = None
         self._loop = asyncio.get_running_loop()
@@ -373,9 +383,31 @@ class ProviderProtocol(asyncio.Protocol):
             await self._tolerate_redis(self._online(action.provider_id))
         elif isinstance(action, act.ProviderOffline):
             await self._tolerate_redis(self._offline(action.provider_id))
+        elif isinstance(action, act.Command):
+            reply = await self.live.apps.command(action.provider_id, action.message)
+            self._push(reply)
+        elif isinstance(action, act.Resume):
+            await self._resume(action.provider_id)
         else:
             self._perform(action)
         return []
+
+    def _push(self, message: ServerMessage) -> bool:
+        """Send a message the server initiates (an offer, a job's update, a reply);
+        whether the socket took it."""
+        if self.conn.state is not ConnectionState.AUTHENTICATED or self.ws.state is not OPEN:
+            return False
+        self._send_text(encode_bytes(message))
+        return True
+
+    async def _resume(self, provider_id: int) -> None:
+        try:
+            messages = await self.live.apps.resume(provider_id)
+        except (DBAPIError, OSError) as exc:
+            log.warning("provider %d: offers and jobs not resent (%s)", provider_id, exc)
+            return
+        for message in messages:
+            self._push(message)
 
     def _close(self, code: int, reason: str) -> None:
         if self.ws.state is OPEN:

@@ -21,10 +21,14 @@ from typing import ClassVar, Self, TypeVar
 from realtime.errors import MessageError, RealtimeError
 from realtime.filter import MAX_TIME_MS, PositionFix
 from realtime.protocol.constants import (
+    JOB_STATUSES,
     MAX_APP_VERSION_CHARS,
     MAX_BATCH_FIXES,
     MAX_DEVICE_ID_CHARS,
+    MAX_ETA_MIN,
+    MAX_ID,
     MAX_SEQ,
+    MAX_STATUS_CHARS,
     MAX_TOKEN_CHARS,
     ErrorCode,
 )
@@ -241,3 +245,114 @@ def _batch_fix(item: object, index: int) -> PositionFix:
     if plain is not None:
         return plain
     return _checked_fix(as_object(item, f"fixes[{index}]"), f"fixes[{index}].")
+
+
+# -- dispatch: answers to offers and the job's statuses ---------------------------------
+
+
+def _read_id(obj: JsonObject, key: str) -> int:
+    return read_int(obj, key, low=1, high=MAX_ID)
+
+
+@client_message
+@dataclass(frozen=True, slots=True)
+class OfferAcceptMessage(ClientMessage):
+    """``offer.accept``: take the offered job, arriving in ``eta_min`` minutes."""
+
+    TYPE: ClassVar[str] = "offer.accept"
+    offer_id: int
+    eta_min: int
+    seq: int | None = None
+
+    @classmethod
+    def from_json(cls, obj: JsonObject, limits: MessageLimits) -> Self:
+        """See :meth:`ClientMessage.from_json`."""
+        return cls(
+            offer_id=_read_id(obj, "offer_id"),
+            eta_min=read_int(obj, "eta_min", low=1, high=MAX_ETA_MIN),
+            seq=read_optional_int(obj, "seq", low=0, high=MAX_SEQ),
+        )
+
+    def to_json(self) -> dict[str, object]:
+        """See :meth:`ClientMessage.to_json`."""
+        out: dict[str, object] = {"type": self.TYPE, "offer_id": self.offer_id}
+        out["eta_min"] = self.eta_min
+        return _with_seq(out, self.seq)
+
+
+@client_message
+@dataclass(frozen=True, slots=True)
+class OfferRefuseMessage(ClientMessage):
+    """``offer.refuse``: decline the offer, with one of the registered reasons."""
+
+    TYPE: ClassVar[str] = "offer.refuse"
+    offer_id: int
+    reason_id: int
+    seq: int | None = None
+
+    @classmethod
+    def from_json(cls, obj: JsonObject, limits: MessageLimits) -> Self:
+        """See :meth:`ClientMessage.from_json`."""
+        return cls(
+            offer_id=_read_id(obj, "offer_id"),
+            reason_id=_read_id(obj, "reason_id"),
+            seq=read_optional_int(obj, "seq", low=0, high=MAX_SEQ),
+        )
+
+    def to_json(self) -> dict[str, object]:
+        """See :meth:`ClientMessage.to_json`."""
+        out: dict[str, object] = {"type": self.TYPE, "offer_id": self.offer_id}
+        out["reason_id"] = self.reason_id
+        return _with_seq(out, self.seq)
+
+
+@client_message
+@dataclass(frozen=True, slots=True)
+class JobStatusMessage(ClientMessage):
+    """``job.status``: the provider reports a status of its job (``en_route``,
+    ``on_site``, ``in_transit``, ``completed``), with where it is if it knows."""
+
+    TYPE: ClassVar[str] = "job.status"
+    job_id: int
+    status: str
+    lat: float | None = None
+    lng: float | None = None
+    seq: int | None = None
+
+    @classmethod
+    def from_json(cls, obj: JsonObject, limits: MessageLimits) -> Self:
+        """See :meth:`ClientMessage.from_json`."""
+        status = read_str(obj, "status", max_chars=MAX_STATUS_CHARS)
+        if status not in JOB_STATUSES:
+            raise invalid("status", f"must be one of {', '.join(sorted(JOB_STATUSES))}")
+        lat = read_optional_float(obj, "lat")
+        lng = read_optional_float(obj, "lng")
+        if (lat is None) != (lng is None):
+            raise invalid("lat" if lat is None else "lng", "send lat and lng together")
+        if lat is not None and lng is not None and not (-90 <= lat <= 90 and -180 <= lng <= 180):
+            raise invalid("lat", "lat must be in [-90, 90] and lng in [-180, 180]")
+        return cls(
+            job_id=_read_id(obj, "job_id"),
+            status=status,
+            lat=lat,
+            lng=lng,
+            seq=read_optional_int(obj, "seq", low=0, high=MAX_SEQ),
+        )
+
+    def to_json(self) -> dict[str, object]:
+        """See :meth:`ClientMessage.to_json`."""
+        out: dict[str, object] = {"type": self.TYPE, "job_id": self.job_id, "status": self.status}
+        if self.lat is not None:
+            out["lat"], out["lng"] = self.lat, self.lng
+        return _with_seq(out, self.seq)
+
+
+def _with_seq(out: dict[str, object], seq: int | None) -> dict[str, object]:
+    if seq is not None:
+        out["seq"] = seq
+    return out
+
+
+COMMANDS = (OfferAcceptMessage, OfferRefuseMessage, JobStatusMessage)
+"""Messages that ask the server to change something (answered by ``result`` or
+``error``, carrying their ``seq``)."""

@@ -36,6 +36,18 @@ MAX_DEVICE_ID_CHARS = 128
 MAX_SEQ = 2**53 - 1
 """Largest ``seq`` (the largest integer JSON carries exactly)."""
 
+MAX_ID = 2**31 - 1
+"""Largest offer, job or reason id (PostgreSQL's integer)."""
+
+MAX_ETA_MIN = 1440
+"""Largest ETA an ``offer.accept`` may bid, in minutes (a day)."""
+
+MAX_STATUS_CHARS = 32
+"""Longest ``job.status`` status name looked at."""
+
+JOB_STATUSES = frozenset({"en_route", "on_site", "in_transit", "completed"})
+"""The statuses an app reports on its job (``job.status``)."""
+
 MAX_CLOSE_REASON_BYTES = 123
 """Websocket limit on a close frame's reason (RFC 6455 §5.5)."""
 
@@ -92,3 +104,6 @@ class ErrorCode(StrEnum):
     AUTH_IN_PROGRESS = "auth_in_progress"
     ALREADY_AUTHENTICATED = "already_authenticated"
     RATE_LIMITED = "rate_limited"
+    NOT_FOUND = "not_found"
+    NOT_ALLOWED = "not_allowed"
+    UNAVAILABLE = "unavailable"

@@ -131,3 +131,50 @@ class AckMessage(ServerMessage):
     seq: int | None
     accepted: int
     rejected: dict[str, int]
+
+
+# -- dispatch ---------------------------------------------------------------------------
+
+
+@server_message
+@dataclass(frozen=True, slots=True)
+class OfferMessage(ServerMessage):
+    """``offer``: a job offered to this provider (``offer`` as docs/protocol.md
+    describes it: what to decide with, the expiry; nothing personal)."""
+
+    TYPE: ClassVar[str] = "offer"
+    offer: dict[str, object]
+
+
+@server_message
+@dataclass(frozen=True, slots=True)
+class OfferWithdrawnMessage(ServerMessage):
+    """``offer.withdrawn``: an offer is no longer open (another provider took the
+    job, it was cancelled, the operator took it back, or it expired)."""
+
+    TYPE: ClassVar[str] = "offer.withdrawn"
+    offer_id: int
+    reason: str
+    message: str
+
+
+@server_message
+@dataclass(frozen=True, slots=True)
+class JobUpdateMessage(ServerMessage):
+    """``job.update``: one of the provider's jobs as it is now (after an accept, a
+    status change, a cancellation; again after every reconnect)."""
+
+    TYPE: ClassVar[str] = "job.update"
+    job: dict[str, object]
+
+
+@server_message
+@dataclass(frozen=True, slots=True)
+class ResultMessage(ServerMessage):
+    """``result``: the answer to a command (``offer.accept``, ``offer.refuse``,
+    ``job.status``) that the server could judge; ``code`` says what happened."""
+
+    TYPE: ClassVar[str] = "result"
+    seq: int | None
+    code: str
+    message: str

@@ -21,6 +21,7 @@ from server.api import (
     imports,
     incidents,
     jobs,
+    offers,
     portal,
     records,
     search,
@@ -45,6 +46,7 @@ def build_api() -> Api:
     api.add(*candidates.OPERATIONS)
     api.add(*incidents.OPERATIONS)
     api.add(*jobs.OPERATIONS)
+    api.add(*offers.OPERATIONS)
     api.add(*events.OPERATIONS)
     api.add(*addresses.OPERATIONS)
     api.add(*portal.OPERATIONS)

@@ -70,7 +70,7 @@ class CandidatesOut(BaseModel):
     rings: int
 
 
-def _out(candidate: RankedCandidate) -> CandidateOut:
+def candidate_out(candidate: RankedCandidate) -> CandidateOut:
     f = candidate.facts
     return CandidateOut(
         provider_id=f.provider_id,
@@ -111,7 +111,7 @@ async def candidates(ctx: Ctx) -> CandidatesOut:
     )
     result = await finder.find(ctx.session, request)
     return CandidatesOut(
-        candidates=[_out(c) for c in result.candidates],
+        candidates=[candidate_out(c) for c in result.candidates],
         eligible=result.eligible,
         seen=result.seen,
         rings=result.rings,

@@ -82,6 +82,8 @@ async def _send_fix(ws: ClientConnection, seq: int) -> None:
     frame = {"type": "pos", "seq": seq, "time_ms": int(time.time() * 1000), **fix}
     await ws.send(orjson.dumps(frame).decode())
     ack = orjson.loads(await asyncio.wait_for(ws.recv(), unit(5)))
+    while ack["type"] == "job.update":  # the job the provider was assigned, pushed
+        ack = orjson.loads(await asyncio.wait_for(ws.recv(), unit(5)))
     assert ack["type"] == "ack" and ack["accepted"] == 1, ack
 
 

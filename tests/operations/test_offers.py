@@ -202,4 +202,4 @@ def test_dispatch_rules_layers_and_bounds() -> None:
         {"batch_size": 0},
     ):
         with pytest.raises(InvalidInputError):
-            DispatchRules(**bad)  # type: ignore[arg-type]
+            DispatchRules(**bad)

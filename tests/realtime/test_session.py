@@ -15,6 +15,7 @@ from realtime.actions import (
     ProviderOffline,
     ProviderOnline,
     RecordHello,
+    Resume,
     Send,
 )
 from realtime.errors import ConfigError, InvalidTransition
@@ -90,7 +91,7 @@ def test_handshake_token_then_welcome() -> None:
     assert welcome.server_time_ms == NOW_MS
     assert welcome.position_interval_s == CONFIG.position_interval_s
     assert welcome.config == CONFIG.session_limits()
-    assert len(actions) == 2
+    assert actions[2:] == [Resume(PROVIDER)]  # after welcome: its offers and jobs again
     assert (conn.state, conn.provider_id) == (S.AUTHENTICATED, PROVIDER)
 
 
