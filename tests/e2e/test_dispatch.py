@@ -1,0 +1,296 @@
+"""Dispatch end to end: the operator offers a job over HTTP, provider apps on real
+sockets receive it, one accepts and wins, the other is told at once; answers,
+statuses, bad commands and a reconnect, as docs/protocol.md describes them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from websockets.asyncio.client import ClientConnection, connect
+
+from registry import models as m
+from registry.cells import point_cell
+from registry.devices import token_digest
+from registry.enums import Channel, PersonKind, ServiceTarget
+from registry.permissions import ADMIN, ROLE_PERMISSIONS
+from registry.validation import make_cnpj
+from server.settings import Settings
+from tests.conftest import unit
+from tests.support.server import ServerProcess, running_server
+
+pytestmark = pytest.mark.slow
+Sessions = async_sessionmaker[AsyncSession]
+PASSWORD = "senha-do-admin"
+Frame = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    logs = tmp_path_factory.mktemp("dispatch")
+    with running_server(settings, logs, OFFER_SWEEP_S="0.2") as process:
+        yield process
+
+
+async def _world(db: Sessions, providers: int) -> dict[str, Any]:
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
+    async with db() as session, session.begin():
+        role = m.Role(name=ADMIN, permissions=sorted(ROLE_PERMISSIONS[ADMIN]))
+        client = m.Client(cnpj=make_cnpj(51), trade_name="Seguradora", legal_name="Seg SA")
+        kind = m.IncidentType(name="Pane elétrica")
+        tow = m.ServiceType(
+            code="reboque", name="Reboque", target=ServiceTarget.VEHICLE, needs_destination=True
+        )
+        reason = m.RefusalReason(name="Sem viatura")
+        session.add_all([role, client, kind, tow, reason])
+        await session.flush()
+        session.add(m.User(login="admin", name="Admin", password_hash=cheap, role_id=role.id))
+        ids = []
+        for i in range(providers):
+            provider = m.Provider(
+                person_kind=PersonKind.PJ,
+                document=make_cnpj(60 + i),
+                name=f"Guincho {i}",
+                phone="+5511912345678",
+                base_location="SRID=4326;POINT(-46.63 -23.55)",
+                base_h3=point_cell(-23.55, -46.63),
+                channels=[Channel.APP, Channel.VERBAL],
+            )
+            session.add(provider)
+            await session.flush()
+            session.add(
+                m.ProviderService(
+                    provider_id=provider.id,
+                    service_type_id=tow.id,
+                    departure_fee=120,
+                    price_per_km=4,
+                )
+            )
+            session.add(
+                m.DeviceToken(provider_id=provider.id, name="app", token_hash=token_digest(f"t{i}"))
+            )
+            ids.append(provider.id)
+    return {"client": client.id, "kind": kind.id, "tow": tow.id, "reason": reason.id, "p": ids}
+
+
+async def _app(server: ServerProcess, i: int) -> ClientConnection:
+    ws = await connect(
+        f"ws://127.0.0.1:{server.port}/ws/provider",
+        subprotocols=["acionar.v1"],  # type: ignore[list-item]
+        additional_headers={"Authorization": f"Bearer t{i}"},
+        open_timeout=unit(5),
+    )
+    assert (await _next(ws, "welcome"))["type"] == "welcome"
+    return ws
+
+
+async def _next(ws: ClientConnection, kind: str) -> Frame:
+    """The next frame of type ``kind``, skipping others (positions' acks...)."""
+    async with asyncio.timeout(unit(5)):
+        while True:
+            frame: Frame = orjson.loads(await ws.recv())
+            if frame["type"] == kind:
+                return frame
+
+
+async def _send(ws: ClientConnection, frame: Frame) -> None:
+    await ws.send(orjson.dumps(frame).decode())
+
+
+@pytest.fixture
+async def http(server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        yield client
+
+
+async def _login(http: httpx.AsyncClient) -> None:
+    login = await http.post("/api/v1/auth/login", json={"login": "admin", "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    http.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+
+
+async def _job(http: httpx.AsyncClient, world: dict[str, Any]) -> int:
+    incident = await http.post(
+        "/api/v1/incidents", json={"client_id": world["client"], "incident_type_id": world["kind"]}
+    )
+    assert incident.status_code == 201, incident.text
+    job = await http.post(
+        f"/api/v1/incidents/{incident.json()['id']}/jobs",
+        json={
+            "service_type_id": world["tow"],
+            "ad_hoc": True,
+            "requester": {"name": "Ana", "phone": "11 98888-7777"},
+            "origin": {"lat": -23.56, "lng": -46.64, "street": "Rua Vergueiro", "number": "100"},
+            "destination": {"lat": -23.60, "lng": -46.66, "street": "Av. Ibirapuera"},
+        },
+    )
+    assert job.status_code == 201, job.text
+    return int(job.json()["id"])
+
+
+async def test_offer_accept_one_winner_over_real_sockets(
+    server: ServerProcess, db: Sessions, http: httpx.AsyncClient
+) -> None:
+    world = await _world(db, 2)
+    a, b = world["p"]
+    apps = [await _app(server, 0), await _app(server, 1)]
+    await _login(http)
+    job_id = await _job(http, world)
+
+    found = await http.get(f"/api/v1/jobs/{job_id}/candidates")
+    assert found.status_code == 200, found.text
+    channels = {c["provider_id"]: c["channels_now"] for c in found.json()["candidates"]}
+    assert channels == {a: ["app", "verbal"], b: ["app", "verbal"]}
+
+    offers = {}
+    for pid in (a, b):
+        made = await http.post(
+            f"/api/v1/jobs/{job_id}/offers", json={"provider_id": pid, "channel": "app"}
+        )
+        assert made.status_code == 201, made.text
+        offers[pid] = made.json()["id"]
+    received = [await _next(ws, "offer") for ws in apps]
+    assert {f["offer"]["offer_id"] for f in received} == set(offers.values())
+    first = received[0]["offer"]
+    assert first["service"] == "Reboque" and first["origin"]["street"] == "Rua Vergueiro"
+    assert first["price"] is not None and first["expires_at_ms"] > 0
+    assert "98888" not in orjson.dumps(received).decode()  # no requester before accept
+
+    await _send(apps[0], {"type": "offer.accept", "seq": 7, "offer_id": offers[a], "eta_min": 15})
+    result = await _next(apps[0], "result")
+    assert (result["seq"], result["code"]) == (7, "accepted")
+    update = await _next(apps[0], "job.update")
+    assert update["job"]["requester"]["phone"] == "+5511988887777"
+    assert update["job"]["next_statuses"] == ["en_route", "on_site"]
+    withdrawn = await _next(apps[1], "offer.withdrawn")
+    assert (withdrawn["offer_id"], withdrawn["reason"]) == (offers[b], "taken")
+    await _send(apps[1], {"type": "offer.accept", "seq": 3, "offer_id": offers[b], "eta_min": 5})
+    assert (await _next(apps[1], "result"))["code"] == "taken"
+
+    listed = (await http.get(f"/api/v1/jobs/{job_id}/offers")).json()
+    by_id = {o["id"]: o for o in listed}
+    assert by_id[offers[a]]["status"] == "accepted" and by_id[offers[a]]["eta_minutes"] == 15
+    assert by_id[offers[a]]["delivered_at"] is not None  # the socket got it first
+    assert by_id[offers[b]]["status"] == "withdrawn"
+
+    await _send(apps[0], {"type": "job.status", "seq": 8, "job_id": job_id, "status": "en_route"})
+    assert (await _next(apps[0], "result"))["code"] == "ok"
+    moved = await _next(apps[0], "job.update")
+    assert moved["job"]["status"] == "en_route"
+    await _send(apps[0], {"type": "job.status", "seq": 9, "job_id": job_id, "status": "completed"})
+    refused = await _next(apps[0], "error")
+    assert (refused["code"], refused["seq"]) == ("not_allowed", 9)
+    await _send(apps[1], {"type": "job.status", "seq": 1, "job_id": job_id, "status": "on_site"})
+    assert (await _next(apps[1], "error"))["code"] == "not_found"  # not b's job
+    history = (await http.get(f"/api/v1/jobs/{job_id}/offer-history")).json()
+    assert [h["to_status"] for h in history if h["offer_id"] == offers[a]] == [
+        "pending",
+        "delivered",
+        "accepted",
+    ]
+    for ws in apps:
+        await ws.close()
+
+
+async def test_bad_commands_get_clear_errors_and_the_socket_lives_on(
+    server: ServerProcess, db: Sessions
+) -> None:
+    await _world(db, 1)
+    ws = await _app(server, 0)
+    for frame, code, field in (
+        (
+            {"type": "offer.accept", "seq": 1, "offer_id": 1, "eta_min": 0},
+            "invalid_field",
+            "eta_min",
+        ),
+        (
+            {"type": "offer.accept", "seq": 2, "offer_id": "x", "eta_min": 5},
+            "invalid_field",
+            "offer_id",
+        ),
+        (
+            {"type": "offer.refuse", "seq": 3, "offer_id": 2**40, "reason_id": 1},
+            "invalid_field",
+            "offer_id",
+        ),
+        (
+            {"type": "job.status", "seq": 4, "job_id": 1, "status": "assigned"},
+            "invalid_field",
+            "status",
+        ),
+        (
+            {"type": "job.status", "seq": 5, "job_id": 1, "status": "on_site", "lat": 1},
+            "invalid_field",
+            "lng",
+        ),
+        ({"type": "offer.accept", "seq": 6, "offer_id": 999999, "eta_min": 5}, "not_found", None),
+    ):
+        await _send(ws, frame)
+        error = await _next(ws, "error")
+        assert (error["code"], error["field"], error["seq"]) == (code, field, frame["seq"])
+    await ws.close()
+
+
+async def test_an_app_that_reconnects_gets_its_open_offers_again(
+    server: ServerProcess, db: Sessions, http: httpx.AsyncClient
+) -> None:
+    world = await _world(db, 1)
+    [pid] = world["p"]
+    ws = await _app(server, 0)
+    await _login(http)
+    job_id = await _job(http, world)
+    made = await http.post(
+        f"/api/v1/jobs/{job_id}/offers", json={"provider_id": pid, "channel": "app"}
+    )
+    assert made.status_code == 201, made.text
+    assert (await _next(ws, "offer"))["offer"]["offer_id"] == made.json()["id"]
+    await ws.close()
+    again = await _app(server, 0)
+    assert (await _next(again, "offer"))["offer"]["offer_id"] == made.json()["id"]
+    await _send(
+        again,
+        {
+            "type": "offer.refuse",
+            "seq": 1,
+            "offer_id": made.json()["id"],
+            "reason_id": world["reason"],
+        },
+    )
+    assert (await _next(again, "result"))["code"] == "refused"
+    job = (await http.get(f"/api/v1/jobs/{job_id}")).json()
+    assert job["status"] == "open"  # its only offer refused: back to the queue
+    await again.close()
+
+
+async def test_offline_app_and_verbal(
+    server: ServerProcess, db: Sessions, http: httpx.AsyncClient
+) -> None:
+    world = await _world(db, 1)
+    [pid] = world["p"]
+    await _login(http)
+    job_id = await _job(http, world)
+    offline = await http.post(
+        f"/api/v1/jobs/{job_id}/offers", json={"provider_id": pid, "channel": "app"}
+    )
+    assert offline.status_code == 409 and offline.json()["error"]["code"] == "channel_unavailable"
+    bad = await http.post(
+        f"/api/v1/jobs/{job_id}/offers", json={"provider_id": pid, "channel": "fax"}
+    )
+    assert bad.status_code == 422
+    verbal = await http.post(
+        f"/api/v1/jobs/{job_id}/offers",
+        json={"provider_id": pid, "channel": "verbal", "eta_minutes": 25},
+    )
+    assert verbal.status_code == 201 and verbal.json()["status"] == "accepted"
+    job = (await http.get(f"/api/v1/jobs/{job_id}")).json()
+    assert (job["status"], job["provider_id"]) == ("assigned", pid)
+    again = await http.post(
+        f"/api/v1/jobs/{job_id}/offers", json={"provider_id": pid, "channel": "verbal"}
+    )
+    assert again.status_code == 409 and again.json()["error"]["code"] == "not_awaiting"
