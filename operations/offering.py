@@ -347,7 +347,8 @@ async def move_offer(
         note=note,
     )
     offer.status = target
-    offer.version += 1
+    if target is not OfferStatus.DELIVERED:  # a link sent before it stays good
+        offer.version += 1
     if target is OfferStatus.DELIVERED:
         offer.delivered_at = now
     elif target in (OfferStatus.ACCEPTED, OfferStatus.REFUSED):

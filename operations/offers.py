@@ -21,8 +21,10 @@ channel, and how its answer is judged.
   back to dispatch (the provider gave up, the operator re-dispatches): ``withdrawn``.
 * ``refused``, ``expired``, ``withdrawn``, ``failed``: final.
 
-Every transition bumps the offer's ``version``: a signed link binds the version it
-was issued for, so each link works once for each step (compare-and-set).
+Every transition but the delivery bumps the offer's ``version`` (and so does each
+status a provider reports through its link): a signed link binds the version it was
+issued for, so each link works once for each step (compare-and-set). The delivery
+leaves it: the link in an SMS is signed before the gateway takes it.
 
 :func:`judge_accept` decides what an ``accept`` gets: the one answer each caller
 (app, portal, link, operator) turns into its own reply. Accept is idempotent: the

@@ -40,12 +40,14 @@ from operations.gateways.clock import Clock
 
 MIN_SECRET_KEY_BYTES = 32
 """Shortest secret key accepted (256 bits, the size of the HMAC-SHA256 output)."""
-MAX_TOKEN_CHARS = 128
-"""Longest token ``verify`` looks at; ours are under 90 characters."""
+MAX_TOKEN_CHARS = 160
+"""Longest token ``verify`` looks at; ours are under 120 characters."""
 MAX_LINK_LIFETIME = timedelta(days=30)
 """Furthest ahead a link may expire."""
 MAX_SUBJECT_ID = 2**63 - 1
 """Largest subject id (PostgreSQL's bigint)."""
+MAX_BOUND = 4
+"""Most ids a link binds beside its subject."""
 SALT_PREFIX = "acionar.link."
 """Each purpose signs with the salt ``SALT_PREFIX + purpose``."""
 
@@ -65,14 +67,24 @@ class SignedLink:
     subject_id: int
     expires_at: datetime
     """First instant the link no longer opens (UTC, whole seconds)."""
+    bound: tuple[int, ...] = ()
+    """What else the link was signed for (an offer link: the provider and the
+    offer's version), checked by whoever honours it."""
 
 
 class LinkSigner(Protocol):
     """Signs and verifies link tokens."""
 
-    def sign(self, purpose: LinkPurpose, subject_id: int, expires_at: datetime) -> str:
+    def sign(
+        self,
+        purpose: LinkPurpose,
+        subject_id: int,
+        expires_at: datetime,
+        bound: tuple[int, ...] = (),
+    ) -> str:
         """A URL-safe token for ``subject_id`` and ``purpose``, valid until
-        ``expires_at`` (exclusive).
+        ``expires_at`` (exclusive), binding the ids in ``bound`` (at most
+        MAX_BOUND).
 
         Raises:
             InvalidInputError: ``subject_id`` outside 1..MAX_SUBJECT_ID;
@@ -121,11 +133,19 @@ class ItsdangerousLinkSigner:
             for purpose in LinkPurpose
         }
 
-    def sign(self, purpose: LinkPurpose, subject_id: int, expires_at: datetime) -> str:
+    def sign(
+        self,
+        purpose: LinkPurpose,
+        subject_id: int,
+        expires_at: datetime,
+        bound: tuple[int, ...] = (),
+    ) -> str:
         """See :meth:`LinkSigner.sign`."""
         _check_subject_id(subject_id)
+        if len(bound) > MAX_BOUND or not all(_is_count(value) for value in bound):
+            raise InvalidInputError("bound", "Identificadores inválidos para o link.")
         expiry = self._expiry(expires_at)
-        return self._serializers[LinkPurpose(purpose)].dumps([subject_id, expiry])
+        return self._serializers[LinkPurpose(purpose)].dumps([subject_id, expiry, *bound])
 
     def verify(self, token: str, purpose: LinkPurpose) -> SignedLink:
         """See :meth:`LinkSigner.verify`."""
@@ -168,20 +188,24 @@ def _is_id(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_SUBJECT_ID
 
 
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SUBJECT_ID
+
+
 def _link(purpose: LinkPurpose, payload: object) -> SignedLink:
     """The link a signed payload describes.
 
     Raises:
-        InvalidLinkError: the payload is not ``[subject_id, expiry]`` (signed with
-            our key, but not by this code: a bug or another version's format).
+        InvalidLinkError: the payload is not ``[subject_id, expiry, *bound]`` (signed
+            with our key, but not by this code: a bug or another version's format).
     """
-    if not (isinstance(payload, list) and len(payload) == 2):
+    if not (isinstance(payload, list) and 2 <= len(payload) <= 2 + MAX_BOUND):
         raise InvalidLinkError()
-    subject_id, expiry = payload
-    if not _is_id(subject_id) or not _is_id(expiry):
+    subject_id, expiry, *bound = payload
+    if not _is_id(subject_id) or not _is_id(expiry) or not all(_is_count(b) for b in bound):
         raise InvalidLinkError()
     try:
         expires_at = datetime.fromtimestamp(expiry, UTC)
     except (OverflowError, OSError, ValueError) as exc:
         raise InvalidLinkError() from exc
-    return SignedLink(purpose, subject_id, expires_at)
+    return SignedLink(purpose, subject_id, expires_at, tuple(bound))

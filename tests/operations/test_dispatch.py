@@ -356,22 +356,18 @@ async def test_a_link_version_works_once(db: Sessions) -> None:
     offer_id = await _offer(ops, job_id, pid, Channel.LINK)
     version = (await _offers(db, job_id))[offer_id].version
     async with ops.unit() as uow:
-        await dispatch.offer_delivered(uow, offer_id)  # the SMS went out
-    with pytest.raises(OfferConflictError) as caught:
+        await dispatch.offer_delivered(uow, offer_id)  # the SMS went out: same version
+    async with ops.unit() as uow:
+        result = await dispatch.accept_offer(
+            uow, offer_id, _provider(pid, Channel.LINK), eta_minutes=20, expected_version=version
+        )
+    assert result.outcome is AcceptOutcome.ACCEPTED
+    with pytest.raises(OfferConflictError) as caught:  # the same link again
         async with ops.unit() as uow:
             await dispatch.refuse_offer(
                 uow, offer_id, _provider(pid, Channel.LINK), reason, expected_version=version
             )
     assert caught.value.code == "stale"
-    async with ops.unit() as uow:
-        result = await dispatch.accept_offer(
-            uow,
-            offer_id,
-            _provider(pid, Channel.LINK),
-            eta_minutes=20,
-            expected_version=version + 1,
-        )
-    assert result.outcome is AcceptOutcome.ACCEPTED
 
 
 async def test_a_provider_moves_only_its_own_job(db: Sessions) -> None:

@@ -165,6 +165,16 @@ def test_another_key_is_refused_both_ways() -> None:
     _verify_fails_cleanly(SIGNER, foreign)
 
 
+def test_bound_ids_are_signed_and_cannot_be_changed() -> None:
+    token = SIGNER.sign(LinkPurpose.OFFER, 42, START + timedelta(minutes=5), (7, 3))
+    link = SIGNER.verify(token, LinkPurpose.OFFER)
+    assert (link.subject_id, link.bound) == (42, (7, 3))
+    other = SIGNER.sign(LinkPurpose.OFFER, 42, START + timedelta(minutes=5), (7, 4))
+    assert other != token
+    with pytest.raises(InvalidInputError):
+        SIGNER.sign(LinkPurpose.OFFER, 42, START + timedelta(minutes=5), (1, 2, 3, 4, 5))
+
+
 def test_a_payload_our_key_signed_in_another_shape_is_refused() -> None:
     def forged(payload: object) -> str:
         serializer = URLSafeSerializer(
@@ -176,10 +186,13 @@ def test_a_payload_our_key_signed_in_another_shape_is_refused() -> None:
 
     expiry = int((START + timedelta(minutes=5)).timestamp())
     assert SIGNER.verify(forged([42, expiry]), LinkPurpose.OFFER).subject_id == 42
+    assert SIGNER.verify(forged([42, expiry, 7, 3]), LinkPurpose.OFFER).bound == (7, 3)
     for payload in (
         {"id": 42},
         [42],
-        [42, expiry, 1],
+        [42, expiry, 1, 2, 3, 4, 5],  # more bound ids than any link has
+        [42, expiry, -1],
+        [42, expiry, "7"],
         ["42", expiry],
         [True, expiry],
         [0, expiry],
