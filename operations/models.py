@@ -24,6 +24,7 @@ job timeline.
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -300,6 +301,50 @@ class DispatchSettings(IdPk, Timestamped, Base):
     partners_first: Mapped[bool | None] = mapped_column(Boolean)
     schedule_lead_min: Mapped[int | None] = mapped_column(Integer)
     max_eta_min: Mapped[int | None] = mapped_column(Integer)
+
+
+class MessageStatus(enum.StrEnum):
+    """Where a message to a provider or a requester stands."""
+
+    SENT = "sent"  # the gateway took it
+    FAILED = "failed"  # the gateway refused it or could not be reached
+    DELIVERED = "delivered"  # the gateway reported it reached the phone
+    UNDELIVERED = "undelivered"  # the gateway reported it never will
+
+
+class DispatchMessage(IdPk, Base):
+    """An SMS or e-mail dispatch sent (an offer's link, a tracking link) and its
+    delivery result; ``gateway_id`` is the gateway's id, which delivery reports
+    name."""
+
+    __tablename__ = "dispatch_messages"
+    __table_args__ = (Index("ix_dispatch_messages_gateway", "kind", "gateway_id"),)
+
+    offer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("offers.id", ondelete="CASCADE"), index=True
+    )
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(10))
+    recipient: Mapped[str] = mapped_column(String(254))
+    gateway_id: Mapped[str | None] = mapped_column(String(120))
+    status: Mapped[MessageStatus] = mapped_column(str_enum(MessageStatus, "status"))
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TrackingLink(Base):
+    """A job's tracking link for the requester: sent when the provider goes en
+    route, revocable by the operator (``revoked_at``)."""
+
+    __tablename__ = "tracking_links"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 PUBLICATION_SEQUENCE = "outbox_events_publication_seq"

@@ -15,7 +15,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server import health
+from server import health, link_pages
 from server.api import api_routes
 from server.http import error_response
 from server.live import open_live
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/readyz", health.readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/", _index, methods=["GET"]),
+        *link_pages.ROUTES,
         Mount("/static", StaticFiles(directory=WEB_STATIC), name="static"),
     ]
     return Starlette(

@@ -54,6 +54,7 @@ from operations.events import (
 )
 from operations.gateways import SystemClock
 from operations.jobs import JobRules
+from operations.linking import LinkSender
 from operations.outbox import OutboxRelay, RelayConfig
 from operations.service import Operations, Policy
 from operations.sla import SlaPolicy
@@ -69,6 +70,7 @@ from realtime.tasks import owned_task
 from realtime.writer import PositionWriter, WriterConfig
 from server.dispatching import AppDispatch, LiveReach, sweep_offers
 from server.errors import AcionarServerError
+from server.gateways import link_secret, link_sender
 from server.resources import Resources
 from server.settings import Settings
 
@@ -155,6 +157,7 @@ class Live:
     operations: Operations
     candidates: CandidateFinder
     apps: AppDispatch
+    links: LinkSender
     rejections: RejectionCounts = field(default_factory=RejectionCounts)
     announcements: asyncio.Queue[set[int] | None] = field(
         default_factory=lambda: asyncio.Queue(ANNOUNCE_QUEUE)
@@ -237,7 +240,7 @@ async def _keep_presence(live: Live) -> None:
             log.warning("presence: refresh failed (%s)", exc)
 
 
-def _build(resources: Resources) -> Live:
+def _build(resources: Resources, secret: str) -> Live:
     settings = resources.settings
     store = LiveStore(resources.redis, settings.redis_prefix)
     bus = Bus(resources.redis, settings.redis_prefix + settings.bus_channel, uuid.uuid4().hex)
@@ -287,12 +290,14 @@ def _build(resources: Resources) -> Live:
             fresh_s=settings.position_fresh_s,
         ),
         AppDispatch(operations, hub),
+        link_sender(settings, resources, operations, secret),
     )
 
 
 @contextlib.asynccontextmanager
 async def open_live(resources: Resources) -> AsyncIterator[Live]:
-    live = _build(resources)
+    live = _build(resources, await link_secret(resources))
+    live.operations.links = live.links
     _subscribe(live)
     engine = resources.engine.sync_engine
     if live.store.resolution != RESOLUTION:

@@ -173,8 +173,46 @@ class Settings:
     catalogue_reload_s: float = _s(
         600.0, "Candidate search: full reload of the provider catalogue (safety net), s."
     )
+    public_url: str = _s(
+        "", "Base URL of the links sent to providers and requesters. Empty: http://HOST:PORT."
+    )
+    link_secret_key: str = _s(
+        "",
+        "Secret that signs links (32+ bytes, the same on every node). Empty: one made on "
+        "first start and kept in the database.",
+    )
+    link_lifetime_h: float = _s(24.0, "Hours an offer's link works (its offer expires first).")
+    sms_gateway: str = _s("outbox", "SMS: outbox (stored in sent_messages) or http.")
+    sms_http_url: str = _s("", "SMS_GATEWAY=http: the provider's send endpoint (JSON POST).")
+    sms_http_auth_header: str = _s(
+        "", "SMS_GATEWAY=http: one header sent with each request, 'Name: value'."
+    )
+    sms_http_body: str = _s(
+        '{"to": "{to}", "message": "{text}"}',
+        "SMS_GATEWAY=http: JSON body template; {to} (E.164), {to_digits}, {text}.",
+    )
+    sms_http_id_field: str = _s(
+        "id", "SMS_GATEWAY=http: dotted path of the message id in the answer."
+    )
+    sms_report_token: str = _s(
+        "",
+        "Token the SMS provider's delivery reports carry (X-Acionar-Token). Empty: reports off.",
+    )
+    email_gateway: str = _s("outbox", "E-mail: outbox (stored in sent_messages) or smtp.")
+    smtp_host: str = _s("localhost", "EMAIL_GATEWAY=smtp: server host.")
+    smtp_port: int = _s(587, "EMAIL_GATEWAY=smtp: server port.")
+    smtp_security: str = _s("starttls", "EMAIL_GATEWAY=smtp: none, starttls or tls.")
+    smtp_user: str = _s("", "EMAIL_GATEWAY=smtp: login (empty: none).")
+    smtp_password: str = _s("", "EMAIL_GATEWAY=smtp: password.")
+    email_from: str = _s("acionar@localhost", "Sender address of Acionar's e-mails.")
+    gateway_timeout_s: float = _s(10.0, "Seconds an SMS or e-mail gateway may take per message.")
     demo_providers: int = _s(240, "Providers created by seed-demo.")
     demo_beneficiaries: int = _s(60, "Beneficiaries created by seed-demo.")
+
+    @property
+    def effective_public_url(self) -> str:
+        """Where links point: PUBLIC_URL, or this server's address."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def uses_local_postgres(self) -> bool:
@@ -295,6 +333,8 @@ class Settings:
                 "outbox_retention_h",
                 "outbox_prune_s",
                 "offer_sweep_s",
+                "link_lifetime_h",
+                "gateway_timeout_s",
             )
             if getattr(self, name) <= 0
         ]
@@ -314,6 +354,18 @@ class Settings:
         ]
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             problems.append("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        if self.sms_gateway not in {"outbox", "http"}:
+            problems.append("SMS_GATEWAY must be outbox or http")
+        if self.sms_gateway == "http" and not self.sms_http_url.startswith(("http://", "https://")):
+            problems.append("SMS_HTTP_URL must be an http(s) URL when SMS_GATEWAY=http")
+        if self.email_gateway not in {"outbox", "smtp"}:
+            problems.append("EMAIL_GATEWAY must be outbox or smtp")
+        if self.smtp_security not in {"none", "starttls", "tls"}:
+            problems.append("SMTP_SECURITY must be none, starttls or tls")
+        if self.link_secret_key and len(self.link_secret_key.encode()) < 32:
+            problems.append("LINK_SECRET_KEY must have at least 32 bytes")
+        if self.public_url and not self.public_url.startswith(("http://", "https://")):
+            problems.append("PUBLIC_URL must start with http:// or https://")
         if self.geocoder not in {"offline", "nominatim"}:
             problems.append("GEOCODER must be offline or nominatim")
         if not self.geocoder_nominatim_url.startswith(("http://", "https://")):

@@ -22,6 +22,17 @@ from registry.db import Base
 from registry.models.columns import IdPk, str_enum
 
 
+class ServerSecret(Base):
+    """A secret every node must share and no one typed in (the key that signs
+    links, when ``LINK_SECRET_KEY`` is not set): made once, on first start."""
+
+    __tablename__ = "server_secrets"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class SentMessage(IdPk, Base):
     """An SMS or e-mail handed to the offline gateway.
 

@@ -9,13 +9,14 @@ docs/dispatch.md).
 
 from __future__ import annotations
 
+import hmac
 from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from operations import dispatch, offering
+from operations import dispatch, linking, offering
 from operations.candidates import CandidateFinder, CandidateRequest
 from operations.dispatch_rules import (
     MAX_ATTEMPTS,
@@ -42,7 +43,8 @@ from registry.models import Client, Provider
 from registry.permissions import Permission
 from registry.schemas.common import InModel, LongText
 from server.api.candidates import MAX_CANDIDATES, CandidateOut, candidate_out
-from server.api.core import BodyKind, Ctx, Operation
+from server.api.core import Access, BodyKind, Ctx, Operation
+from server.api.errors import ApiError
 
 P = Permission
 TAG = "dispatch"
@@ -224,6 +226,34 @@ async def refuse(ctx: Ctx) -> OfferView:
     )
 
 
+# -- SMS delivery reports ---------------------------------------------------------------
+
+
+class DeliveryReportIn(InModel):
+    """An SMS provider's report on a message Acionar sent (its id as the provider
+    gave it when it took the message)."""
+
+    id: Annotated[str, Field(min_length=1, max_length=120)]
+    delivered: bool
+    detail: Annotated[str, Field(max_length=500)] | None = None
+
+
+class DeliveryReportOut(BaseModel):
+    matched: int
+
+
+async def delivery_report(ctx: Ctx) -> DeliveryReportOut:
+    expected = ctx.request.app.state.resources.settings.sms_report_token
+    given = ctx.request.headers.get("x-acionar-token", "")
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise ApiError(401, "unauthorized", "Token de relatório de entrega inválido.")
+    body: DeliveryReportIn = ctx.body
+    matched = await linking.delivery_report(
+        ctx.session, body.id, body.delivered, body.detail, ctx.uow.now
+    )
+    return DeliveryReportOut(matched=matched)
+
+
 # -- settings --------------------------------------------------------------------------------
 
 
@@ -364,6 +394,17 @@ OPERATIONS = [
         body=RefuseIn,
         body_kind=BodyKind.MODEL,
         response=OfferView,
+    ),
+    Operation(
+        "POST",
+        "/sms/delivery-reports",
+        delivery_report,
+        "An SMS provider reports a message delivered or not (header X-Acionar-Token)",
+        TAG,
+        access=Access.PUBLIC,
+        body=DeliveryReportIn,
+        body_kind=BodyKind.MODEL,
+        response=DeliveryReportOut,
     ),
     Operation(
         "GET",

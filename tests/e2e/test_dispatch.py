@@ -11,18 +11,12 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from websockets.asyncio.client import ClientConnection, connect
 
-from registry import models as m
-from registry.cells import point_cell
-from registry.devices import token_digest
-from registry.enums import Channel, PersonKind, ServiceTarget
-from registry.permissions import ADMIN, ROLE_PERMISSIONS
-from registry.validation import make_cnpj
 from server.settings import Settings
 from tests.conftest import unit
+from tests.e2e.dispatch_support import dispatch_world, login, new_job
 from tests.support.server import ServerProcess, running_server
 
 pytestmark = pytest.mark.slow
@@ -36,47 +30,6 @@ def server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
     logs = tmp_path_factory.mktemp("dispatch")
     with running_server(settings, logs, OFFER_SWEEP_S="0.2") as process:
         yield process
-
-
-async def _world(db: Sessions, providers: int) -> dict[str, Any]:
-    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
-    async with db() as session, session.begin():
-        role = m.Role(name=ADMIN, permissions=sorted(ROLE_PERMISSIONS[ADMIN]))
-        client = m.Client(cnpj=make_cnpj(51), trade_name="Seguradora", legal_name="Seg SA")
-        kind = m.IncidentType(name="Pane elétrica")
-        tow = m.ServiceType(
-            code="reboque", name="Reboque", target=ServiceTarget.VEHICLE, needs_destination=True
-        )
-        reason = m.RefusalReason(name="Sem viatura")
-        session.add_all([role, client, kind, tow, reason])
-        await session.flush()
-        session.add(m.User(login="admin", name="Admin", password_hash=cheap, role_id=role.id))
-        ids = []
-        for i in range(providers):
-            provider = m.Provider(
-                person_kind=PersonKind.PJ,
-                document=make_cnpj(60 + i),
-                name=f"Guincho {i}",
-                phone="+5511912345678",
-                base_location="SRID=4326;POINT(-46.63 -23.55)",
-                base_h3=point_cell(-23.55, -46.63),
-                channels=[Channel.APP, Channel.VERBAL],
-            )
-            session.add(provider)
-            await session.flush()
-            session.add(
-                m.ProviderService(
-                    provider_id=provider.id,
-                    service_type_id=tow.id,
-                    departure_fee=120,
-                    price_per_km=4,
-                )
-            )
-            session.add(
-                m.DeviceToken(provider_id=provider.id, name="app", token_hash=token_digest(f"t{i}"))
-            )
-            ids.append(provider.id)
-    return {"client": client.id, "kind": kind.id, "tow": tow.id, "reason": reason.id, "p": ids}
 
 
 async def _app(server: ServerProcess, i: int) -> ClientConnection:
@@ -109,39 +62,14 @@ async def http(server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def _login(http: httpx.AsyncClient) -> None:
-    login = await http.post("/api/v1/auth/login", json={"login": "admin", "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    http.headers["X-CSRF-Token"] = login.json()["csrf_token"]
-
-
-async def _job(http: httpx.AsyncClient, world: dict[str, Any]) -> int:
-    incident = await http.post(
-        "/api/v1/incidents", json={"client_id": world["client"], "incident_type_id": world["kind"]}
-    )
-    assert incident.status_code == 201, incident.text
-    job = await http.post(
-        f"/api/v1/incidents/{incident.json()['id']}/jobs",
-        json={
-            "service_type_id": world["tow"],
-            "ad_hoc": True,
-            "requester": {"name": "Ana", "phone": "11 98888-7777"},
-            "origin": {"lat": -23.56, "lng": -46.64, "street": "Rua Vergueiro", "number": "100"},
-            "destination": {"lat": -23.60, "lng": -46.66, "street": "Av. Ibirapuera"},
-        },
-    )
-    assert job.status_code == 201, job.text
-    return int(job.json()["id"])
-
-
 async def test_offer_accept_one_winner_over_real_sockets(
     server: ServerProcess, db: Sessions, http: httpx.AsyncClient
 ) -> None:
-    world = await _world(db, 2)
+    world = await dispatch_world(db, 2)
     a, b = world["p"]
     apps = [await _app(server, 0), await _app(server, 1)]
-    await _login(http)
-    job_id = await _job(http, world)
+    await login(http)
+    job_id = await new_job(http, world)
 
     found = await http.get(f"/api/v1/jobs/{job_id}/candidates")
     assert found.status_code == 200, found.text
@@ -201,7 +129,7 @@ async def test_offer_accept_one_winner_over_real_sockets(
 async def test_bad_commands_get_clear_errors_and_the_socket_lives_on(
     server: ServerProcess, db: Sessions
 ) -> None:
-    await _world(db, 1)
+    await dispatch_world(db, 1)
     ws = await _app(server, 0)
     for frame, code, field in (
         (
@@ -240,11 +168,11 @@ async def test_bad_commands_get_clear_errors_and_the_socket_lives_on(
 async def test_an_app_that_reconnects_gets_its_open_offers_again(
     server: ServerProcess, db: Sessions, http: httpx.AsyncClient
 ) -> None:
-    world = await _world(db, 1)
+    world = await dispatch_world(db, 1)
     [pid] = world["p"]
     ws = await _app(server, 0)
-    await _login(http)
-    job_id = await _job(http, world)
+    await login(http)
+    job_id = await new_job(http, world)
     made = await http.post(
         f"/api/v1/jobs/{job_id}/offers", json={"provider_id": pid, "channel": "app"}
     )
@@ -271,10 +199,10 @@ async def test_an_app_that_reconnects_gets_its_open_offers_again(
 async def test_offline_app_and_verbal(
     server: ServerProcess, db: Sessions, http: httpx.AsyncClient
 ) -> None:
-    world = await _world(db, 1)
+    world = await dispatch_world(db, 1)
     [pid] = world["p"]
-    await _login(http)
-    job_id = await _job(http, world)
+    await login(http)
+    job_id = await new_job(http, world)
     offline = await http.post(
         f"/api/v1/jobs/{job_id}/offers", json={"provider_id": pid, "channel": "app"}
     )

@@ -15,8 +15,10 @@ from operations import dispatch, service
 from operations.dispatch import AcceptResult
 from operations.errors import InvalidInputError, NotFoundError, OfferConflictError
 from operations.events import CATALOGUE, OfferEvent
+from operations.gateways import Email, ItsdangerousLinkSigner, MemoryMessages, Sms
 from operations.lifecycle import JobActor, JobStatus
-from operations.models import DispatchSettings, Job, Offer, OfferTransition
+from operations.linking import LinkConfig, LinkSender
+from operations.models import DispatchMessage, DispatchSettings, Job, Offer, OfferTransition
 from operations.offers import AcceptOutcome, OfferStatus, WithdrawReason
 from operations.service import Operations
 from registry import models as m
@@ -66,6 +68,7 @@ async def _providers(db: Sessions, world: World, n: int, **columns: object) -> l
                 document=make_cnpj(100 + i),
                 name=f"Guincho {i}",
                 phone="+5511912345678",
+                email=f"guincho{i}@example.com",
                 base_location="SRID=4326;POINT(-46.64 -23.56)",
                 base_h3=point_cell(-23.56, -46.64),
                 channels=[Channel.APP, Channel.WEB, Channel.LINK, Channel.VERBAL],
@@ -389,3 +392,29 @@ async def test_a_provider_moves_only_its_own_job(db: Sessions) -> None:
     assert offer.status is OS.WITHDRAWN and offer.withdraw_reason is WithdrawReason.REDISPATCH
     again = await _offer(ops, job_id, b)
     assert (await _accept(ops, again, b)).outcome is AcceptOutcome.ACCEPTED
+
+
+async def test_a_link_no_gateway_could_send_fails_the_offer(db: Sessions) -> None:
+    world = await make_world(db)
+    [pid] = await _providers(db, world, 1)
+    ops, _ = operations(db, reach=Reach())
+    messages = MemoryMessages()
+    signer = ItsdangerousLinkSigner("k" * 32, ops.clock)
+    sender = LinkSender(ops, signer, messages, messages, LinkConfig("https://acionar.example"))
+    ops.links = sender
+    job_id = await open_job(ops, world)
+    sent = await _offer(ops, job_id, pid, Channel.LINK)  # sent after the commit
+    assert (await _offers(db, job_id))[sent].status is OS.DELIVERED
+    [sms, email] = messages.sent
+    assert isinstance(sms, Sms) and "https://acionar.example/l/o/" in sms.text
+    assert isinstance(email, Email) and email.to == "guincho0@example.com"
+    async with ops.unit() as uow:
+        await dispatch.withdraw_offer(uow, sent, OPERATOR)
+    messages.down = True
+    failed = await _offer(ops, job_id, pid, Channel.LINK)
+    offer = (await _offers(db, job_id))[failed]
+    assert offer.status is OS.FAILED and offer.failure
+    async with db() as session:
+        results = (await session.execute(select(DispatchMessage.status))).scalars().all()
+    assert sorted(r.value for r in results) == ["failed", "failed", "sent", "sent"]
+    assert (await _job(db, job_id)).status is JobStatus.OPEN  # nothing left out
