@@ -39,7 +39,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from geo.addresses.records import location_of
-from operations import jobs, offering, service
+from geo.topn import RankedCandidate
+from operations import jobs, offering, runs, service
+from operations.candidates import CandidateRequest
 from operations.errors import IllegalTransitionError, NotFoundError, OfferConflictError
 from operations.events import JOB_STATUS, OFFER_CREATED, OFFER_STATUS
 from operations.lifecycle import ActorKind, JobActor, JobStatus
@@ -111,6 +113,47 @@ async def channels_now(uow: UnitOfWork, providers: list[Provider]) -> dict[int, 
                 now_.append(channel)
         out[provider.id] = now_
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class JobCandidate:
+    """A ranked candidate for a job and the channels that reach it now."""
+
+    ranked: RankedCandidate
+    channels_now: list[Channel]
+
+
+async def find_for_job(
+    uow: UnitOfWork, job: Job, *, radius_km: float, limit: int
+) -> list[JobCandidate]:
+    """The job's candidates at its origin (its service, its client's weights, its
+    trip priced), best first, with the channels each can take now. Empty for a job
+    without an origin or a service.
+
+    Raises:
+        LiveUnavailableError, ClientWeightsError (candidate search).
+    """
+    if uow.candidates is None or job.service_type_id is None:
+        return []
+    session = uow.session
+    places = await offering.job_places(session, job.id)
+    origin = offering.place_point(places, PlaceRole.ORIGIN)
+    if origin is None:
+        return []
+    destination = offering.place_point(places, PlaceRole.DESTINATION)
+    request = CandidateRequest(
+        at=origin,
+        service_type_id=job.service_type_id,
+        client_id=await offering.job_client(session, job),
+        radius_km=radius_km,
+        limit=limit,
+        trip_km=offering.trip_km(origin, destination),
+    )
+    result = await uow.candidates.find(session, request)
+    ids = [c.facts.provider_id for c in result.candidates]
+    providers = (await session.execute(select(Provider).where(Provider.id.in_(ids)))).scalars()
+    channels = await channels_now(uow, list(providers))
+    return [JobCandidate(c, channels.get(c.facts.provider_id, [])) for c in result.candidates]
 
 
 async def offer_job(
@@ -265,6 +308,12 @@ async def accept_offer(
         return AcceptResult(outcome, view, await _job_view(uow, job))
     if outcome is AcceptOutcome.EXPIRED and offer.status in OPEN:
         return AcceptResult(outcome, await _close(uow, job, offer, OfferStatus.EXPIRED))
+    if outcome is AcceptOutcome.CONFIRM and await runs.running(session, job.id):
+        offer.eta_minutes = eta  # automatic dispatch moves on rather than wait
+        view = await _close(
+            uow, job, offer, OfferStatus.WITHDRAWN, withdraw_reason=WithdrawReason.ETA_TOO_LONG
+        )
+        return AcceptResult(outcome, view)
     if outcome is AcceptOutcome.CONFIRM:
         offer.eta_minutes = eta
         offer.awaiting_confirmation = True
@@ -292,6 +341,7 @@ async def _assign(uow: UnitOfWork, job: Job, provider_id: int, actor: JobActor) 
     change = await jobs.move_job(
         uow.session, job.id, JobStatus.ASSIGNED, now=uow.now, actor=actor, provider_id=provider_id
     )
+    await runs.end_run(uow, job.id, JobStatus.ASSIGNED.label)
     return await announce_job(uow, change, JOB_STATUS)
 
 
@@ -354,9 +404,10 @@ async def _close(
     reason_id: int | None = None,
     failure: str | None = None,
     note: str | None = None,
+    withdraw_reason: WithdrawReason = WithdrawReason.OPERATOR,
 ) -> OfferView:
-    """Close an open offer without a winner; the job goes back to the queue when it
-    was its last open offer."""
+    """Close an open offer without a winner; automatic dispatch steps again, or the
+    job goes back to the queue when it was its last open offer."""
     who = actor or JobActor.system()
     change = await offering.move_offer(
         uow.session,
@@ -365,11 +416,13 @@ async def _close(
         now=uow.now,
         actor=who,
         refusal_reason_id=reason_id,
-        withdraw_reason=WithdrawReason.OPERATOR if target is OfferStatus.WITHDRAWN else None,
+        withdraw_reason=withdraw_reason if target is OfferStatus.WITHDRAWN else None,
         failure=failure,
         note=note,
     )
     view = await announce_offer(uow, change.offer, job, OFFER_STATUS)
+    if await runs.wake_run(uow, job.id):
+        return view  # automatic dispatch takes the next step
     if offering.back_to_queue(job) and not await offering.open_offers(uow.session, job.id):
         moved = await jobs.move_job(
             uow.session,

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from operations.views import IncidentView, JobView, OfferView
+from operations.views import IncidentView, JobView, OfferView, RunView
 from realtime.events import PROVIDER_ONLINE, PROVIDER_POSITIONS, EventType
 from realtime.events import PositionsPayload as PositionsPayload
 from realtime.events import ProviderOnlinePayload as ProviderOnlinePayload
@@ -40,6 +40,10 @@ class JobEvent(_Payload):
 
 class OfferEvent(_Payload):
     offer: OfferView
+
+
+class RunEvent(_Payload):
+    run: RunView
 
 
 class TokenRevokedEvent(_Payload):
@@ -84,6 +88,12 @@ OFFER_STATUS = EventType.define(
     durable=True,
     summary="an offer was delivered, accepted, refused, expired, withdrawn or failed",
 )
+AUTO_DISPATCH = EventType.define(
+    "dispatch.run",
+    RunEvent,
+    durable=True,
+    summary="a job's automatic dispatch started, stepped, widened, gave up, ended or stopped",
+)
 DEVICE_TOKEN_REVOKED = EventType.define(
     "device_token.revoked",
     TokenRevokedEvent,
@@ -104,6 +114,7 @@ PANEL_EVENTS: tuple[EventType[Any], ...] = (
     JOB_STATUS,
     OFFER_CREATED,
     OFFER_STATUS,
+    AUTO_DISPATCH,
     PROVIDER_POSITIONS,
 )
 """What the operators' panels follow (and resynchronise from, for the durable ones)."""
@@ -119,6 +130,7 @@ CATALOGUE: dict[str, EventType[Any]] = {e.name: e for e in PANEL_EVENTS + INTERN
 """Every event type by name."""
 
 __all__ = [
+    "AUTO_DISPATCH",
     "CATALOGUE",
     "DEVICE_TOKEN_REVOKED",
     "INCIDENT_UPDATED",
@@ -138,5 +150,6 @@ __all__ = [
     "PositionsPayload",
     "ProviderOnlinePayload",
     "ProvidersChangedEvent",
+    "RunEvent",
     "TokenRevokedEvent",
 ]

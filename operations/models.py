@@ -50,6 +50,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from operations.auto_plan import RunStatus
 from operations.lifecycle import ActorKind, JobKind, JobStatus
 from operations.offers import OfferStatus, WithdrawReason
 from registry.db import Base, Timestamped
@@ -301,6 +302,31 @@ class DispatchSettings(IdPk, Timestamped, Base):
     partners_first: Mapped[bool | None] = mapped_column(Boolean)
     schedule_lead_min: Mapped[int | None] = mapped_column(Integer)
     max_eta_min: Mapped[int | None] = mapped_column(Integer)
+
+
+class DispatchRun(Base):
+    """Automatic dispatch of one job (:mod:`operations.auto_dispatch`): its progress
+    and its timer live here, so that any node may take the next step when
+    ``next_at`` comes (``FOR UPDATE SKIP LOCKED``) and a node that dies loses
+    nothing. ``asked``: the providers offered the job so far."""
+
+    __tablename__ = "dispatch_runs"
+    __table_args__ = (
+        Index("ix_dispatch_runs_due", "next_at", postgresql_where=text("status = 'active'")),
+        CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+        CheckConstraint("step >= 0", name="step_non_negative"),
+    )
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[RunStatus] = mapped_column(str_enum(RunStatus, "status"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    step: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    asked: Mapped[list[int]] = mapped_column(ARRAY(Integer), server_default=text("'{}'"))
+    next_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class MessageStatus(enum.StrEnum):

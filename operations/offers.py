@@ -105,6 +105,7 @@ class WithdrawReason(enum.StrEnum):
     ASSIGNED = "assigned"  # the operator assigned the job otherwise
     OPERATOR = "operator"  # the operator took this offer back
     REDISPATCH = "redispatch"  # after accepting, the job went back to dispatch
+    ETA_TOO_LONG = "eta_too_long"  # automatic dispatch: the ETA bid was above the maximum
 
     @property
     def label(self) -> str:
@@ -117,6 +118,7 @@ WITHDRAW_LABELS = {
     WithdrawReason.ASSIGNED: "O atendimento foi designado a outro prestador",
     WithdrawReason.OPERATOR: "A central retirou a oferta",
     WithdrawReason.REDISPATCH: "O atendimento voltou para acionamento",
+    WithdrawReason.ETA_TOO_LONG: "A previsão de chegada ficou acima do máximo do cliente",
 }
 
 

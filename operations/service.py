@@ -43,7 +43,9 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from geo.addresses import Place
-from operations import incidents, jobs, offering, outbox
+from geo.topn import TopNResult
+from operations import incidents, jobs, offering, outbox, runs
+from operations.candidates import CandidateRequest
 from operations.events import (
     INCIDENT_UPDATED,
     JOB_CREATED,
@@ -57,7 +59,7 @@ from operations.events import (
 from operations.gateways import Clock
 from operations.incidents import IncidentDraft
 from operations.jobs import Change, JobDraft, JobRules
-from operations.lifecycle import WITH_PROVIDER, JobActor, JobStatus
+from operations.lifecycle import AWAITING_PROVIDER, WITH_PROVIDER, JobActor, JobStatus
 from operations.models import Incident, Job, Offer
 from operations.offers import OfferStatus, WithdrawReason, withdraw_reason_for
 from operations.places import PlaceRequest, PlaceRole, resolve_place
@@ -117,6 +119,12 @@ class Reach(Protocol):
         ...
 
 
+class CandidateSource(Protocol):
+    """Ranked candidates for a job (:class:`operations.candidates.CandidateFinder`)."""
+
+    async def find(self, session: AsyncSession, request: CandidateRequest) -> TopNResult: ...
+
+
 class OfferLinks(Protocol):
     """Sends an offer's signed link by SMS and/or e-mail
     (:class:`operations.linking.LinkSender`)."""
@@ -143,6 +151,7 @@ class UnitOfWork:
         self.busy = operations.busy
         self.reach = operations.reach
         self.links = operations.links
+        self.candidates = operations.candidates
         self._kick = operations.kick
         self._hooks = hooks
         self._kicking = False
@@ -191,6 +200,7 @@ class Operations:
         kick: Callable[[], None] | None = None,
         reach: Reach | None = None,
         links: OfferLinks | None = None,
+        candidates: CandidateSource | None = None,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
@@ -199,6 +209,7 @@ class Operations:
         self.kick = kick
         self.reach = reach
         self.links = links
+        self.candidates = candidates
 
     @contextlib.asynccontextmanager
     async def unit(self) -> AsyncIterator[UnitOfWork]:
@@ -253,6 +264,7 @@ async def register_job(
     )
     view = await announce_job(uow, change, JOB_CREATED)
     uow.emit(INCIDENT_UPDATED, IncidentEvent(incident=incident_view(incident)))
+    await runs.start_if_enabled(uow, change.job)
     return view
 
 
@@ -371,6 +383,8 @@ async def settle_offers(uow: UnitOfWork, change: Change, actor: JobActor) -> Non
     if entry is None:
         return
     job = change.job
+    if entry.to_status not in AWAITING_PROVIDER and entry.to_status is not JobStatus.SCHEDULED:
+        await runs.end_run(uow, job.id, entry.to_status.label)
     reason = withdraw_reason_for(entry.to_status)
     if reason is not None:
         open_ = await offering.open_offers(uow.session, job.id)

@@ -17,8 +17,9 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict
 
 from geo.addresses import Address, AddressSource, Place, address_of
+from operations.auto_plan import RunStatus
 from operations.lifecycle import JobKind, JobStatus, next_statuses
-from operations.models import Incident, Job, JobPlace, Offer
+from operations.models import DispatchRun, Incident, Job, JobPlace, Offer
 from operations.offers import OfferStatus, WithdrawReason
 from operations.places import PlaceRole
 from registry.enums import Channel
@@ -251,4 +252,36 @@ def offer_view(offer: Offer, incident_id: int, brief: OfferBrief) -> OfferView:
         distance_km=offer.distance_km,
         price=offer.price,
         brief=brief,
+    )
+
+
+class RunView(BaseModel):
+    """A job's automatic dispatch as panels see it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job_id: int
+    status: RunStatus
+    status_label: str
+    attempts: int
+    step: int
+    asked: list[int]
+    next_at: datetime
+    started_at: datetime
+    updated_at: datetime
+    note: str | None
+
+
+def run_view(run: DispatchRun) -> RunView:
+    return RunView(
+        job_id=run.job_id,
+        status=run.status,
+        status_label=run.status.label,
+        attempts=run.attempts,
+        step=run.step,
+        asked=list(run.asked),
+        next_at=run.next_at,
+        started_at=run.started_at,
+        updated_at=run.updated_at,
+        note=run.note,
     )

@@ -11,6 +11,9 @@
   off the bus listener. A command from an app (``offer.accept``, ``offer.refuse``,
   ``job.status``) becomes a unit of work and one reply. After a (re)connection
   the app gets its open offers and active jobs again.
+* :func:`step_runs`: every ``AUTO_DISPATCH_POLL_S`` seconds, the automatic dispatch
+  steps that are due (:mod:`operations.auto_dispatch`; each node may take any,
+  none twice).
 * :func:`sweep_offers`: every ``OFFER_SWEEP_S`` seconds, expire what ran out and
   fail what no node delivered (every node runs it; ``SKIP LOCKED`` keeps them
   from doing the same offer).
@@ -29,7 +32,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from operations import dispatch, offering
+from operations import auto_dispatch, dispatch, offering
 from operations.errors import (
     IllegalTransitionError,
     InvalidInputError,
@@ -283,6 +286,16 @@ class AppDispatch:
                 )
                 return ResultMessage(seq, "ok", view.status_label)
         raise TypeError(f"not a command: {type(message).__name__}")
+
+
+async def step_runs(operations: Operations, interval_s: float) -> None:
+    """Take the due steps of automatic dispatch runs, forever."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await auto_dispatch.take_due_steps(operations)
+        except (DBAPIError, OSError, RedisError) as exc:
+            log.warning("automatic dispatch step failed (%s)", exc)
 
 
 async def sweep_offers(operations: Operations, interval_s: float) -> None:

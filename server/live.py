@@ -298,6 +298,7 @@ def _build(resources: Resources, secret: str) -> Live:
 async def open_live(resources: Resources) -> AsyncIterator[Live]:
     live = _build(resources, await link_secret(resources))
     live.operations.links = live.links
+    live.operations.candidates = live.candidates
     _subscribe(live)
     engine = resources.engine.sync_engine
     if live.store.resolution != RESOLUTION:

@@ -117,6 +117,9 @@ class Settings:
     offer_sweep_s: float = _s(
         1.0, "How often each node expires offers past their time and fails undelivered ones."
     )
+    auto_dispatch_poll_s: float = _s(
+        0.5, "How often each node takes the automatic dispatch steps that are due."
+    )
     sla_dispatch_minutes: int = _s(
         15, "Minutes to dispatch a job, for clients without their own SLA."
     )
@@ -333,6 +336,7 @@ class Settings:
                 "outbox_retention_h",
                 "outbox_prune_s",
                 "offer_sweep_s",
+                "auto_dispatch_poll_s",
                 "link_lifetime_h",
                 "gateway_timeout_s",
             )

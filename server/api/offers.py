@@ -16,8 +16,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from operations import dispatch, linking, offering
-from operations.candidates import CandidateFinder, CandidateRequest
+from operations import auto_dispatch, dispatch, jobs, linking, offering, runs
 from operations.dispatch_rules import (
     MAX_ATTEMPTS,
     MAX_BATCH_SIZE,
@@ -33,13 +32,12 @@ from operations.dispatch_rules import (
 )
 from operations.errors import NotFoundError
 from operations.lifecycle import ActorKind, JobActor
-from operations.models import DispatchSettings
+from operations.models import DispatchRun, DispatchSettings
 from operations.offers import OfferStatus, WithdrawReason
-from operations.places import PlaceRole
 from operations.service import offer_view_of
-from operations.views import OfferView
+from operations.views import OfferView, RunView, run_view
 from registry.enums import Channel
-from registry.models import Client, Provider
+from registry.models import Client
 from registry.permissions import Permission
 from registry.schemas.common import InModel, LongText
 from server.api.candidates import MAX_CANDIDATES, CandidateOut, candidate_out
@@ -79,7 +77,6 @@ class JobCandidateOut(CandidateOut):
 
 class JobCandidatesOut(BaseModel):
     candidates: list[JobCandidateOut]
-    eligible: int
 
 
 class OfferLineOut(BaseModel):
@@ -138,36 +135,13 @@ def _operator(ctx: Ctx, channel: Channel | None = None) -> JobActor:
 
 async def job_candidates(ctx: Ctx) -> JobCandidatesOut:
     q: JobCandidatesQuery = ctx.query
-    session = ctx.session
-    job = await offering.get_job(session, ctx.path["job_id"])
-    places = await offering.job_places(session, job.id)
-    origin = offering.place_point(places, PlaceRole.ORIGIN)
-    if origin is None or job.service_type_id is None:
-        return JobCandidatesOut(candidates=[], eligible=0)
-    destination = offering.place_point(places, PlaceRole.DESTINATION)
-    trip = offering.trip_km(origin, destination)
-    finder: CandidateFinder = ctx.request.app.state.live.candidates
-    request = CandidateRequest(
-        at=origin,
-        service_type_id=job.service_type_id,
-        client_id=await offering.job_client(session, job),
-        radius_km=q.radius_km,
-        limit=q.limit,
-        trip_km=trip,
-    )
-    result = await finder.find(session, request)
-    ids = [c.facts.provider_id for c in result.candidates]
-    providers = (await session.execute(select(Provider).where(Provider.id.in_(ids)))).scalars()
-    channels = await dispatch.channels_now(ctx.uow, list(providers))
+    job = await offering.get_job(ctx.session, ctx.path["job_id"])
+    found = await dispatch.find_for_job(ctx.uow, job, radius_km=q.radius_km, limit=q.limit)
     return JobCandidatesOut(
         candidates=[
-            JobCandidateOut(
-                **candidate_out(c).model_dump(),
-                channels_now=channels.get(c.facts.provider_id, []),
-            )
-            for c in result.candidates
+            JobCandidateOut(**candidate_out(c.ranked).model_dump(), channels_now=c.channels_now)
+            for c in found
         ],
-        eligible=result.eligible,
     )
 
 
@@ -224,6 +198,30 @@ async def refuse(ctx: Ctx) -> OfferView:
         body.reason_id,
         note=body.note,
     )
+
+
+# -- automatic dispatch ------------------------------------------------------------------
+
+
+async def start_auto(ctx: Ctx) -> RunView:
+    job = await jobs.locked_job(ctx.session, ctx.path["job_id"])
+    await offering.check_offerable(ctx.session, job)
+    rules = await offering.rules_for(ctx.session, await offering.job_client(ctx.session, job))
+    return await runs.start(ctx.uow, job, rules, user_id=ctx.user.user_id)
+
+
+async def stop_auto(ctx: Ctx) -> RunView:
+    view = await auto_dispatch.stop(ctx.uow, ctx.path["job_id"], ctx.user.user_id)
+    if view is None:
+        raise NotFoundError("Acionamento automático")
+    return view
+
+
+async def get_auto(ctx: Ctx) -> RunView:
+    run = await ctx.session.get(DispatchRun, ctx.path["job_id"])
+    if run is None:
+        raise NotFoundError("Acionamento automático")
+    return run_view(run)
 
 
 # -- SMS delivery reports ---------------------------------------------------------------
@@ -394,6 +392,33 @@ OPERATIONS = [
         body=RefuseIn,
         body_kind=BodyKind.MODEL,
         response=OfferView,
+    ),
+    Operation(
+        "POST",
+        JOB + "/auto-dispatch",
+        start_auto,
+        "Start (or restart) automatic dispatch of the job by its client's settings",
+        TAG,
+        permission=P.OPERATIONS_DISPATCH,
+        response=RunView,
+    ),
+    Operation(
+        "DELETE",
+        JOB + "/auto-dispatch",
+        stop_auto,
+        "Stop the job's automatic dispatch (its open offers stay open)",
+        TAG,
+        permission=P.OPERATIONS_DISPATCH,
+        response=RunView,
+    ),
+    Operation(
+        "GET",
+        JOB + "/auto-dispatch",
+        get_auto,
+        "The job's automatic dispatch: status, attempts, radius step, providers asked",
+        TAG,
+        permission=P.OPERATIONS_VIEW,
+        response=RunView,
     ),
     Operation(
         "POST",

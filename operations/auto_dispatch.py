@@ -1,0 +1,187 @@
+"""Automatic dispatch (acionamento automático): durable runs, one per job, taken
+step by step by whichever node gets there first.
+
+A run starts when a job is registered for a client whose dispatch settings turn it
+on (a scheduled job's run waits until ``schedule_lead_min`` before its time), or
+when an operator starts it on a job. Its progress (attempts, radius step, the
+providers asked) and its timer (``next_at``) are a row of ``dispatch_runs``.
+
+Every node runs :func:`take_due_steps` on a short timer. It reads the runs that are
+due, and for each, in its own unit of work, locks **the job, then the run** (the
+lock order of every writer here), each ``FOR UPDATE SKIP LOCKED``: a run another
+node is stepping is skipped, so no step fires twice; a node killed mid-step rolls
+its transaction back and the run stays due for the next node. A step
+(:func:`operations.auto_plan.plan_step`) waits for open offers, offers the job to
+the next candidates, widens the radius, or gives up (the job goes to
+``attempts_exceeded`` and the operator takes over). When an offer closes without a
+winner the run is woken at once (:func:`wake`); when the job gets a provider or is
+cancelled the run is done (:func:`settle`).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from operations import dispatch, jobs, offering
+from operations.auto_plan import Candidate, RunState, RunStatus, StepKind, plan_step
+from operations.dispatch_rules import DispatchRules
+from operations.errors import (
+    ClientWeightsError,
+    InvalidInputError,
+    LiveUnavailableError,
+    OfferConflictError,
+)
+from operations.events import JOB_STATUS
+from operations.lifecycle import AWAITING_PROVIDER, JobActor, JobStatus
+from operations.models import DispatchRun, Job
+from operations.runs import announce_run, finish_run, locked_run, start, start_if_enabled
+from operations.service import Operations, UnitOfWork, announce_job
+from operations.views import RunView, run_view
+from registry.enums import Channel
+
+log = logging.getLogger("acionar.auto_dispatch")
+
+__all__ = ["start", "start_if_enabled", "step", "stop", "take_due_steps"]
+
+DUE_BATCH = 50
+"""Most runs one pass looks at (the next pass takes the rest)."""
+CANDIDATES_PER_STEP = 50
+"""Candidates a step ranks at its radius (the best not asked yet are offered)."""
+RETRY_AFTER = timedelta(seconds=5)
+"""A step that could not rank (live positions not loaded) is tried again after this."""
+
+
+async def stop(uow: UnitOfWork, job_id: int, user_id: int | None) -> RunView | None:
+    """The operator stops the job's run (its open offers stay open)."""
+    await jobs.locked_job(uow.session, job_id)
+    run = await locked_run(uow.session, job_id)
+    if run is None or run.status is not RunStatus.ACTIVE:
+        return None if run is None else run_view(run)
+    return await finish_run(uow, run, RunStatus.STOPPED, "interrompido pela central")
+
+
+# -- the timer -----------------------------------------------------------------------------
+
+
+async def take_due_steps(ops: Operations, *, limit: int = DUE_BATCH) -> int:
+    """Take one step of every due run this node can lock; how many it took."""
+    async with ops.sessions() as session:
+        stmt = (
+            select(DispatchRun.job_id)
+            .where(DispatchRun.status == RunStatus.ACTIVE, DispatchRun.next_at <= ops.clock.now())
+            .order_by(DispatchRun.next_at)
+            .limit(limit)
+        )
+        due = list((await session.execute(stmt)).scalars())
+    taken = 0
+    for job_id in due:
+        async with ops.unit() as uow:
+            taken += await step(uow, job_id)
+    return taken
+
+
+async def step(uow: UnitOfWork, job_id: int) -> int:
+    """One step of the job's run, if it is due and no other node holds it (1), else
+    nothing (0)."""
+    session = uow.session
+    stmt = select(Job).where(Job.id == job_id).with_for_update(skip_locked=True)
+    job = (await session.execute(stmt)).scalar_one_or_none()
+    if job is None:
+        return 0
+    run = await locked_run(session, job_id, skip_locked=True)
+    if run is None or run.status is not RunStatus.ACTIVE or run.next_at > uow.now:
+        return 0
+    if job.status is JobStatus.SCHEDULED:
+        moved = await jobs.move_job(
+            session, job.id, JobStatus.OPEN, now=uow.now, actor=JobActor.system()
+        )
+        await announce_job(uow, moved, JOB_STATUS)
+    if job.status not in AWAITING_PROVIDER:
+        await finish_run(uow, run, RunStatus.DONE, job.status.label)
+        return 1
+    rules = await offering.rules_for(session, await offering.job_client(session, job))
+    await _step(uow, job, run, rules)
+    return 1
+
+
+async def _step(uow: UnitOfWork, job: Job, run: DispatchRun, rules: DispatchRules) -> None:
+    open_offers = await offering.open_offers(uow.session, job.id)
+    expiries = [o.expires_at for o in open_offers]
+    radius = rules.radius_steps_km[min(run.step, len(rules.radius_steps_km) - 1)]
+    found: list[Candidate] = []
+    if not expiries:
+        try:
+            ranked = await dispatch.find_for_job(
+                uow, job, radius_km=radius, limit=CANDIDATES_PER_STEP
+            )
+        except (LiveUnavailableError, ClientWeightsError) as exc:
+            run.next_at, run.note = uow.now + RETRY_AFTER, exc.message
+            await uow.session.flush()
+            return
+        found = [
+            Candidate(
+                c.ranked.facts.provider_id,
+                c.ranked.facts.partner,
+                c.ranked.facts.busy,
+                tuple(c.channels_now),
+            )
+            for c in ranked
+        ]
+    state = RunState(run.attempts, run.step, frozenset(run.asked))
+    decision = plan_step(rules, state, expiries, found)
+    if decision.kind is StepKind.WAIT:
+        assert decision.until is not None
+        run.next_at = decision.until
+    elif decision.kind is StepKind.WIDEN:
+        run.step += 1
+        run.next_at = uow.now
+    elif decision.kind is StepKind.GIVE_UP:
+        await _give_up(uow, job, run, decision.reason)
+        return
+    else:
+        await _offer(uow, job, run, decision.offers, rules)
+    run.updated_at = uow.now
+    await uow.session.flush()
+    announce_run(uow, run)
+
+
+async def _offer(
+    uow: UnitOfWork,
+    job: Job,
+    run: DispatchRun,
+    offers: tuple[tuple[int, Channel], ...],
+    rules: DispatchRules,
+) -> None:
+    made = 0
+    for provider_id, channel in offers:
+        run.asked = [*run.asked, provider_id]
+        try:
+            await dispatch.offer_job(uow, job.id, provider_id, channel, JobActor.system())
+        except (OfferConflictError, InvalidInputError) as exc:
+            log.info("job %d: provider %d skipped (%s)", job.id, provider_id, exc.message)
+            continue
+        made += 1
+    run.attempts += made
+    run.next_at = uow.now + timedelta(seconds=rules.offer_timeout_s) if made else uow.now
+
+
+async def _give_up(uow: UnitOfWork, job: Job, run: DispatchRun, reason: str) -> None:
+    if job.status is not JobStatus.ATTEMPTS_EXCEEDED:
+        if job.status is JobStatus.OPEN:
+            moved = await jobs.move_job(
+                uow.session, job.id, JobStatus.DISPATCHING, now=uow.now, actor=JobActor.system()
+            )
+            await announce_job(uow, moved, JOB_STATUS)
+        moved = await jobs.move_job(
+            uow.session,
+            job.id,
+            JobStatus.ATTEMPTS_EXCEEDED,
+            now=uow.now,
+            actor=JobActor.system(),
+            note=f"Acionamento automático: {reason}",
+        )
+        await announce_job(uow, moved, JOB_STATUS)
+    await finish_run(uow, run, RunStatus.GAVE_UP, reason)
