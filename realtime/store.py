@@ -323,6 +323,10 @@ class LiveStore:
         """The provider's web portal is open (its page renews this within ``ttl_s``)."""
         await self.client.set(self._key("web", provider_id), b"1", px=int(ttl_s * 1000))
 
+    async def unmark_web(self, provider_id: int) -> None:
+        """The provider's last portal page on this node closed."""
+        await self.client.delete(self._key("web", provider_id))
+
     async def reach(self, provider_ids: Sequence[int]) -> dict[int, tuple[bool, bool]]:
         """Per provider: (its app is connected, its web portal is open)."""
         if not provider_ids:

@@ -15,7 +15,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server import health, link_pages
+from server import health, link_pages, ws_portal
 from server.api import api_routes
 from server.http import error_response
 from server.live import open_live
@@ -58,6 +58,10 @@ async def _index(request: Request) -> Response:
     return FileResponse(WEB_STATIC / "index.html")
 
 
+async def _portal(request: Request) -> Response:
+    return FileResponse(WEB_STATIC / "portal.html")
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the application; its lifespan owns the database engine and Redis client."""
     settings = settings or load_settings()
@@ -82,7 +86,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/readyz", health.readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/", _index, methods=["GET"]),
+        Route("/portal", _portal, methods=["GET"]),
         *link_pages.ROUTES,
+        *ws_portal.ROUTES,
         Mount("/static", StaticFiles(directory=WEB_STATIC), name="static"),
     ]
     return Starlette(

@@ -4,7 +4,7 @@
 * :class:`LiveReach`: which channels reach a provider now and where it is, from the
   live store (the application layer's ``Reach`` seam). Redis down: no live channel
   (the operator can still dispatch by link or phone).
-* :class:`AppDispatch`: the provider apps' side. The bus brings ``offer.created``,
+* :class:`AppDispatch`: the provider apps' and portal pages' side. The bus brings ``offer.created``,
   ``offer.status`` and ``job.status`` to every node; the node that holds the
   provider's socket sends ``offer``, ``offer.withdrawn`` and ``job.update``, and
   records the delivery (``pending`` → ``delivered``) in a queue drained by one task,
@@ -27,6 +27,7 @@ import asyncio
 import logging
 from collections.abc import Collection
 from datetime import datetime
+from typing import Protocol
 
 from redis.exceptions import RedisError
 from sqlalchemy import select
@@ -178,32 +179,48 @@ def withdrawn_message(view: OfferView) -> OfferWithdrawnMessage:
 # -- the apps' side ----------------------------------------------------------------------
 
 
+class Sender(Protocol):
+    """Where a provider's messages go on this node: its app's socket (the hub) or
+    its portal pages."""
+
+    def send(self, provider_id: int, message: ServerMessage) -> bool: ...
+
+
 class AppDispatch:
     """Offers and jobs to and from the provider apps connected to this node."""
 
-    def __init__(self, operations: Operations, hub: Hub) -> None:
+    def __init__(self, operations: Operations, hub: Hub, portal: Sender) -> None:
         self.operations = operations
         self.hub = hub
+        self.portal = portal
         self.deliveries: asyncio.Queue[int] = asyncio.Queue(DELIVERY_QUEUE)
 
     # bus events (every node gets them; the one holding the socket acts)
 
+    def _to(self, channel: Channel) -> Sender | None:
+        return {Channel.APP: self.hub, Channel.WEB: self.portal}.get(channel)
+
     async def on_offer_created(self, event: Received[OfferEvent]) -> None:
         view = event.payload.offer
-        pending_app = view.channel is Channel.APP and view.status is OfferStatus.PENDING
-        if pending_app and self.hub.send(view.provider_id, OfferMessage(offer_payload(view))):
+        to = self._to(view.channel)
+        if to is None or view.status is not OfferStatus.PENDING:
+            return
+        if to.send(view.provider_id, OfferMessage(offer_payload(view))):
             self._delivered(view.id)
 
     async def on_offer_status(self, event: Received[OfferEvent]) -> None:
         view = event.payload.offer
+        to = self._to(view.channel)
         closed = view.status not in OPEN and view.status is not OfferStatus.ACCEPTED
-        if view.channel is Channel.APP and closed:
-            self.hub.send(view.provider_id, withdrawn_message(view))
+        if to is not None and closed:
+            to.send(view.provider_id, withdrawn_message(view))
 
     async def on_job_status(self, event: Received[JobEvent]) -> None:
         job = event.payload.job
         if job.provider_id is not None:
-            self.hub.send(job.provider_id, JobUpdateMessage(job_payload(job)))
+            update = JobUpdateMessage(job_payload(job))
+            self.hub.send(job.provider_id, update)
+            self.portal.send(job.provider_id, update)
 
     def _delivered(self, offer_id: int) -> None:
         try:
@@ -223,16 +240,16 @@ class AppDispatch:
 
     # a (re)connected app
 
-    async def resume(self, provider_id: int) -> list[ServerMessage]:
-        """The provider's open app offers and its active jobs, to send after
-        ``welcome``; pending offers are recorded as delivered."""
+    async def resume(self, provider_id: int, channel: Channel = Channel.APP) -> list[ServerMessage]:
+        """The provider's open offers of ``channel`` and its active jobs, to send
+        after ``welcome``; pending offers are recorded as delivered."""
         ops = self.operations
         messages: list[ServerMessage] = []
         async with ops.sessions() as session:
             offers = await offering.provider_offers(session, provider_id, OPEN)
             now = ops.clock.now()
             for offer in offers:
-                if offer.channel is not Channel.APP or offer.expires_at <= now:
+                if offer.channel is not channel or offer.expires_at <= now:
                     continue
                 job = await offering.get_job(session, offer.job_id)
                 view = await offer_view_of(session, offer, job)
@@ -247,11 +264,14 @@ class AppDispatch:
 
     # commands
 
-    async def command(self, provider_id: int, message: ClientMessage) -> ServerMessage:
-        """Carry out an app's command; the one reply to send (carrying its ``seq``)."""
+    async def command(
+        self, provider_id: int, message: ClientMessage, channel: Channel = Channel.APP
+    ) -> ServerMessage:
+        """Carry out a command of the app (or the portal, ``channel``); the one reply
+        to send (carrying its ``seq``)."""
         seq: int | None = getattr(message, "seq", None)
         try:
-            return await self._command(provider_id, message, seq)
+            return await self._command(provider_id, message, seq, channel)
         except NotFoundError as exc:
             return ErrorMessage(ErrorCode.NOT_FOUND, f"{exc.entity} not found", seq=seq)
         except IllegalTransitionError as exc:
@@ -268,9 +288,9 @@ class AppDispatch:
             return ErrorMessage(ErrorCode.UNAVAILABLE, "try again shortly", seq=seq)
 
     async def _command(
-        self, provider_id: int, message: ClientMessage, seq: int | None
+        self, provider_id: int, message: ClientMessage, seq: int | None, channel: Channel
     ) -> ServerMessage:
-        actor = JobActor.provider(provider_id, Channel.APP)
+        actor = JobActor.provider(provider_id, channel)
         async with self.operations.unit() as uow:
             if isinstance(message, OfferAcceptMessage):
                 result = await dispatch.accept_offer(

@@ -73,6 +73,7 @@ from server.errors import AcionarServerError
 from server.gateways import link_secret, link_sender
 from server.resources import Resources
 from server.settings import Settings
+from server.ws_portal import PortalHub
 
 log = logging.getLogger("acionar.live")
 
@@ -158,6 +159,7 @@ class Live:
     candidates: CandidateFinder
     apps: AppDispatch
     links: LinkSender
+    portal: PortalHub
     rejections: RejectionCounts = field(default_factory=RejectionCounts)
     announcements: asyncio.Queue[set[int] | None] = field(
         default_factory=lambda: asyncio.Queue(ANNOUNCE_QUEUE)
@@ -256,6 +258,7 @@ def _build(resources: Resources, secret: str) -> Live:
     mirror = MirrorFeed(store)
     relay = OutboxRelay(resources.sessions, bus, relay_config(settings))
     hub = Hub()
+    portal = PortalHub()
     operations = Operations(
         resources.sessions,
         clock=SystemClock(),
@@ -289,8 +292,9 @@ def _build(resources: Resources, secret: str) -> Live:
             options=options,
             fresh_s=settings.position_fresh_s,
         ),
-        AppDispatch(operations, hub),
+        AppDispatch(operations, hub, portal),
         link_sender(settings, resources, operations, secret),
+        portal,
     )
 
 
@@ -325,3 +329,4 @@ async def open_live(resources: Resources) -> AsyncIterator[Live]:
                     yield live
             finally:
                 live.hub.notify_all(HubNews.SHUTDOWN)
+                live.portal.close_all()

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from registry.db import utcnow
 from registry.enums import TokenKind
@@ -106,7 +106,7 @@ async def _from_bearer(session: AsyncSession, token: str) -> Principal | None:
 
 
 async def authenticate(
-    request: Request, session: AsyncSession, settings: Settings
+    request: HTTPConnection, session: AsyncSession, settings: Settings
 ) -> Principal | None:
     """The caller, from a bearer token or the session cookie; None if anonymous."""
     header = request.headers.get("authorization", "")

@@ -1,0 +1,101 @@
+"""The provider web portal in Chromium, on a phone-sized screen: sign in, an offer
+arrives live, accept it with an ETA, report the job's statuses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from argon2 import PasswordHasher
+from playwright.async_api import Browser, expect
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from registry import models as m
+from registry.enums import Channel, UserKind
+from registry.permissions import PROVIDER_PORTAL, ROLE_PERMISSIONS
+from tests.browser.conftest import screenshot_path
+from tests.e2e.dispatch_support import dispatch_world, login, new_job
+from tests.support.server import ServerProcess
+
+PASSWORD = "senha-do-guincho"
+
+
+async def _provider_user(db: async_sessionmaker[AsyncSession], provider_id: int) -> None:
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
+    async with db() as session, session.begin():
+        role = m.Role(name=PROVIDER_PORTAL, permissions=sorted(ROLE_PERMISSIONS[PROVIDER_PORTAL]))
+        session.add(role)
+        await session.flush()
+        session.add(
+            m.User(
+                login="guincho",
+                name="Guincho 0",
+                password_hash=cheap,
+                role_id=role.id,
+                kind=UserKind.PROVIDER,
+                provider_id=provider_id,
+            )
+        )
+
+
+async def _offer_by_web(server: ServerProcess, world: dict[str, Any]) -> int:
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        await login(http)
+        job_id = await new_job(http, world)
+        found = await http.get(f"/api/v1/jobs/{job_id}/candidates")
+        [candidate] = found.json()["candidates"]
+        assert candidate["channels_now"] == ["web"]  # the portal page is open
+        made = await http.post(
+            f"/api/v1/jobs/{job_id}/offers",
+            json={"provider_id": world["p"][0], "channel": "web"},
+        )
+        assert made.status_code == 201, made.text
+        return job_id
+
+
+async def test_a_provider_takes_a_job_on_the_portal(
+    browser: Browser, live_server: ServerProcess, db: async_sessionmaker[AsyncSession]
+) -> None:
+    world = await dispatch_world(db, 1, channels=(Channel.WEB,))
+    await _provider_user(db, world["p"][0])
+    context = await browser.new_context(
+        locale="pt-BR", timezone_id="America/Sao_Paulo", viewport={"width": 390, "height": 844}
+    )
+    page = await context.new_page()
+    try:
+        await page.goto(live_server.url + "/portal")
+        await page.fill("#login", "guincho")
+        await page.fill("#password", PASSWORD)
+        await page.click("#login-form button")
+        await expect(page.locator("#hello")).to_have_text("Olá, Guincho 0")
+        await expect(page.locator("#conn")).to_have_text("conectado")
+
+        job_id = await _offer_by_web(live_server, world)
+        offer = page.locator(".card.offer")
+        await expect(offer.locator("h3")).to_have_text("Reboque")
+        await expect(offer).to_contain_text("Rua Vergueiro")
+        await expect(offer).not_to_contain_text("98888")  # no requester before accepting
+        await expect(offer.locator("select option")).to_have_text(["Sem viatura"])
+        await page.screenshot(path=str(screenshot_path("portal-offer")), full_page=True)
+
+        await offer.locator("input").fill("20")
+        await offer.locator("button.yes").click()
+        await expect(page.locator("#status-line")).to_have_text(
+            "Atendimento aceito. Siga para o local."
+        )
+        job = page.locator(".card.job")
+        await expect(job.locator("h3")).to_have_text("Prestador designado")
+        await expect(job).to_contain_text("+5511988887777")
+        await expect(page.locator(".card.offer")).to_have_count(0)
+        await job.get_by_role("button", name="Estou a caminho").click()
+        await expect(job.locator("h3")).to_have_text("A caminho")
+        await page.screenshot(path=str(screenshot_path("portal-job")), full_page=True)
+
+        async with httpx.AsyncClient(base_url=live_server.url) as http:
+            await login(http)
+            offers = (await http.get(f"/api/v1/jobs/{job_id}/offers")).json()
+        assert [(o["status"], o["channel"], o["eta_minutes"]) for o in offers] == [
+            ("accepted", "web", 20)
+        ]
+    finally:
+        await context.close()

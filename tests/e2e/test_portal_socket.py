@@ -1,0 +1,87 @@
+"""The portal socket refuses what it must: another site's page, no session, a staff
+session; and it checks what a page sends like the app's socket does."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import httpx
+import orjson
+import pytest
+from argon2 import PasswordHasher
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from registry import models as m
+from registry.enums import Channel, UserKind
+from registry.permissions import PROVIDER_PORTAL, ROLE_PERMISSIONS
+from server.settings import Settings
+from tests.conftest import unit
+from tests.e2e.dispatch_support import PASSWORD, Sessions, dispatch_world
+from tests.support.server import ServerProcess, running_server
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with running_server(settings, tmp_path_factory.mktemp("portal")) as process:
+        yield process
+
+
+async def _cookie(server: ServerProcess, login: str) -> str:
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        answer = await http.post("/api/v1/auth/login", json={"login": login, "password": PASSWORD})
+        assert answer.status_code == 200, answer.text
+        return "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+
+
+async def test_the_portal_socket_checks_origin_session_and_kind(
+    server: ServerProcess, db: Sessions
+) -> None:
+    world = await dispatch_world(db, 1, channels=(Channel.WEB,))
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
+    async with db() as session, session.begin():
+        role = m.Role(name=PROVIDER_PORTAL, permissions=sorted(ROLE_PERMISSIONS[PROVIDER_PORTAL]))
+        session.add(role)
+        await session.flush()
+        session.add(
+            m.User(
+                login="guincho",
+                name="Guincho",
+                password_hash=cheap,
+                role_id=role.id,
+                kind=UserKind.PROVIDER,
+                provider_id=world["p"][0],
+            )
+        )
+    url = f"ws://127.0.0.1:{server.port}/ws/portal"
+    own = f"http://127.0.0.1:{server.port}"
+    provider = await _cookie(server, "guincho")
+    staff = await _cookie(server, "admin")
+    for headers in (
+        {"Origin": "http://evil.example", "Cookie": provider},  # another site's page
+        {"Cookie": provider},  # no Origin at all
+        {"Origin": own},  # no session
+        {"Origin": own, "Cookie": staff},  # an operator, not a provider
+    ):
+        with pytest.raises(InvalidStatus) as refused:
+            await connect(url, additional_headers=headers, open_timeout=unit(5))
+        assert refused.value.response.status_code == 403
+
+    async with connect(
+        url, additional_headers={"Origin": own, "Cookie": provider}, open_timeout=unit(5)
+    ) as ws:
+        welcome = orjson.loads(await asyncio.wait_for(ws.recv(), unit(5)))
+        assert welcome["type"] == "welcome" and welcome["provider_id"] == world["p"][0]
+        assert [r["name"] for r in welcome["reasons"]] == ["Sem viatura"]
+        for frame, code in (
+            ("not json", "malformed_json"),
+            ('{"type": "pos", "lat": 1, "lng": 2, "accuracy_m": 3, "time_ms": 4}', "unknown_type"),
+            ('{"type": "offer.accept", "seq": 2, "offer_id": 0, "eta_min": 5}', "invalid_field"),
+            ('{"type": "offer.accept", "seq": 3, "offer_id": 77, "eta_min": 5}', "not_found"),
+        ):
+            await ws.send(frame)
+            reply = orjson.loads(await asyncio.wait_for(ws.recv(), unit(5)))
+            assert (reply["type"], reply["code"]) == ("error", code), reply
