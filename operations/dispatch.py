@@ -32,6 +32,7 @@ Cancelling a job withdraws its open offers in the same transaction
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -214,7 +215,8 @@ async def offer_job(
         note=note,
     )
     if verbal:
-        await _assign(uow, job, provider.id, JobActor.operator(actor.user_id, Channel.VERBAL))
+        operator = JobActor.operator(actor.user_id, Channel.VERBAL)
+        await _assign(uow, job, change.offer, operator)
     elif job.status is not JobStatus.DISPATCHING:
         moved = await jobs.move_job(
             session, job.id, JobStatus.DISPATCHING, now=uow.now, actor=actor, note=note
@@ -326,7 +328,7 @@ async def accept_offer(
         session, offer, OfferStatus.ACCEPTED, now=uow.now, actor=actor, eta_minutes=eta
     )
     await _withdraw_others(uow, job, actor, keep=offer.id)
-    assigned = await _assign(uow, job, offer.provider_id, _assigning(actor, offer))
+    assigned = await _assign(uow, job, offer, _assigning(actor, offer))
     view = await announce_offer(uow, change.offer, job, OFFER_STATUS)
     return AcceptResult(outcome, view, assigned)
 
@@ -337,10 +339,22 @@ def _assigning(actor: JobActor, offer: Offer) -> JobActor:
     return JobActor(actor.kind, actor.user_id, actor.provider_id, offer.channel)
 
 
-async def _assign(uow: UnitOfWork, job: Job, provider_id: int, actor: JobActor) -> JobView:
+async def _assign(uow: UnitOfWork, job: Job, offer: Offer, actor: JobActor) -> JobView:
+    """Give the job to the offer's provider; it promised to arrive in its ETA (or,
+    without one, in what the ETA model gives for the distance it was told)."""
     change = await jobs.move_job(
-        uow.session, job.id, JobStatus.ASSIGNED, now=uow.now, actor=actor, provider_id=provider_id
+        uow.session,
+        job.id,
+        JobStatus.ASSIGNED,
+        now=uow.now,
+        actor=actor,
+        provider_id=offer.provider_id,
     )
+    minutes = offer.eta_minutes
+    if minutes is None and offer.distance_km is not None:
+        minutes = math.ceil(offering.ROAD.eta_minutes(offer.distance_km))
+    job.promised_at = None if minutes is None else uow.now + timedelta(minutes=minutes)
+    job.arrived_at = job.arrival_source = None
     await runs.end_run(uow, job.id, JobStatus.ASSIGNED.label)
     return await announce_job(uow, change, JOB_STATUS)
 

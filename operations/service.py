@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import enum
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass
@@ -59,7 +60,7 @@ from operations.events import (
 from operations.gateways import Clock
 from operations.incidents import IncidentDraft
 from operations.jobs import Change, JobDraft, JobRules
-from operations.lifecycle import AWAITING_PROVIDER, WITH_PROVIDER, JobActor, JobStatus
+from operations.lifecycle import AWAITING_PROVIDER, WITH_PROVIDER, ActorKind, JobActor, JobStatus
 from operations.models import Incident, Job, Offer
 from operations.offers import OfferStatus, WithdrawReason, withdraw_reason_for
 from operations.places import PlaceRequest, PlaceRole, resolve_place
@@ -318,7 +319,33 @@ async def move_job(
         note=note,
     )
     await settle_offers(uow, change, actor)
+    if target is JobStatus.ON_SITE and change.job.arrived_at is None:
+        source = (
+            ArrivalSource.PROVIDER if actor.kind is ActorKind.PROVIDER else ArrivalSource.OPERATOR
+        )
+        change.job.arrived_at, change.job.arrival_source = uow.now, source.value
     return await announce_job(uow, change, JOB_STATUS)
+
+
+class ArrivalSource(enum.StrEnum):
+    """How a job's arrival on site was known."""
+
+    GEOFENCE = "geofence"  # the provider's fixes stayed at the origin
+    PROVIDER = "provider"  # the provider reported on_site
+    OPERATOR = "operator"  # the operator moved it on site
+
+
+async def record_arrival(
+    uow: UnitOfWork, job_id: int, at: datetime, source: ArrivalSource
+) -> JobView | None:
+    """The provider arrived at the job's origin at ``at`` (first news wins); None
+    when the arrival was known already or the job has no provider on it."""
+    job = await jobs.locked_job(uow.session, job_id)
+    if job.arrived_at is not None or job.status not in WITH_PROVIDER:
+        return None
+    job.arrived_at, job.arrival_source = min(at, uow.now), source.value
+    await uow.session.flush()
+    return await announce_job(uow, Change(job, None, job.provider_id), JOB_UPDATED)
 
 
 async def assign_job(
@@ -390,6 +417,7 @@ async def settle_offers(uow: UnitOfWork, change: Change, actor: JobActor) -> Non
         open_ = await offering.open_offers(uow.session, job.id)
     elif entry.from_status in WITH_PROVIDER:
         reason = WithdrawReason.REDISPATCH
+        job.promised_at = job.arrived_at = job.arrival_source = None
         open_ = await offering.open_offers(
             uow.session, job.id, statuses=frozenset({OfferStatus.ACCEPTED})
         )

@@ -1,4 +1,5 @@
-"""GPS tracks of jobs in progress, and the providers' busy flag.
+"""GPS tracks of jobs in progress, arrival on site by geofence, and the providers'
+busy flag.
 
 While a provider is committed to a job (assigned, en route, on site, in transit) its
 accepted positions are also kept in PostgreSQL (``job_track_points``), for the km
@@ -8,6 +9,10 @@ follows the ``job.status`` events of the bus. Positions are buffered and written
 batches (``TRACK_FLUSH_MS``), in one ``INSERT`` per batch; the buffer is bounded
 (``TRACK_BUFFER_MAX``): while PostgreSQL is down the oldest points are dropped and
 counted, never the server's memory.
+
+The same fixes feed the geofence of each job whose provider is on its way
+(:mod:`operations.geofence`): an arrival is handed to the application
+(``arrival``), which records it on the job and suggests ``on_site``.
 
 The busy flag the candidate search reads lives in Redis (``LiveStore.set_busy``): set
 after each committed status change (:mod:`operations.service`) and rebuilt from
@@ -20,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -30,8 +35,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from geo.addresses.records import location_of
+from operations.geofence import ArrivalDetector, GeofenceConfig
 from operations.lifecycle import WITH_PROVIDER, JobStatus
-from operations.models import Job, TrackPoint
+from operations.models import Job, JobPlace, TrackPoint
 from realtime.events import Received
 from realtime.tasks import owned_task
 
@@ -39,6 +46,10 @@ if TYPE_CHECKING:
     from operations.events import JobEvent
 
 log = logging.getLogger("acionar.tracks")
+
+ARRIVALS_MAX = 10_000
+"""Arrivals waiting for PostgreSQL; beyond, the oldest go (the provider's own
+``on_site`` records it anyway)."""
 
 
 class FixLike(Protocol):
@@ -133,8 +144,50 @@ def _row(point: PendingPoint) -> dict[str, Any]:
     }
 
 
+Arrival = Callable[[int, datetime], Awaitable[None]]
+"""Records that the provider of a job arrived on site, by geofence, at a time."""
+
+APPROACHING = frozenset({JobStatus.ASSIGNED, JobStatus.EN_ROUTE})
+"""Statuses in which a job's origin is watched for the provider's arrival."""
+
+
+class Approaches:
+    """The geofences of jobs whose provider is on its way (pure): one arrival
+    detector per job, fed by its provider's fixes."""
+
+    def __init__(self, config: GeofenceConfig) -> None:
+        self.config = config
+        self._by_job: dict[int, ArrivalDetector] = {}
+
+    def watch(self, job_id: int, lat: float, lng: float) -> None:
+        if job_id not in self._by_job:
+            self._by_job[job_id] = ArrivalDetector(lat, lng, self.config)
+
+    def forget(self, job_id: int) -> None:
+        self._by_job.pop(job_id, None)
+
+    def replace(self, origins: Iterable[tuple[int, float, float]]) -> None:
+        self._by_job = {job: ArrivalDetector(lat, lng, self.config) for job, lat, lng in origins}
+
+    def feed(self, job_id: int, fixes: Sequence[FixLike]) -> datetime | None:
+        """The arrival the fixes show, once (the job is then no longer watched)."""
+        detector = self._by_job.get(job_id)
+        if detector is None:
+            return None
+        for fix in fixes:
+            arrived = detector.feed(fix.lat, fix.lng, fix.accuracy_m, fix.time_ms / 1000)
+            if arrived is not None:
+                del self._by_job[job_id]
+                return datetime.fromtimestamp(arrived, UTC)
+        return None
+
+    def __len__(self) -> int:
+        return len(self._by_job)
+
+
 class TrackRecorder:
-    """Keeps the tracks of this node's providers that are on a job."""
+    """Keeps the tracks of this node's providers that are on a job, and watches
+    their approach to the job's origin (arrival by geofence)."""
 
     def __init__(
         self,
@@ -142,10 +195,15 @@ class TrackRecorder:
         *,
         flush_s: float,
         buffer_max: int,
+        geofence: GeofenceConfig | None = None,
+        arrival: Arrival | None = None,
     ) -> None:
         self.sessions = sessions
         self.flush_s = flush_s
         self.active = ActiveJobs()
+        self.approaches = Approaches(geofence or GeofenceConfig())
+        self.arrival = arrival
+        self.arrivals: deque[tuple[int, datetime]] = deque(maxlen=ARRIVALS_MAX)
         self.buffer = TrackBuffer(buffer_max)
         self.written = 0
         self._reload = False
@@ -162,11 +220,20 @@ class TrackRecorder:
                     job_id, provider_id, at, fix.lat, fix.lng, fix.accuracy_m, fix.speed_kmh
                 )
             )
+        arrived = self.approaches.feed(job_id, fixes)
+        if arrived is not None:
+            self.arrivals.append((job_id, arrived))
 
     async def on_status(self, event: Received[JobEvent]) -> None:
         """A ``job.status`` event from the bus (any node)."""
         job = event.payload.job
         self.active.apply(job.id, job.provider_id, job.status)
+        origin = job.origin
+        watch = job.status in APPROACHING and job.arrived_at is None
+        if watch and origin is not None and origin.lat is not None and origin.lng is not None:
+            self.approaches.watch(job.id, origin.lat, origin.lng)
+        else:
+            self.approaches.forget(job.id)
 
     def reload_soon(self) -> None:
         """The bus lost news (an outage): reload who is on which job at the next
@@ -174,7 +241,7 @@ class TrackRecorder:
         self._reload = True
 
     async def load(self) -> None:
-        """Who is on which job now, from PostgreSQL."""
+        """Who is on which job now, and the origins being approached, from PostgreSQL."""
         async with self.sessions() as session:
             rows = await session.execute(
                 select(Job.provider_id, Job.id).where(
@@ -182,6 +249,24 @@ class TrackRecorder:
                 )
             )
             self.active.replace((p, j) for p, j in rows.all() if p is not None)
+            origins = await session.execute(
+                select(Job.id, JobPlace.location)
+                .join(JobPlace, (JobPlace.job_id == Job.id) & (JobPlace.role == "origin"))
+                .where(Job.status.in_(APPROACHING), Job.arrived_at.is_(None))
+            )
+            points = [(job_id, location_of(loc)) for job_id, loc in origins.all()]
+            self.approaches.replace((j, p.lat, p.lng) for j, p in points if p is not None)
+
+    async def record_arrivals(self) -> None:
+        """Hand the arrivals seen to the application (a failure keeps them)."""
+        while self.arrivals and self.arrival is not None:
+            job_id, at = self.arrivals[0]
+            try:
+                await self.arrival(job_id, at)
+            except (SQLAlchemyError, OSError) as exc:
+                log.warning("job %d: arrival not recorded yet (%s)", job_id, exc)
+                return
+            self.arrivals.popleft()
 
     async def flush(self) -> None:
         points = self.buffer.take()
@@ -202,6 +287,7 @@ class TrackRecorder:
                 self._reload = False
                 await self._load_or_warn()
             await self.flush()
+            await self.record_arrivals()
 
     async def _load_or_warn(self) -> None:
         try:

@@ -108,6 +108,9 @@ class JobView(BaseModel):
     cancellation_reason_id: int | None
     dispatch_due_at: datetime | None
     arrival_due_at: datetime | None
+    promised_at: datetime | None
+    arrived_at: datetime | None
+    arrival_source: str | None
     handling_time_s: int
     status_changed_at: datetime
     origin: AddressOut | None
@@ -142,6 +145,9 @@ def job_view(job: Job, places: Sequence[JobPlace] = ()) -> JobView:
         cancellation_reason_id=job.cancellation_reason_id,
         dispatch_due_at=job.dispatch_due_at,
         arrival_due_at=job.arrival_due_at,
+        promised_at=job.promised_at,
+        arrived_at=job.arrived_at,
+        arrival_source=job.arrival_source,
         handling_time_s=job.handling_time_s,
         status_changed_at=job.status_changed_at,
         origin=by_role.get(PlaceRole.ORIGIN.value),

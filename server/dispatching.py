@@ -25,15 +25,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Protocol
 
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from operations import auto_dispatch, dispatch, offering
+from operations import auto_dispatch, dispatch, offering, scorecard
 from operations.errors import (
     IllegalTransitionError,
     InvalidInputError,
@@ -316,6 +316,32 @@ async def step_runs(operations: Operations, interval_s: float) -> None:
             await auto_dispatch.take_due_steps(operations)
         except (DBAPIError, OSError, RedisError) as exc:
             log.warning("automatic dispatch step failed (%s)", exc)
+
+
+SCORECARD_LOCK = 0x5C0EECA2D
+"""Advisory lock key: one node at a time recomputes the providers' rates."""
+
+
+async def refresh_scorecards(
+    operations: Operations, interval_s: float, window_days: int, changed: Callable[[], None]
+) -> None:
+    """Recompute the providers' acceptance and on-time rates (ranking reads them),
+    forever; one node at a time (an advisory lock), the others skip."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            async with operations.sessions() as session, session.begin():
+                locked = await session.scalar(
+                    select(func.pg_try_advisory_xact_lock(SCORECARD_LOCK))
+                )
+                if not locked:
+                    continue
+                count = await scorecard.refresh_rates(session, operations.clock.now(), window_days)
+        except (DBAPIError, OSError) as exc:
+            log.warning("scorecards not refreshed (%s)", exc)
+            continue
+        if count:
+            changed()
 
 
 async def sweep_offers(operations: Operations, interval_s: float) -> None:

@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from redis.exceptions import RedisError
 
@@ -53,10 +54,11 @@ from operations.events import (
     TokenRevokedEvent,
 )
 from operations.gateways import SystemClock
+from operations.geofence import GeofenceConfig
 from operations.jobs import JobRules
 from operations.linking import LinkSender
 from operations.outbox import OutboxRelay, RelayConfig
-from operations.service import Operations, Policy
+from operations.service import ArrivalSource, Operations, Policy, record_arrival
 from operations.sla import SlaPolicy
 from operations.tracks import TrackRecorder
 from realtime.bus import Bus
@@ -165,6 +167,12 @@ class Live:
         default_factory=lambda: asyncio.Queue(ANNOUNCE_QUEUE)
     )
 
+    def all_providers_changed(self) -> None:
+        """Many providers changed (their rates were recomputed): every node reloads."""
+        self.catalogue.invalidate_all()
+        with contextlib.suppress(asyncio.QueueFull):
+            self.announcements.put_nowait(None)
+
     def providers_committed(self, provider_ids: set[int]) -> None:
         """Registry writes to these providers committed on this node (synchronous)."""
         self.catalogue.invalidate(provider_ids)
@@ -242,6 +250,13 @@ async def _keep_presence(live: Live) -> None:
             log.warning("presence: refresh failed (%s)", exc)
 
 
+async def arrived(operations: Operations, job_id: int, at: datetime) -> None:
+    """The geofence saw a job's provider arrive: record it (the panel suggests
+    ``on_site``; the provider's own status wins)."""
+    async with operations.unit() as uow:
+        await record_arrival(uow, job_id, at, ArrivalSource.GEOFENCE)
+
+
 def _build(resources: Resources, secret: str) -> Live:
     settings = resources.settings
     store = LiveStore(resources.redis, settings.redis_prefix)
@@ -280,6 +295,9 @@ def _build(resources: Resources, secret: str) -> Live:
             resources.sessions,
             flush_s=settings.track_flush_ms / 1000,
             buffer_max=settings.track_buffer_max,
+            geofence=GeofenceConfig(
+                radius_m=settings.arrival_radius_m, dwell_s=settings.arrival_dwell_s
+            ),
         ),
         mirror,
         relay,
@@ -303,6 +321,7 @@ async def open_live(resources: Resources) -> AsyncIterator[Live]:
     live = _build(resources, await link_secret(resources))
     live.operations.links = live.links
     live.operations.candidates = live.candidates
+    live.tracks.arrival = functools.partial(arrived, live.operations)
     _subscribe(live)
     engine = resources.engine.sync_engine
     if live.store.resolution != RESOLUTION:

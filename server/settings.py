@@ -176,6 +176,18 @@ class Settings:
     catalogue_reload_s: float = _s(
         600.0, "Candidate search: full reload of the provider catalogue (safety net), s."
     )
+    arrival_radius_m: float = _s(
+        150.0, "A provider within this many metres of the origin is there (geofence)."
+    )
+    arrival_dwell_s: float = _s(
+        30.0, "...once it stayed inside this long (or its first fix after a signal loss is)."
+    )
+    scorecard_window_days: int = _s(
+        90, "Days of offers and arrivals a provider's scorecard (and ranking rates) counts."
+    )
+    scorecard_refresh_s: float = _s(
+        300.0, "How often the providers' acceptance and on-time rates are recomputed."
+    )
     public_url: str = _s(
         "", "Base URL of the links sent to providers and requesters. Empty: http://HOST:PORT."
     )
@@ -339,6 +351,10 @@ class Settings:
                 "auto_dispatch_poll_s",
                 "link_lifetime_h",
                 "gateway_timeout_s",
+                "arrival_radius_m",
+                "scorecard_window_days",
+                "scorecard_refresh_s",
+                "arrival_dwell_s",
             )
             if getattr(self, name) <= 0
         ]

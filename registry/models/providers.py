@@ -52,6 +52,8 @@ class Provider(IdPk, Address, Timestamped, Base):
     * ``on_time_rate`` / ``acceptance_rate``: 0..1, maintained by operations; NULL
       until there is history.
     * ``cities_served``: city names beyond the radius that it also attends.
+    * ``vehicle_plate``: the plate of the vehicle it sends (shown on the requester's
+      tracking page).
     """
 
     __tablename__ = "providers"
@@ -89,6 +91,7 @@ class Provider(IdPk, Address, Timestamped, Base):
     on_time_rate: Mapped[Decimal | None] = mapped_column(Rate)
     acceptance_rate: Mapped[Decimal | None] = mapped_column(Rate)
     cities_served: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    vehicle_plate: Mapped[str | None] = mapped_column(String(7))
 
 
 class ProviderService(IdPk, Timestamped, Base):

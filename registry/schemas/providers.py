@@ -19,6 +19,7 @@ from registry.schemas.common import (
     OptEmail,
     OptPhone,
     OutModel,
+    Plate,
     Stamped,
     Text160,
 )
@@ -52,6 +53,7 @@ class ProviderIn(AddressIn):
     cities_served: list[Annotated[str, Field(min_length=1, max_length=80)]] = Field(
         default_factory=list, max_length=200
     )
+    vehicle_plate: Plate | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ProviderIn:
@@ -77,6 +79,7 @@ class ProviderOut(Stamped, AddressOut):
     on_time_rate: Decimal | None
     acceptance_rate: Decimal | None
     cities_served: list[str]
+    vehicle_plate: str | None
 
 
 class ProviderServiceIn(InModel):

@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Route
 from registry.resources import RESOURCES
 from server.api import (
     addresses,
+    arrivals,
     auth_routes,
     candidates,
     crud,
@@ -47,6 +48,7 @@ def build_api() -> Api:
     api.add(*incidents.OPERATIONS)
     api.add(*jobs.OPERATIONS)
     api.add(*offers.OPERATIONS)
+    api.add(*arrivals.OPERATIONS)
     api.add(*events.OPERATIONS)
     api.add(*addresses.OPERATIONS)
     api.add(*portal.OPERATIONS)

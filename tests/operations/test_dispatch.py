@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select, update
 
-from operations import dispatch, service
+from operations import dispatch, scorecard, service
 from operations.dispatch import AcceptResult
 from operations.errors import InvalidInputError, NotFoundError, OfferConflictError
 from operations.events import CATALOGUE, OfferEvent
@@ -20,7 +20,7 @@ from operations.lifecycle import JobActor, JobStatus
 from operations.linking import LinkConfig, LinkSender
 from operations.models import DispatchMessage, DispatchSettings, Job, Offer, OfferTransition
 from operations.offers import AcceptOutcome, OfferStatus, WithdrawReason
-from operations.service import Operations
+from operations.service import ArrivalSource, Operations
 from registry import models as m
 from registry.cells import point_cell
 from registry.enums import Channel, PersonKind
@@ -418,3 +418,46 @@ async def test_a_link_no_gateway_could_send_fails_the_offer(db: Sessions) -> Non
         results = (await session.execute(select(DispatchMessage.status))).scalars().all()
     assert sorted(r.value for r in results) == ["failed", "failed", "sent", "sent"]
     assert (await _job(db, job_id)).status is JobStatus.OPEN  # nothing left out
+
+
+async def test_the_promise_the_arrival_and_the_scorecard(db: Sessions) -> None:
+    world = await make_world(db)
+    a, b = await _providers(db, world, 2)
+    reason = await _reason(db)
+    ops, clock = operations(db, reach=Reach(online=[a, b]))
+    first = await open_job(ops, world)
+    offer = await _offer(ops, first, a)
+    await _accept(ops, offer, a, eta=20)
+    job = await _job(db, first)
+    assert job.promised_at == clock.now() + timedelta(minutes=20)
+    clock.advance(timedelta(minutes=12))
+    async with ops.unit() as uow:
+        seen = await service.record_arrival(uow, first, clock.now(), ArrivalSource.GEOFENCE)
+    assert seen is not None and seen.arrived_at == clock.now()
+    async with ops.unit() as uow:  # first news wins
+        assert await service.record_arrival(uow, first, clock.now(), ArrivalSource.GEOFENCE) is None
+    async with ops.unit() as uow:
+        await dispatch.provider_move(uow, first, JobStatus.ON_SITE, _provider(a))
+    job = await _job(db, first)
+    assert (job.arrival_source, job.status) == ("geofence", JobStatus.ON_SITE)
+
+    second = await open_job(ops, world)
+    refused = await _offer(ops, second, a)
+    async with ops.unit() as uow:
+        await dispatch.refuse_offer(uow, refused, _provider(a), reason)
+    await _offer(ops, second, a)
+    clock.advance(timedelta(minutes=2))
+    await dispatch.expire_due(ops)
+    async with db() as session:
+        card = await scorecard.scorecard(session, a, clock.now(), 90)
+    assert (card.accepted, card.refused, card.expired) == (1, 1, 1)
+    assert card.acceptance_rate == round(1 / 3, 4)  # an expired offer is a refusal
+    assert (card.arrivals, card.on_time, card.on_time_rate) == (1, 1, 1.0)
+    assert card.eta_error_minutes == 8.0
+    async with db() as session, session.begin():
+        assert await scorecard.refresh_rates(session, clock.now(), 90) == 2
+    async with db() as session:
+        provider = await session.get(m.Provider, a)
+        assert provider is not None
+        assert provider.acceptance_rate == Decimal("0.3333")
+        assert provider.on_time_rate == Decimal("1.0000")
