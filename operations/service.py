@@ -41,12 +41,14 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from geo.addresses import Place
 from geo.topn import TopNResult
 from operations import incidents, jobs, offering, outbox, runs
 from operations.candidates import CandidateRequest
+from operations.errors import OperationsError
 from operations.events import (
     INCIDENT_UPDATED,
     JOB_CREATED,
@@ -133,6 +135,12 @@ class OfferLinks(Protocol):
     async def send_offer(self, offer_id: int) -> None: ...
 
 
+class TrackingLinks(Protocol):
+    """Sends the requester the tracking link (:class:`operations.tracking.Tracking`)."""
+
+    async def send_tracking(self, job_id: int) -> None: ...
+
+
 class UnitOfWork:
     """One transaction, its instant, the events it emits and its after-commit hooks.
 
@@ -153,6 +161,7 @@ class UnitOfWork:
         self.reach = operations.reach
         self.links = operations.links
         self.candidates = operations.candidates
+        self.tracking = operations.tracking
         self._kick = operations.kick
         self._hooks = hooks
         self._kicking = False
@@ -184,6 +193,11 @@ async def run_after_commit(hooks: list[AfterCommit]) -> None:
         except (RedisError, OSError) as exc:
             name = getattr(hook, "__name__", hook)
             log.warning("after commit: %s skipped (Redis unavailable: %s)", name, exc)
+        except (SQLAlchemyError, OperationsError) as exc:
+            # The change is committed: what follows it (an SMS, a link) is retried by
+            # its own timer or by the operator, never by failing the request.
+            name = getattr(hook, "__name__", hook)
+            log.warning("after commit: %s failed (%s)", name, exc)
 
 
 class Operations:
@@ -202,6 +216,7 @@ class Operations:
         reach: Reach | None = None,
         links: OfferLinks | None = None,
         candidates: CandidateSource | None = None,
+        tracking: TrackingLinks | None = None,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
@@ -211,6 +226,7 @@ class Operations:
         self.reach = reach
         self.links = links
         self.candidates = candidates
+        self.tracking = tracking
 
     @contextlib.asynccontextmanager
     async def unit(self) -> AsyncIterator[UnitOfWork]:
@@ -319,6 +335,13 @@ async def move_job(
         note=note,
     )
     await settle_offers(uow, change, actor)
+    if target is JobStatus.EN_ROUTE and uow.tracking is not None:
+        tracking, job_id = uow.tracking, change.job.id
+
+        async def send_tracking() -> None:
+            await tracking.send_tracking(job_id)
+
+        uow.after_commit(send_tracking)
     if target is JobStatus.ON_SITE and change.job.arrived_at is None:
         source = (
             ArrivalSource.PROVIDER if actor.kind is ActorKind.PROVIDER else ArrivalSource.OPERATOR

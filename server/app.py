@@ -15,7 +15,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server import health, link_pages, ws_portal
+from server import health, link_pages, tracking_pages, ws_portal
 from server.api import api_routes
 from server.http import error_response
 from server.live import open_live
@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/", _index, methods=["GET"]),
         Route("/portal", _portal, methods=["GET"]),
         *link_pages.ROUTES,
+        *tracking_pages.ROUTES,
         *ws_portal.ROUTES,
         Mount("/static", StaticFiles(directory=WEB_STATIC), name="static"),
     ]

@@ -27,6 +27,7 @@ from operations.gateways.models import ServerSecret
 from operations.gateways.smtp import SmtpConfig, SmtpEmail, SmtpSecurity
 from operations.linking import LinkConfig, LinkSender
 from operations.service import Operations
+from operations.tracking import Tracking
 from server.resources import Resources
 from server.settings import Settings
 
@@ -85,14 +86,27 @@ def gateways(settings: Settings, resources: Resources, operations: Operations) -
     return Gateways(sms, email)
 
 
-def link_sender(
+def link_senders(
     settings: Settings, resources: Resources, operations: Operations, secret: str
-) -> LinkSender:
+) -> tuple[LinkSender, Tracking]:
+    """What sends offers' links and requesters' tracking links, with the gateways and
+    the signer of the settings."""
     chosen = gateways(settings, resources, operations)
-    return LinkSender(
+    signer = ItsdangerousLinkSigner(secret, operations.clock)
+    public = settings.effective_public_url
+    offers = LinkSender(
         operations,
-        ItsdangerousLinkSigner(secret, operations.clock),
+        signer,
         chosen.sms,
         chosen.email,
-        LinkConfig(settings.effective_public_url, timedelta(hours=settings.link_lifetime_h)),
+        LinkConfig(public, timedelta(hours=settings.link_lifetime_h)),
     )
+    tracking = Tracking(
+        resources.sessions,
+        signer,
+        chosen.sms,
+        operations.clock,
+        public,
+        timedelta(hours=settings.tracking_lifetime_h),
+    )
+    return offers, tracking

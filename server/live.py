@@ -60,6 +60,7 @@ from operations.linking import LinkSender
 from operations.outbox import OutboxRelay, RelayConfig
 from operations.service import ArrivalSource, Operations, Policy, record_arrival
 from operations.sla import SlaPolicy
+from operations.tracking import Tracking
 from operations.tracks import TrackRecorder
 from realtime.bus import Bus
 from realtime.events import Received
@@ -72,7 +73,7 @@ from realtime.tasks import owned_task
 from realtime.writer import PositionWriter, WriterConfig
 from server.dispatching import AppDispatch, LiveReach, sweep_offers
 from server.errors import AcionarServerError
-from server.gateways import link_secret, link_sender
+from server.gateways import link_secret, link_senders
 from server.resources import Resources
 from server.settings import Settings
 from server.ws_portal import PortalHub
@@ -161,6 +162,7 @@ class Live:
     candidates: CandidateFinder
     apps: AppDispatch
     links: LinkSender
+    tracking: Tracking
     portal: PortalHub
     rejections: RejectionCounts = field(default_factory=RejectionCounts)
     announcements: asyncio.Queue[set[int] | None] = field(
@@ -311,7 +313,7 @@ def _build(resources: Resources, secret: str) -> Live:
             fresh_s=settings.position_fresh_s,
         ),
         AppDispatch(operations, hub, portal),
-        link_sender(settings, resources, operations, secret),
+        *link_senders(settings, resources, operations, secret),
         portal,
     )
 
@@ -320,6 +322,7 @@ def _build(resources: Resources, secret: str) -> Live:
 async def open_live(resources: Resources) -> AsyncIterator[Live]:
     live = _build(resources, await link_secret(resources))
     live.operations.links = live.links
+    live.operations.tracking = live.tracking
     live.operations.candidates = live.candidates
     live.tracks.arrival = functools.partial(arrived, live.operations)
     _subscribe(live)

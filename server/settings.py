@@ -197,6 +197,7 @@ class Settings:
         "first start and kept in the database.",
     )
     link_lifetime_h: float = _s(24.0, "Hours an offer's link works (its offer expires first).")
+    tracking_lifetime_h: float = _s(12.0, "Hours a requester's tracking link works at most.")
     sms_gateway: str = _s("outbox", "SMS: outbox (stored in sent_messages) or http.")
     sms_http_url: str = _s("", "SMS_GATEWAY=http: the provider's send endpoint (JSON POST).")
     sms_http_auth_header: str = _s(
@@ -350,6 +351,7 @@ class Settings:
                 "offer_sweep_s",
                 "auto_dispatch_poll_s",
                 "link_lifetime_h",
+                "tracking_lifetime_h",
                 "gateway_timeout_s",
                 "arrival_radius_m",
                 "scorecard_window_days",

@@ -9,9 +9,10 @@ from pydantic import BaseModel
 
 from geo.distance import haversine_km
 from operations import offering, scorecard
-from operations.errors import NotFoundError
+from operations.errors import NotFoundError, OfferConflictError
 from operations.eta import arrival_facts
 from operations.places import PlaceRole
+from operations.tracking import TRACKED
 from operations.tracks import APPROACHING
 from registry.db import utcnow
 from registry.models import Provider
@@ -74,6 +75,32 @@ async def job_arrival(ctx: Ctx) -> ArrivalOut:
     )
 
 
+class TrackingOut(BaseModel):
+    job_id: int
+    sent: bool
+    revoked: bool
+
+
+async def send_tracking(ctx: Ctx) -> TrackingOut:
+    """Send (again) the requester's tracking link: a new link; the old one stops."""
+    job = await offering.get_job(ctx.session, ctx.path["job_id"])
+    if job.status not in TRACKED:
+        raise OfferConflictError(
+            "not_tracked", "O acompanhamento só existe com o prestador a caminho ou no local."
+        )
+    tracking = ctx.request.app.state.live.tracking
+    row = await tracking.send(ctx.session, job)
+    return TrackingOut(job_id=job.id, sent=row.status.value == "sent", revoked=False)
+
+
+async def revoke_tracking(ctx: Ctx) -> TrackingOut:
+    tracking = ctx.request.app.state.live.tracking
+    job_id = ctx.path["job_id"]
+    if not await tracking.revoke(ctx.session, job_id, ctx.user.user_id):
+        raise NotFoundError("Link de acompanhamento")
+    return TrackingOut(job_id=job_id, sent=False, revoked=True)
+
+
 async def provider_scorecard(ctx: Ctx) -> ScorecardOut:
     provider_id: int = ctx.path["provider_id"]
     if await ctx.session.get(Provider, provider_id) is None:
@@ -84,6 +111,24 @@ async def provider_scorecard(ctx: Ctx) -> ScorecardOut:
 
 
 OPERATIONS = [
+    Operation(
+        "POST",
+        "/jobs/{job_id:int}/tracking",
+        send_tracking,
+        "Send the requester a new tracking link by SMS (the previous one stops working)",
+        "dispatch",
+        permission=P.OPERATIONS_DISPATCH,
+        response=TrackingOut,
+    ),
+    Operation(
+        "POST",
+        "/jobs/{job_id:int}/tracking/revoke",
+        revoke_tracking,
+        "Revoke the requester's tracking link (it then answers 410)",
+        "dispatch",
+        permission=P.OPERATIONS_DISPATCH,
+        response=TrackingOut,
+    ),
     Operation(
         "GET",
         "/jobs/{job_id:int}/arrival",

@@ -17,6 +17,7 @@ from operations.gateways.models import SentMessage
 from operations.models import DispatchMessage, Job, MessageStatus, Offer
 from operations.offers import OfferStatus
 from registry.enums import Channel
+from registry.models import Provider
 from server.settings import Settings
 from tests.conftest import unit
 from tests.e2e.dispatch_support import Sessions, dispatch_world, login, new_job
@@ -161,3 +162,60 @@ async def test_a_link_to_a_withdrawn_offer_changes_nothing(
         job = await session.get(Job, job_id)
         assert job is not None and job.provider_id is None
     assert (await http.get("/l/o/not-a-token")).status_code == 404
+
+
+TRACK = re.compile(r"https?://\S+(/l/t/[A-Za-z0-9_.\-]+)")
+
+
+async def _tracking_sms(db: Sessions, already: int = 0) -> tuple[str, str]:
+    """The text and path of the newest tracking SMS, once there are more than
+    ``already``."""
+    async with asyncio.timeout(unit(5)):
+        while True:
+            async with db() as session:
+                rows = (
+                    await session.execute(select(SentMessage).order_by(SentMessage.id))
+                ).scalars()
+                found = [(r.body, m.group(1)) for r in rows if (m := TRACK.search(r.body))]
+            if len(found) > already:
+                return found[-1]
+            await asyncio.sleep(0.05)
+
+
+async def test_the_requester_follows_the_provider_and_the_operator_can_revoke(
+    server: ServerProcess, db: Sessions, http: httpx.AsyncClient
+) -> None:
+    world = await dispatch_world(db, 1)
+    [pid] = world["p"]
+    async with db() as session, session.begin():
+        provider = await session.get(Provider, pid)
+        assert provider is not None
+        provider.vehicle_plate = "GUI1N00"
+    await login(http)
+    job_id = await new_job(http, world)
+    made = await http.post(
+        f"/api/v1/jobs/{job_id}/offers", json={"provider_id": pid, "channel": "verbal"}
+    )
+    assert made.status_code == 201, made.text
+    moved = await http.post(f"/api/v1/jobs/{job_id}/status", json={"to": "en_route"})
+    assert moved.status_code == 200, moved.text
+    text, path = await _tracking_sms(db)
+    assert "Guincho está a caminho" in text
+    assert "Ana" not in text and "98888" not in text  # nothing personal
+    page = await http.get(path)
+    assert page.status_code == 200, page.text
+    assert "Guincho" in page.text and "GUI1N00" in page.text and "98888" not in page.text
+    state = (await http.get(path + "/state")).json()
+    assert (state["status"], state["arrived"], state["provider"]) == ("en_route", False, "Guincho")
+
+    again = await http.post(f"/api/v1/jobs/{job_id}/tracking")
+    assert again.status_code == 200 and again.json()["sent"]
+    _, fresh = await _tracking_sms(db, already=1)
+    assert (await http.get(path)).status_code == 404  # superseded
+    assert (await http.get(fresh)).status_code == 200
+    revoked = await http.post(f"/api/v1/jobs/{job_id}/tracking/revoke")
+    assert revoked.status_code == 200
+    gone = await http.get(fresh)
+    assert gone.status_code == 410 and "terminou" in gone.text
+    assert (await http.get(fresh + "/state")).status_code == 410
+    assert (await http.get("/l/t/nope")).status_code == 404
