@@ -45,7 +45,7 @@ from operations import jobs, offering, runs, service
 from operations.candidates import CandidateRequest
 from operations.errors import IllegalTransitionError, NotFoundError, OfferConflictError
 from operations.events import JOB_STATUS, OFFER_CREATED, OFFER_STATUS
-from operations.lifecycle import ActorKind, JobActor, JobStatus
+from operations.lifecycle import AWAITING_PROVIDER, ActorKind, JobActor, JobStatus
 from operations.models import Job, Offer
 from operations.offers import (
     OPEN,
@@ -82,11 +82,12 @@ MAX_ETA_MINUTES = 1440
 
 @dataclass(frozen=True, slots=True)
 class AcceptResult:
-    """An accept's answer: the outcome, the offer as it is now, and the job when the
-    provider has it (with the requester's name and phone, which it now needs)."""
+    """An accept's answer: the outcome, the offer as it is now (None when it was
+    closed already: nothing changed, nothing to show), and the job when the provider
+    has it (with the requester's name and phone, which it now needs)."""
 
     outcome: AcceptOutcome
-    offer: OfferView
+    offer: OfferView | None
     job: JobView | None = None
 
 
@@ -250,14 +251,31 @@ async def _check_capacity(session: AsyncSession, provider_id: int) -> None:
 # -- answers -----------------------------------------------------------------------------
 
 
-async def _offer_for(uow: UnitOfWork, offer_id: int, actor: JobActor) -> tuple[Job, Offer]:
-    """The job (locked) and the offer (locked), in that order. A provider sees only
-    its own offers: another's is "not found"."""
+async def _own_offer(uow: UnitOfWork, offer_id: int, actor: JobActor) -> Offer:
+    """The offer as committed. A provider sees only its own offers: another's is
+    "not found"."""
     first = await offering.get_offer(uow.session, offer_id)
     if actor.kind is ActorKind.PROVIDER and first.provider_id != actor.provider_id:
         raise NotFoundError("Oferta")
+    return first
+
+
+async def _offer_for(uow: UnitOfWork, offer_id: int, actor: JobActor) -> tuple[Job, Offer]:
+    """The job (locked) and the offer (locked), in that order."""
+    first = await _own_offer(uow, offer_id, actor)
     job = await jobs.locked_job(uow.session, first.job_id)
     return job, await offering.locked_offer(uow.session, offer_id)
+
+
+def _closed(offer: Offer) -> bool:
+    """Refused, expired, withdrawn or failed: nothing will open it again."""
+    return offer.status not in OPEN and offer.status is not OfferStatus.ACCEPTED
+
+
+def _closed_outcome(offer: Offer, job: Job) -> AcceptOutcome:
+    if offer.status is OfferStatus.EXPIRED:
+        return AcceptOutcome.EXPIRED
+    return AcceptOutcome.CLOSED if job.status in AWAITING_PROVIDER else AcceptOutcome.TAKEN
 
 
 def _check_version(offer: Offer, expected: int | None) -> None:
@@ -287,8 +305,18 @@ async def accept_offer(
             offer's any more.
     """
     session = uow.session
-    job, offer = await _offer_for(uow, offer_id, actor)
+    first = await _own_offer(uow, offer_id, actor)
+    _check_version(first, expected_version)  # versions only grow: stale stays stale
+    if _closed(first):
+        # Closed for good (the losers of a race, a late tap): answered from what is
+        # committed, without queueing for the job's lock.
+        job = await offering.get_job(session, first.job_id)
+        return AcceptResult(_closed_outcome(first, job), None)
+    job = await jobs.locked_job(session, first.job_id)
+    offer = await offering.locked_offer(session, offer_id)
     _check_version(offer, expected_version)
+    if _closed(offer):
+        return AcceptResult(_closed_outcome(offer, job), None)
     provider = await offering.locked_provider(session, offer.provider_id)
     rules = await offering.rules_for(session, await offering.job_client(session, job))
     eta = eta_minutes if eta_minutes is not None else offer.eta_minutes

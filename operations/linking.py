@@ -243,8 +243,8 @@ def _actor(link: OfferLink) -> JobActor:
 
 
 async def accept(uow: UnitOfWork, link: OfferLink, eta_minutes: int) -> AcceptOutcome:
-    """Accept through the link (a compare-and-set on its version)."""
-    await _checked(uow, link)
+    """Accept through the link (a compare-and-set on its version: the accept checks
+    it, and that the offer is the link's provider's)."""
     result = await dispatch.accept_offer(
         uow, link.offer_id, _actor(link), eta_minutes=eta_minutes, expected_version=link.version
     )

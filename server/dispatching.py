@@ -31,7 +31,7 @@ from typing import Protocol
 
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from operations import auto_dispatch, dispatch, offering, scorecard
 from operations.errors import (
@@ -84,22 +84,43 @@ def _ms(at: datetime | None) -> int | None:
     return None if at is None else int(at.timestamp() * 1000)
 
 
-class LiveReach:
-    """The ``Reach`` seam over the live store."""
+class Sender(Protocol):
+    """Where a provider's messages go on this node: its app's socket (the hub) or
+    its portal pages."""
 
-    def __init__(self, store: LiveStore, fresh_s: float) -> None:
+    def send(self, provider_id: int, message: ServerMessage) -> bool: ...
+
+    def holds(self, provider_id: int) -> bool: ...
+
+
+class LiveReach:
+    """The ``Reach`` seam over the live store, and this node's own sockets: a
+    provider whose app or portal page is connected here is reachable even while
+    Redis is away (the operator can dispatch to it; the outbox delivers the offer
+    once Redis is back). Redis down and not here: no live channel (the operator can
+    still dispatch by link or phone)."""
+
+    def __init__(self, store: LiveStore, fresh_s: float, *, local: Collection[Sender] = ()) -> None:
         self.store = store
         self.fresh_s = fresh_s
+        self.local = tuple(local)
+
+    def _here(self, provider_id: int) -> set[Channel]:
+        found: set[Channel] = set()
+        for sender, channel in zip(self.local, (Channel.APP, Channel.WEB), strict=False):
+            if sender.holds(provider_id):
+                found.add(channel)
+        return found
 
     async def live_channels(self, provider_ids: Collection[int]) -> dict[int, set[Channel]]:
+        out = {pid: self._here(pid) for pid in provider_ids}
         try:
             reach = await self.store.reach(list(provider_ids))
         except (RedisError, OSError) as exc:
-            log.warning("reach unknown, Redis unavailable (%s)", exc)
-            return {}
-        out: dict[int, set[Channel]] = {}
+            log.warning("reach known only for this node, Redis unavailable (%s)", exc)
+            return out
         for pid, (app, web) in reach.items():
-            out[pid] = ({Channel.APP} if app else set()) | ({Channel.WEB} if web else set())
+            out[pid] |= ({Channel.APP} if app else set()) | ({Channel.WEB} if web else set())
         return out
 
     async def position(self, provider_id: int) -> Point | None:
@@ -179,20 +200,18 @@ def withdrawn_message(view: OfferView) -> OfferWithdrawnMessage:
 # -- the apps' side ----------------------------------------------------------------------
 
 
-class Sender(Protocol):
-    """Where a provider's messages go on this node: its app's socket (the hub) or
-    its portal pages."""
-
-    def send(self, provider_id: int, message: ServerMessage) -> bool: ...
-
-
 class AppDispatch:
     """Offers and jobs to and from the provider apps connected to this node."""
 
-    def __init__(self, operations: Operations, hub: Hub, portal: Sender) -> None:
+    def __init__(
+        self, operations: Operations, hub: Hub, portal: Sender, *, concurrency: int = 8
+    ) -> None:
         self.operations = operations
         self.hub = hub
         self.portal = portal
+        # Commands wait here rather than for a pooled connection: a burst of accepts
+        # (a race for one job) never starves the HTTP API of connections.
+        self._commands = asyncio.Semaphore(concurrency)
         self.deliveries: asyncio.Queue[int] = asyncio.Queue(DELIVERY_QUEUE)
 
     # bus events (every node gets them; the one holding the socket acts)
@@ -271,7 +290,8 @@ class AppDispatch:
         to send (carrying its ``seq``)."""
         seq: int | None = getattr(message, "seq", None)
         try:
-            return await self._command(provider_id, message, seq, channel)
+            async with self._commands:
+                return await self._command(provider_id, message, seq, channel)
         except NotFoundError as exc:
             return ErrorMessage(ErrorCode.NOT_FOUND, f"{exc.entity} not found", seq=seq)
         except IllegalTransitionError as exc:
@@ -283,7 +303,7 @@ class AppDispatch:
             return ResultMessage(seq, exc.code, exc.message)
         except OperationsError as exc:
             return ErrorMessage(ErrorCode.NOT_ALLOWED, exc.message, seq=seq)
-        except (OperationalError, DBAPIError, OSError, RedisError) as exc:
+        except (SQLAlchemyError, OSError, RedisError) as exc:
             log.warning("provider %d: command not carried out (%s)", provider_id, exc)
             return ErrorMessage(ErrorCode.UNAVAILABLE, "try again shortly", seq=seq)
 

@@ -230,11 +230,20 @@ async def _after(request: Request, link: OfferLink) -> Response:
     return RedirectResponse(f"/l/o/{token}", status_code=303, headers=HEADERS)
 
 
+def _verified(request: Request) -> OfferLink | Response:
+    """The link of a POST, from its signature alone (the action checks the rest)."""
+    try:
+        return linking.read_link(_sender(request).signer, request.path_params["token"])
+    except ExpiredLinkError:
+        return _notice("Link expirado", "Este link expirou. Fale com a central.", 410)
+    except LinkError:
+        return _notice("Link inválido", "Este link não é válido. Confira a mensagem recebida.", 404)
+
+
 async def _act(request: Request, action: str) -> Response:
-    read = await _read(request)
-    if isinstance(read, Response):
-        return read
-    link, _ = read
+    link = _verified(request)
+    if isinstance(link, Response):
+        return link
     form = await _form(request)
     if form is None:
         return _notice("Pedido inválido", "Envie o formulário da página.", 400)
@@ -260,6 +269,8 @@ async def _act(request: Request, action: str) -> Response:
                 outcome = None
     except OfferConflictError as exc:
         return _notice("Não foi possível", exc.message, 409)
+    except NotFoundError:
+        return _notice("Link inválido", "Este link não é válido. Confira a mensagem recebida.", 404)
     except IllegalTransitionError as exc:
         return _notice("Não foi possível", exc.message, 409)
     except InvalidInputError as exc:

@@ -282,7 +282,7 @@ def _build(resources: Resources, secret: str) -> Live:
         policy=policy(settings),
         busy=store,
         kick=relay.kick,
-        reach=LiveReach(store, settings.position_fresh_s),
+        reach=LiveReach(store, settings.position_fresh_s, local=(hub, portal)),
     )
     return Live(
         settings,
@@ -312,7 +312,7 @@ def _build(resources: Resources, secret: str) -> Live:
             options=options,
             fresh_s=settings.position_fresh_s,
         ),
-        AppDispatch(operations, hub, portal),
+        AppDispatch(operations, hub, portal, concurrency=max(2, settings.db_pool_size // 2)),
         *link_senders(settings, resources, operations, secret),
         portal,
     )

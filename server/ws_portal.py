@@ -227,21 +227,23 @@ async def _read(websocket: WebSocket, sock: PortalSocket, provider_id: int) -> N
     apps = websocket.app.state.live.apps
     bucket = TokenBucket(RATE_PER_S, RATE_BURST, time.monotonic())
     while True:
-        try:
-            data = await websocket.receive_text()
-        except WebSocketDisconnect:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
             sock.push(None)
             return
+        data: str | bytes | None = message.get("text")
+        if data is None:
+            data = message.get("bytes") or b""  # UTF-8 JSON in a binary frame, as the app's
         if not bucket.allow(time.monotonic()):
             sock.push(encode(ErrorMessage(ErrorCode.RATE_LIMITED, "too many frames")))
             continue
-        message = parse_client_frame(data)
-        if isinstance(message, ErrorMessage):
-            sock.push(encode(message))
-        elif not isinstance(message, COMMANDS):
+        parsed = parse_client_frame(data)
+        if isinstance(parsed, ErrorMessage):
+            sock.push(encode(parsed))
+        elif not isinstance(parsed, COMMANDS):
             sock.push(encode(ErrorMessage(ErrorCode.UNKNOWN_TYPE, "not a portal message", "type")))
         else:
-            reply = await apps.command(provider_id, message, Channel.WEB)
+            reply = await apps.command(provider_id, parsed, Channel.WEB)
             sock.push(encode(reply))
 
 

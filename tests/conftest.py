@@ -23,6 +23,7 @@ import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from registry.db import make_engine, make_sessionmaker, to_async_url
@@ -121,13 +122,29 @@ async def db(engine: AsyncEngine, _app_tables: list[str]) -> async_sessionmaker[
     """A session factory on a database whose tables were all emptied for this test."""
     if _app_tables:
         quoted = ", ".join(f'"{name}"' for name in _app_tables)
-        async with engine.begin() as conn:
-            last = await conn.scalar(text(f"SELECT last_value FROM {OUTBOX_IDS}"))
-            await conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
-            # A server running through the module drops events whose ids it saw
-            # (at-least-once delivery): the outbox's ids never go back.
-            await conn.execute(text(f"SELECT setval('{OUTBOX_IDS}', {int(last or 0) + 1})"))
+        for attempt in range(TRUNCATE_ATTEMPTS):
+            try:
+                await _truncate(engine, quoted)
+                break
+            except DBAPIError as exc:
+                # A server running through the module polls its tables (offer sweep,
+                # automatic dispatch): PostgreSQL may pick the TRUNCATE as a
+                # deadlock's victim. Its transaction is gone; try again.
+                if "deadlock" not in str(exc) or attempt == TRUNCATE_ATTEMPTS - 1:
+                    raise
     return make_sessionmaker(engine)
+
+
+TRUNCATE_ATTEMPTS = 5
+
+
+async def _truncate(engine: AsyncEngine, quoted: str) -> None:
+    async with engine.begin() as conn:
+        last = await conn.scalar(text(f"SELECT last_value FROM {OUTBOX_IDS}"))
+        await conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        # A server running through the module drops events whose ids it saw
+        # (at-least-once delivery): the outbox's ids never go back.
+        await conn.execute(text(f"SELECT setval('{OUTBOX_IDS}', {int(last or 0) + 1})"))
 
 
 @pytest.fixture

@@ -186,7 +186,11 @@ async def confirm(ctx: Ctx) -> OfferView:
     result = await dispatch.accept_offer(
         ctx.uow, ctx.path["offer_id"], _operator(ctx), confirmed=True
     )
-    return result.offer
+    if result.offer is not None:
+        return result.offer
+    offer = await offering.get_offer(ctx.session, ctx.path["offer_id"])  # closed already
+    job = await offering.get_job(ctx.session, offer.job_id)
+    return await offer_view_of(ctx.session, offer, job)
 
 
 async def refuse(ctx: Ctx) -> OfferView:

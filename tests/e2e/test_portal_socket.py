@@ -85,3 +85,9 @@ async def test_the_portal_socket_checks_origin_session_and_kind(
             await ws.send(frame)
             reply = orjson.loads(await asyncio.wait_for(ws.recv(), unit(5)))
             assert (reply["type"], reply["code"]) == ("error", code), reply
+        await ws.send(b'{"type": "offer.refuse", "seq": 4, "offer_id": 77, "reason_id": 1}')
+        reply = orjson.loads(await asyncio.wait_for(ws.recv(), unit(5)))  # binary is fine
+        assert (reply["code"], reply["seq"]) == ("not_found", 4)
+        await ws.send(b"\xff\xfe")
+        reply = orjson.loads(await asyncio.wait_for(ws.recv(), unit(5)))
+        assert reply["code"] == "malformed_json"

@@ -230,6 +230,7 @@ async def test_one_provider_cannot_take_two_jobs_at_once_when_it_works_one_at_a_
         )
         await session.commit()
     busy = next(r for r in results if r.outcome is AcceptOutcome.BUSY)
+    assert busy.offer is not None
     retry = await _accept(ops, busy.offer.id, pid)
     assert retry.outcome is AcceptOutcome.ACCEPTED  # a fleet takes both
 
@@ -342,11 +343,13 @@ async def test_an_eta_over_the_clients_maximum_waits_for_the_operator(db: Sessio
     job_id = await open_job(ops, world)
     offer_id = await _offer(ops, job_id, pid)
     bid = await _accept(ops, offer_id, pid, eta=45)
-    assert bid.outcome is AcceptOutcome.CONFIRM and bid.offer.awaiting_confirmation
+    assert bid.outcome is AcceptOutcome.CONFIRM
+    assert bid.offer is not None and bid.offer.awaiting_confirmation
     assert (await _job(db, job_id)).status is JobStatus.DISPATCHING
     async with ops.unit() as uow:
         confirmed = await dispatch.accept_offer(uow, offer_id, OPERATOR, confirmed=True)
-    assert confirmed.outcome is AcceptOutcome.ACCEPTED and confirmed.offer.eta_minutes == 45
+    assert confirmed.outcome is AcceptOutcome.ACCEPTED
+    assert confirmed.offer is not None and confirmed.offer.eta_minutes == 45
     assert (await _job(db, job_id)).provider_id == pid
 
 

@@ -1,0 +1,351 @@
+"""Dispatch latency with 5,000 provider apps connected and streaming positions.
+
+* **offer delivery**: from the operator's ``POST /api/v1/jobs/{id}/offers`` until the
+  provider's app socket has the ``offer`` frame (the HTTP request, the transaction,
+  the outbox, the relay, the bus, the node's hub, the socket);
+* **accept → panel**: from the app sending ``offer.accept`` until a panel's bus
+  subscriber sees the ``offer.status`` event of the accepted offer;
+* **automatic dispatch step**: one step of a due run (claim the job and the run
+  with ``SKIP LOCKED``, rank the candidates among 5,000 live providers, make the
+  offer, commit), timed in a process of its own on the same database and Redis.
+
+The baseline, measured in the same run: a bare Redis ``PUBLISH`` seen by a
+subscriber (the floor of anything that crosses the bus).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+import redis.asyncio as aioredis
+from argon2 import PasswordHasher
+from websockets.asyncio.client import ClientConnection, connect
+
+from bench.bench_ingest import (
+    CENTRE,
+    _dsn,
+    acionar_server,
+    all_connected,
+    clear_redis,
+    create_database,
+    database_url,
+    drop_database,
+    generator,
+    write_tokens,
+)
+from bench.report import Figure
+from geo.ranking import ScoreOptions, Weights
+from geo.source import CatalogueKeeper
+from operations import auto_dispatch
+from operations.candidates import CandidateFinder
+from operations.gateways import ManualClock
+from operations.service import Operations, Policy
+from realtime.mirror import MirrorFeed
+from realtime.store import LiveStore
+from registry.db import make_engine, make_sessionmaker
+from registry.permissions import ADMIN, ROLE_PERMISSIONS
+from server.dispatching import LiveReach
+from server.settings import Settings
+
+DATABASE = "acionar_bench_dispatch"
+PREFIX = "acionar-bench-dispatch:"
+QUICK = os.environ.get("QUICK") == "1"
+PROVIDERS = 1_000 if QUICK else 5_000
+MEASURED = 40
+"""Apps of the benchmark itself (they receive offers and accept); the simulator
+runs the others."""
+SAMPLES = 60 if QUICK else 200
+STEPS = 40 if QUICK else 150
+PASSWORD = "bench-dispatch"
+SERVER_ENV = {"OUTBOX_POLL_S": "1.0", "AUTO_DISPATCH_POLL_S": "3600", "DB_POOL_SIZE": "20"}
+
+
+def _p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+
+
+async def _world(settings: Settings) -> dict[str, int]:
+    """A client, an incident type, a tow every provider prices, an admin."""
+    conn = await asyncpg.connect(_dsn(settings, DATABASE))
+    try:
+        cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
+        role = await conn.fetchval(
+            "INSERT INTO roles (name, permissions) VALUES ($1, $2) RETURNING id",
+            ADMIN,
+            sorted(ROLE_PERMISSIONS[ADMIN]),
+        )
+        await conn.execute(
+            "INSERT INTO users (login, name, password_hash, role_id) "
+            "VALUES ('bench', 'Bench', $1, $2)",
+            cheap,
+            role,
+        )
+        client = await conn.fetchval(
+            "INSERT INTO clients (cnpj, trade_name, legal_name) "
+            "VALUES ('11222333000181', 'Bench', 'Bench SA') RETURNING id"
+        )
+        kind = await conn.fetchval("INSERT INTO incident_types (name) VALUES ('Pane') RETURNING id")
+        tow = await conn.fetchval(
+            "INSERT INTO service_types (code, name, target) "
+            "VALUES ('reboque', 'Reboque', 'vehicle') RETURNING id"
+        )
+        await conn.execute(
+            "INSERT INTO provider_services "
+            "(provider_id, service_type_id, departure_fee, price_per_km) "
+            "SELECT id, $1, 100, 3 FROM providers",
+            tow,
+        )
+        await conn.execute("UPDATE providers SET max_active_jobs = 20, working_radius_km = 200")
+        await conn.execute("INSERT INTO cancellation_reasons (name) VALUES ('Bench')")
+        return {"client": client, "kind": kind, "tow": tow}
+    finally:
+        await conn.close()
+
+
+async def _bus_baseline(settings: Settings) -> list[float]:
+    """Bare Redis publish → subscriber, in ms."""
+    channel = PREFIX + "baseline"
+    client = aioredis.Redis.from_url(settings.effective_redis_url)
+    seen: dict[int, float] = {}
+    try:
+        async with client.pubsub(ignore_subscribe_messages=True) as pubsub:
+            await pubsub.subscribe(channel)
+            sent: dict[int, float] = {}
+            for i in range(SAMPLES):
+                sent[i] = time.perf_counter()
+                await client.publish(channel, orjson.dumps({"i": i}))
+                while i not in seen:
+                    message = await pubsub.get_message(timeout=1.0)
+                    if message is not None:
+                        seen[orjson.loads(message["data"])["i"]] = time.perf_counter()
+            return [(seen[i] - sent[i]) * 1000 for i in range(SAMPLES)]
+    finally:
+        await client.aclose()
+
+
+class Panel:
+    """When a panel's bus subscriber saw each accepted offer's event."""
+
+    def __init__(self) -> None:
+        self.seen: dict[int, asyncio.Future[float]] = {}
+
+    def _future(self, offer_id: int) -> asyncio.Future[float]:
+        return self.seen.setdefault(offer_id, asyncio.get_running_loop().create_future())
+
+    def saw(self, offer_id: int, at: float) -> None:
+        future = self._future(offer_id)
+        if not future.done():
+            future.set_result(at)
+
+    async def wait(self, offer_id: int) -> float:
+        return await asyncio.wait_for(self._future(offer_id), 30)
+
+
+@contextlib.asynccontextmanager
+async def _panel(settings: Settings) -> AsyncIterator[Panel]:
+    """A panel's bus subscriber, running."""
+    seen = Panel()
+    client = aioredis.Redis.from_url(settings.effective_redis_url)
+
+    async def listen() -> None:
+        async with client.pubsub(ignore_subscribe_messages=True) as pubsub:
+            await pubsub.subscribe(PREFIX + settings.bus_channel)
+            while True:
+                message = await pubsub.get_message(timeout=1.0)
+                if message is None:
+                    continue
+                event = orjson.loads(message["data"])
+                if event.get("type") == "offer.status" and event["offer"]["status"] == "accepted":
+                    seen.saw(event["offer"]["id"], time.perf_counter())
+
+    task = asyncio.create_task(listen())
+    await asyncio.sleep(0.5)
+    try:
+        yield seen
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await client.aclose()
+
+
+async def _frame(ws: ClientConnection, kind: str) -> tuple[dict[str, Any], float]:
+    async with asyncio.timeout(30):
+        while True:
+            frame: dict[str, Any] = orjson.loads(await ws.recv())
+            if frame["type"] == kind:
+                return frame, time.perf_counter()
+
+
+async def _offers(
+    port: int, tokens: list[str], world: dict[str, int], panel: Panel
+) -> tuple[list[float], list[float]]:
+    apps = []
+    for token in tokens[:MEASURED]:
+        ws = await connect(
+            f"ws://127.0.0.1:{port}/ws/provider",
+            subprotocols=["acionar.v1"],  # type: ignore[list-item]
+            additional_headers={"Authorization": f"Bearer {token}"},
+            max_queue=None,
+        )
+        welcome, _ = await _frame(ws, "welcome")
+        apps.append((welcome["provider_id"], ws))
+    delivery: list[float] = []
+    accept: list[float] = []
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=30) as http:
+        login = await http.post("/auth/login", json={"login": "bench", "password": PASSWORD})
+        http.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+        for i in range(SAMPLES):
+            provider_id, ws = apps[i % len(apps)]
+            incident = await http.post(
+                "/incidents", json={"client_id": world["client"], "incident_type_id": world["kind"]}
+            )
+            job = await http.post(
+                f"/incidents/{incident.json()['id']}/jobs",
+                json={
+                    "service_type_id": world["tow"],
+                    "ad_hoc": True,
+                    "requester": {"name": "Ana", "phone": "11 98888-7777"},
+                    "origin": {"lat": CENTRE[0] + 0.01, "lng": CENTRE[1], "street": "Rua A"},
+                },
+            )
+            job_id = job.json()["id"]
+            started = time.perf_counter()
+            made = await http.post(
+                f"/jobs/{job_id}/offers", json={"provider_id": provider_id, "channel": "app"}
+            )
+            assert made.status_code == 201, made.text
+            frame, got = await _frame(ws, "offer")
+            delivery.append((got - started) * 1000)
+            offer_id = frame["offer"]["offer_id"]
+            sent = time.perf_counter()
+            await ws.send(
+                orjson.dumps({"type": "offer.accept", "seq": i, "offer_id": offer_id, "eta_min": 9})
+            )
+            await _frame(ws, "result")
+            accept.append((await panel.wait(offer_id) - sent) * 1000)
+            await http.post(f"/jobs/{job_id}/cancel", json={"cancellation_reason_id": 1})
+    for _, ws in apps:
+        await ws.close()
+    return delivery, accept
+
+
+async def _steps(settings: Settings, db_url: str, world: dict[str, int], port: int) -> list[float]:
+    """Time automatic dispatch steps in this process (another node of the same
+    platform), with the real candidate search over the live positions."""
+    engine = make_engine(db_url, pool_size=5)
+    sessions = make_sessionmaker(engine)
+    store = LiveStore(aioredis.Redis.from_url(settings.effective_redis_url), PREFIX)
+    keeper = CatalogueKeeper(sessions, reload_s=3600)
+    durations: list[float] = []
+    try:
+        async with MirrorFeed(store).running() as feed, keeper.running():
+            await feed.wait_ready()
+            clock = ManualClock(datetime.now(UTC))
+            ops = Operations(sessions, clock=clock, policy=Policy(), reach=LiveReach(store, 120.0))
+            ops.candidates = CandidateFinder(
+                keeper, feed, store, weights=Weights(), options=ScoreOptions(), fresh_s=120.0
+            )
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1") as http:
+                login = await http.post(
+                    "/auth/login", json={"login": "bench", "password": PASSWORD}
+                )
+                http.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+                await http.put(
+                    f"/clients/{world['client']}/dispatch-settings",
+                    json={"auto_enabled": True, "radius_steps_km": [5, 20], "max_attempts": 3},
+                )
+                for _ in range(STEPS):
+                    incident = await http.post(
+                        "/incidents",
+                        json={"client_id": world["client"], "incident_type_id": world["kind"]},
+                    )
+                    job = await http.post(
+                        f"/incidents/{incident.json()['id']}/jobs",
+                        json={
+                            "service_type_id": world["tow"],
+                            "ad_hoc": True,
+                            "requester": {"name": "Ana", "phone": "11 98888-7777"},
+                            "origin": {
+                                "lat": CENTRE[0],
+                                "lng": CENTRE[1] + 0.01,
+                                "street": "Rua B",
+                            },
+                        },
+                    )
+                    clock.set(datetime.now(UTC) + timedelta(seconds=1))
+                    started = time.perf_counter()
+                    async with ops.unit() as uow:
+                        taken = await auto_dispatch.step(uow, job.json()["id"])
+                    durations.append((time.perf_counter() - started) * 1000)
+                    assert taken == 1
+    finally:
+        await store.client.aclose()
+        await engine.dispose()
+    return durations
+
+
+async def run(settings: Settings) -> list[Figure]:
+    tokens = await create_database(settings, DATABASE, PROVIDERS)
+    world = await _world(settings)
+    await clear_redis(settings, PREFIX)
+    db_url = database_url(settings, DATABASE)
+    baseline = await _bus_baseline(settings)
+    base_p99 = _p(baseline, 0.99)
+    try:
+        with tempfile.TemporaryDirectory(prefix="acionar-bench-dispatch-") as tmp:
+            logs = Path(tmp)
+            server = acionar_server(settings, db_url, PREFIX, logs, cpus=None, **SERVER_ENV)
+            async with server as (_, port):
+                others = write_tokens(tokens[MEASURED:], logs / "tokens.txt")
+                async with generator(port, others, logs, "apps", "--interval", "5") as gen:
+                    await all_connected(gen, PROVIDERS - MEASURED)
+                    async with _panel(settings) as panel:
+                        delivery, accept = await _offers(port, tokens, world, panel)
+                    steps = await _steps(settings, db_url, world, port)
+    finally:
+        await drop_database(settings, DATABASE)
+        await clear_redis(settings, PREFIX)
+    live = f"{PROVIDERS:,} apps connected, streaming a position every 5 s"
+    return [
+        Figure(
+            f"offer delivery p99 ({live})",
+            _p(delivery, 0.99),
+            "ms",
+            "< 50 ms",
+            "Redis publish → subscriber p99",
+            base_p99,
+        ),
+        Figure("offer delivery median", statistics.median(delivery), "ms"),
+        Figure(
+            "accept → panel's bus event p99",
+            _p(accept, 0.99),
+            "ms",
+            "< 100 ms",
+            "Redis publish → subscriber p99",
+            base_p99,
+        ),
+        Figure("accept → panel median", statistics.median(accept), "ms"),
+        Figure(
+            f"automatic dispatch step p99 (claim, rank {PROVIDERS:,} live, offer)",
+            _p(steps, 0.99),
+            "ms",
+            "< 30 ms",
+            "Redis publish → subscriber p99",
+            base_p99,
+        ),
+        Figure("automatic dispatch step median", statistics.median(steps), "ms"),
+    ]
