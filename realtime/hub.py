@@ -77,6 +77,10 @@ class Hub:
     def holds(self, provider_id: int) -> bool:
         return provider_id in self._by_provider
 
+    def providers(self) -> list[int]:
+        """Every provider with a connection here."""
+        return list(self._by_provider)
+
     def notify_all(self, news: HubNews) -> None:
         for handle in list(self._by_provider.values()):
             handle.notify(news)

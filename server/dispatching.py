@@ -43,7 +43,7 @@ from operations.errors import (
 )
 from operations.events import JobEvent, OfferEvent
 from operations.lifecycle import WITH_PROVIDER, JobActor, JobStatus
-from operations.models import Job
+from operations.models import Job, Offer
 from operations.offers import OPEN, OfferStatus
 from operations.service import Operations, offer_view_of
 from operations.views import AddressOut, JobView, OfferView, job_view
@@ -91,6 +91,8 @@ class Sender(Protocol):
     def send(self, provider_id: int, message: ServerMessage) -> bool: ...
 
     def holds(self, provider_id: int) -> bool: ...
+
+    def providers(self) -> list[int]: ...
 
 
 class LiveReach:
@@ -212,6 +214,7 @@ class AppDispatch:
         # Commands wait here rather than for a pooled connection: a burst of accepts
         # (a race for one job) never starves the HTTP API of connections.
         self._commands = asyncio.Semaphore(concurrency)
+        self._resend = asyncio.Event()
         self.deliveries: asyncio.Queue[int] = asyncio.Queue(DELIVERY_QUEUE)
 
     # bus events (every node gets them; the one holding the socket acts)
@@ -256,6 +259,42 @@ class AppDispatch:
                     await dispatch.offer_delivered(uow, offer_id)
             except (DBAPIError, OSError) as exc:
                 log.warning("offer %d: delivery not recorded (%s)", offer_id, exc)
+
+    # news the bus lost
+
+    def resend_soon(self) -> None:
+        """The bus lost news (Redis went away): send every connected app and portal
+        page its open offers and active jobs again (they drop duplicates by id)."""
+        self._resend.set()
+
+    async def resend_forever(self) -> None:
+        """Run as one task: resend when asked."""
+        while True:
+            await self._resend.wait()
+            self._resend.clear()
+            try:
+                await self.resend()
+            except (SQLAlchemyError, OSError) as exc:
+                log.warning("open offers not resent (%s)", exc)
+
+    async def resend(self) -> None:
+        here = {Channel.APP: set(self.hub.providers()), Channel.WEB: set(self.portal.providers())}
+        ids = here[Channel.APP] | here[Channel.WEB]
+        if not ids:
+            return
+        async with self.operations.sessions() as session:
+            offered = select(Offer.provider_id).where(
+                Offer.provider_id.in_(ids), Offer.status.in_(OPEN)
+            )
+            busy = select(Job.provider_id).where(
+                Job.provider_id.in_(ids), Job.status.in_(WITH_PROVIDER)
+            )
+            wanted = set((await session.execute(offered.union(busy))).scalars())
+        for pid in wanted:
+            for channel, sender in ((Channel.APP, self.hub), (Channel.WEB, self.portal)):
+                if pid in here[channel]:
+                    for message in await self.resume(pid, channel):
+                        sender.send(pid, message)
 
     # a (re)connected app
 

@@ -71,7 +71,13 @@ from realtime.session import ConnectionConfig
 from realtime.store import LiveStore
 from realtime.tasks import owned_task
 from realtime.writer import PositionWriter, WriterConfig
-from server.dispatching import AppDispatch, LiveReach, sweep_offers
+from server.dispatching import (
+    AppDispatch,
+    LiveReach,
+    refresh_scorecards,
+    step_runs,
+    sweep_offers,
+)
 from server.errors import AcionarServerError
 from server.gateways import link_secret, link_senders
 from server.resources import Resources
@@ -206,6 +212,7 @@ def _subscribe(live: Live) -> None:
     def missed_news() -> None:
         live.catalogue.invalidate_all()
         live.tracks.reload_soon()
+        live.apps.resend_soon()
 
     live.bus.on(PROVIDER_ONLINE, online)
     live.bus.on(DEVICE_TOKEN_REVOKED, revoked)
@@ -344,7 +351,20 @@ async def open_live(resources: Resources) -> AsyncIterator[Live]:
             owned_task(_keep_presence(live), "presence-keeper"),
             owned_task(_announce(live), "catalogue-announcer"),
             owned_task(live.apps.record_deliveries(), "offer-deliveries"),
+            owned_task(live.apps.resend_forever(), "offer-resender"),
             owned_task(sweep_offers(live.operations, live.settings.offer_sweep_s), "offer-sweeper"),
+            owned_task(
+                step_runs(live.operations, live.settings.auto_dispatch_poll_s), "auto-dispatch"
+            ),
+            owned_task(
+                refresh_scorecards(
+                    live.operations,
+                    live.settings.scorecard_refresh_s,
+                    live.settings.scorecard_window_days,
+                    live.all_providers_changed,
+                ),
+                "scorecards",
+            ),
         ):
             try:
                 with watching(engine, live.providers_committed):

@@ -92,6 +92,10 @@ class PortalHub:
     def holds(self, provider_id: int) -> bool:
         return provider_id in self._by_provider
 
+    def providers(self) -> list[int]:
+        """Every provider with a portal page open here."""
+        return list(self._by_provider)
+
     def close_all(self) -> None:
         for socks in list(self._by_provider.values()):
             for sock in list(socks):

@@ -5,6 +5,7 @@ nothing is lost, duplicated, or left open past its time."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from datetime import timedelta
 from typing import Any
@@ -80,7 +81,12 @@ async def test_a_node_killed_mid_dispatch_is_taken_over(
         async with httpx.AsyncClient(base_url=first.url) as http:
             await login(http)
             job_id = await new_job(http, world)
-        await _frame(apps[0], "offer")  # the run made its first offer (to someone)
+        deadline = time.monotonic() + unit(15)
+        while not await _offers(db, job_id):  # the run made its first offer
+            assert time.monotonic() < deadline, (
+                f"no offer made: {vars(await _run(db, job_id) or object())}"
+            )
+            await asyncio.sleep(0.05)
         first.proc.kill()  # SIGKILL: no shutdown, no goodbye
         first.proc.wait()
         for ws in apps:
@@ -124,37 +130,33 @@ async def test_offers_reach_apps_after_redis_comes_back(
     database = settings.effective_redis_url.rsplit("/", 1)[1]
     env = {**FAST, "REDIS_URL": f"redis://127.0.0.1:{proxy.port}/{database}"}
     logs = tmp_path_factory.mktemp("redis-outage")
+    stack = contextlib.ExitStack()
     try:
-        with running_server(settings, logs, **env) as node:
-            ws = await _app(node, "t0")
-            async with httpx.AsyncClient(base_url=node.url, timeout=unit(20)) as http:
-                await login(http)
-                job_id = await new_job(http, world)
-                await proxy.down()  # Redis is gone: its connections drop
-                await ws.close()
-                ws = await _app(node, "t0")  # the app reconnects meanwhile
-                made = await http.post(
-                    f"/api/v1/jobs/{job_id}/offers", json={"provider_id": pid, "channel": "app"}
-                )
-                assert made.status_code == 201, made.text  # this node holds its socket
-                await asyncio.sleep(1.0)
-                await proxy.up()  # Redis is back: the outbox relays the offer
-                offer = await _frame(ws, "offer")
-                assert offer["offer"]["offer_id"] == made.json()["id"]
-                await ws.send(
-                    orjson.dumps(
-                        {
-                            "type": "offer.accept",
-                            "seq": 1,
-                            "offer_id": offer["offer"]["offer_id"],
-                            "eta_min": 5,
-                        }
-                    )
-                )
-                assert (await _frame(ws, "result"))["code"] == "accepted"
+        # Started from a thread: the proxy forwards in this event loop, which a
+        # waiting-for-ready in it would block.
+        node = await asyncio.to_thread(stack.enter_context, running_server(settings, logs, **env))
+        ws = await _app(node, "t0")
+        async with httpx.AsyncClient(base_url=node.url, timeout=unit(20)) as http:
+            await login(http)
+            job_id = await new_job(http, world)
+            await proxy.down()  # Redis is gone: its connections drop
             await ws.close()
+            ws = await _app(node, "t0")  # the app reconnects meanwhile
+            made = await http.post(
+                f"/api/v1/jobs/{job_id}/offers", json={"provider_id": pid, "channel": "app"}
+            )
+            assert made.status_code == 201, made.text  # this node holds its socket
+            await asyncio.sleep(1.0)
+            await proxy.up()  # Redis is back: the outbox relays the offer
+            offer = await _frame(ws, "offer")
+            assert offer["offer"]["offer_id"] == made.json()["id"]
+            accept = {"type": "offer.accept", "seq": 1, "offer_id": made.json()["id"], "eta_min": 5}
+            await ws.send(orjson.dumps(accept))
+            assert (await _frame(ws, "result"))["code"] == "accepted"
+        await ws.close()
         async with db() as session:
             job = await session.get(Job, job_id)
             assert job is not None and job.provider_id == pid
     finally:
         await proxy.down()
+        await asyncio.to_thread(stack.close)
