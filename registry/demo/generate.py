@@ -272,6 +272,8 @@ def provider_draft(index: int) -> ProviderDraft:
         "acceptance_rate": Decimal(rng.randint(5500, 9800)).scaleb(-4) if rated else None,
         "cities_served": sorted({place.city, SP}),
     }
+    if index == 0:  # the demo login "prestador": reachable by every channel, for the tour
+        row["channels"], row["status"] = list(Channel), ProviderStatus.ACTIVE
     prices = {code: _price_row(rng, code) for code in (profile.main, *extras)}
     partner = rng.randrange(len(CLIENTS)) if rng.random() < 0.12 else None
     return ProviderDraft(row, prices, partner)
