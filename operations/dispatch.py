@@ -62,6 +62,7 @@ from operations.service import (
     announce_job,
     announce_offer,
     offer_view_of,
+    withdraw_offers,
 )
 from operations.views import JobView, OfferView, job_view
 from registry.enums import Channel
@@ -393,17 +394,8 @@ async def _job_view(uow: UnitOfWork, job: Job) -> JobView:
 
 
 async def _withdraw_others(uow: UnitOfWork, job: Job, actor: JobActor, *, keep: int | None) -> None:
-    for other in await offering.open_offers(uow.session, job.id):
-        if other.id != keep:
-            moved = await offering.move_offer(
-                uow.session,
-                other,
-                OfferStatus.WITHDRAWN,
-                now=uow.now,
-                actor=actor,
-                withdraw_reason=WithdrawReason.TAKEN,
-            )
-            await announce_offer(uow, moved.offer, job, OFFER_STATUS)
+    others = [o for o in await offering.open_offers(uow.session, job.id) if o.id != keep]
+    await withdraw_offers(uow, job, others, actor, WithdrawReason.TAKEN)
 
 
 async def refuse_offer(

@@ -403,10 +403,6 @@ def _history_row(offer: Offer, entry: OfferEntry) -> OfferTransition:
     )
 
 
-def is_awaiting(job: Job) -> bool:
-    return job.status in AWAITING_PROVIDER
-
-
 def back_to_queue(job: Job) -> bool:
     """Whether a job with no open offer left should return to the dispatch queue."""
     return job.status is JobStatus.DISPATCHING

@@ -448,7 +448,14 @@ async def settle_offers(uow: UnitOfWork, change: Change, actor: JobActor) -> Non
         return
     if reason is WithdrawReason.ASSIGNED:
         open_ = [o for o in open_ if o.provider_id != job.provider_id]
-    for offer in open_:
+    await withdraw_offers(uow, job, open_, actor, reason)
+
+
+async def withdraw_offers(
+    uow: UnitOfWork, job: Job, offers: list[Offer], actor: JobActor, reason: WithdrawReason
+) -> None:
+    """Withdraw ``offers`` of the (locked) job, each announced (its provider is told)."""
+    for offer in offers:
         moved = await offering.move_offer(
             uow.session,
             offer,

@@ -6,36 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from argon2 import PasswordHasher
 from playwright.async_api import Browser, expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from registry import models as m
-from registry.enums import Channel, UserKind
-from registry.permissions import PROVIDER_PORTAL, ROLE_PERMISSIONS
+from registry.enums import Channel
 from tests.browser.conftest import screenshot_path
-from tests.e2e.dispatch_support import dispatch_world, login, new_job
+from tests.e2e.dispatch_support import dispatch_world, login, new_job, provider_user
 from tests.support.server import ServerProcess
 
 PASSWORD = "senha-do-guincho"
-
-
-async def _provider_user(db: async_sessionmaker[AsyncSession], provider_id: int) -> None:
-    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
-    async with db() as session, session.begin():
-        role = m.Role(name=PROVIDER_PORTAL, permissions=sorted(ROLE_PERMISSIONS[PROVIDER_PORTAL]))
-        session.add(role)
-        await session.flush()
-        session.add(
-            m.User(
-                login="guincho",
-                name="Guincho 0",
-                password_hash=cheap,
-                role_id=role.id,
-                kind=UserKind.PROVIDER,
-                provider_id=provider_id,
-            )
-        )
 
 
 async def _offer_by_web(server: ServerProcess, world: dict[str, Any]) -> int:
@@ -57,7 +36,7 @@ async def test_a_provider_takes_a_job_on_the_portal(
     browser: Browser, live_server: ServerProcess, db: async_sessionmaker[AsyncSession]
 ) -> None:
     world = await dispatch_world(db, 1, channels=(Channel.WEB,))
-    await _provider_user(db, world["p"][0])
+    await provider_user(db, world["p"][0], "guincho", PASSWORD)
     context = await browser.new_context(
         locale="pt-BR", timezone_id="America/Sao_Paulo", viewport={"width": 390, "height": 844}
     )

@@ -4,18 +4,23 @@ session and a job to dispatch."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
+import orjson
 from argon2 import PasswordHasher
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from websockets.asyncio.client import ClientConnection, connect
 
 from registry import models as m
 from registry.cells import point_cell
 from registry.devices import token_digest
-from registry.enums import Channel, PersonKind, ServiceTarget
-from registry.permissions import ADMIN, ROLE_PERMISSIONS
+from registry.enums import Channel, PersonKind, ServiceTarget, UserKind
+from registry.permissions import ADMIN, PROVIDER_PORTAL, ROLE_PERMISSIONS
 from registry.validation import make_cnpj
+from tests.conftest import unit
 
 Sessions = async_sessionmaker[AsyncSession]
 PASSWORD = "senha-do-admin"
@@ -88,3 +93,52 @@ async def new_job(http: httpx.AsyncClient, world: dict[str, Any]) -> int:
     )
     assert job.status_code == 201, job.text
     return int(job.json()["id"])
+
+
+Frame = dict[str, Any]
+FRAME_TIMEOUT_S = 15.0
+
+
+async def app_socket(port: int, token: str) -> ClientConnection:
+    """A provider app on ``/ws/provider``, welcomed."""
+    ws = await connect(
+        f"ws://127.0.0.1:{port}/ws/provider",
+        subprotocols=["acionar.v1"],  # type: ignore[list-item]
+        additional_headers={"Authorization": f"Bearer {token}"},
+        open_timeout=unit(10),
+        max_queue=None,
+    )
+    await next_frame(ws, "welcome")
+    return ws
+
+
+async def next_frame(ws: ClientConnection, kind: str, seq: int | None = None) -> Frame:
+    """The next frame of type ``kind`` (and ``seq``), skipping the others."""
+    async with asyncio.timeout(unit(FRAME_TIMEOUT_S)):
+        while True:
+            frame: Frame = orjson.loads(await ws.recv())
+            if frame["type"] == kind and (seq is None or frame.get("seq") == seq):
+                return frame
+
+
+async def provider_user(db: Sessions, provider_id: int, login: str, password: str) -> None:
+    """A provider portal user of ``provider_id``."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(password)
+    async with db() as session, session.begin():
+        role = await session.scalar(select(m.Role).where(m.Role.name == PROVIDER_PORTAL))
+        if role is None:
+            role = m.Role(
+                name=PROVIDER_PORTAL, permissions=sorted(ROLE_PERMISSIONS[PROVIDER_PORTAL])
+            )
+            session.add(role)
+            await session.flush()
+        session.add(
+            m.User(
+                login=login,
+                name=login.capitalize(),
+                password_hash=cheap,
+                role_id=role.id,
+                kind=UserKind.PROVIDER,
+                provider_id=provider_id,
+            )
+        )

@@ -4,25 +4,28 @@ statuses, bad commands and a reconnect, as docs/protocol.md describes them."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import httpx
 import orjson
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 
 from server.settings import Settings
-from tests.conftest import unit
-from tests.e2e.dispatch_support import dispatch_world, login, new_job
+from tests.e2e.dispatch_support import (
+    Frame,
+    app_socket,
+    dispatch_world,
+    login,
+    new_job,
+    next_frame,
+)
 from tests.support.server import ServerProcess, running_server
 
 pytestmark = pytest.mark.slow
 Sessions = async_sessionmaker[AsyncSession]
 PASSWORD = "senha-do-admin"
-Frame = dict[str, Any]
 
 
 @pytest.fixture(scope="module")
@@ -30,26 +33,6 @@ def server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
     logs = tmp_path_factory.mktemp("dispatch")
     with running_server(settings, logs, OFFER_SWEEP_S="0.2") as process:
         yield process
-
-
-async def _app(server: ServerProcess, i: int) -> ClientConnection:
-    ws = await connect(
-        f"ws://127.0.0.1:{server.port}/ws/provider",
-        subprotocols=["acionar.v1"],  # type: ignore[list-item]
-        additional_headers={"Authorization": f"Bearer t{i}"},
-        open_timeout=unit(5),
-    )
-    assert (await _next(ws, "welcome"))["type"] == "welcome"
-    return ws
-
-
-async def _next(ws: ClientConnection, kind: str) -> Frame:
-    """The next frame of type ``kind``, skipping others (positions' acks...)."""
-    async with asyncio.timeout(unit(5)):
-        while True:
-            frame: Frame = orjson.loads(await ws.recv())
-            if frame["type"] == kind:
-                return frame
 
 
 async def _send(ws: ClientConnection, frame: Frame) -> None:
@@ -67,7 +50,7 @@ async def test_offer_accept_one_winner_over_real_sockets(
 ) -> None:
     world = await dispatch_world(db, 2)
     a, b = world["p"]
-    apps = [await _app(server, 0), await _app(server, 1)]
+    apps = [await app_socket(server.port, "t0"), await app_socket(server.port, "t1")]
     await login(http)
     job_id = await new_job(http, world)
 
@@ -83,7 +66,7 @@ async def test_offer_accept_one_winner_over_real_sockets(
         )
         assert made.status_code == 201, made.text
         offers[pid] = made.json()["id"]
-    received = [await _next(ws, "offer") for ws in apps]
+    received = [await next_frame(ws, "offer") for ws in apps]
     assert {f["offer"]["offer_id"] for f in received} == set(offers.values())
     first = received[0]["offer"]
     assert first["service"] == "Reboque" and first["origin"]["street"] == "Rua Vergueiro"
@@ -91,15 +74,15 @@ async def test_offer_accept_one_winner_over_real_sockets(
     assert "98888" not in orjson.dumps(received).decode()  # no requester before accept
 
     await _send(apps[0], {"type": "offer.accept", "seq": 7, "offer_id": offers[a], "eta_min": 15})
-    result = await _next(apps[0], "result")
+    result = await next_frame(apps[0], "result")
     assert (result["seq"], result["code"]) == (7, "accepted")
-    update = await _next(apps[0], "job.update")
+    update = await next_frame(apps[0], "job.update")
     assert update["job"]["requester"]["phone"] == "+5511988887777"
     assert update["job"]["next_statuses"] == ["en_route", "on_site"]
-    withdrawn = await _next(apps[1], "offer.withdrawn")
+    withdrawn = await next_frame(apps[1], "offer.withdrawn")
     assert (withdrawn["offer_id"], withdrawn["reason"]) == (offers[b], "taken")
     await _send(apps[1], {"type": "offer.accept", "seq": 3, "offer_id": offers[b], "eta_min": 5})
-    assert (await _next(apps[1], "result"))["code"] == "taken"
+    assert (await next_frame(apps[1], "result"))["code"] == "taken"
 
     listed = (await http.get(f"/api/v1/jobs/{job_id}/offers")).json()
     by_id = {o["id"]: o for o in listed}
@@ -108,14 +91,14 @@ async def test_offer_accept_one_winner_over_real_sockets(
     assert by_id[offers[b]]["status"] == "withdrawn"
 
     await _send(apps[0], {"type": "job.status", "seq": 8, "job_id": job_id, "status": "en_route"})
-    assert (await _next(apps[0], "result"))["code"] == "ok"
-    moved = await _next(apps[0], "job.update")
+    assert (await next_frame(apps[0], "result"))["code"] == "ok"
+    moved = await next_frame(apps[0], "job.update")
     assert moved["job"]["status"] == "en_route"
     await _send(apps[0], {"type": "job.status", "seq": 9, "job_id": job_id, "status": "completed"})
-    refused = await _next(apps[0], "error")
+    refused = await next_frame(apps[0], "error")
     assert (refused["code"], refused["seq"]) == ("not_allowed", 9)
     await _send(apps[1], {"type": "job.status", "seq": 1, "job_id": job_id, "status": "on_site"})
-    assert (await _next(apps[1], "error"))["code"] == "not_found"  # not b's job
+    assert (await next_frame(apps[1], "error"))["code"] == "not_found"  # not b's job
     history = (await http.get(f"/api/v1/jobs/{job_id}/offer-history")).json()
     assert [h["to_status"] for h in history if h["offer_id"] == offers[a]] == [
         "pending",
@@ -130,7 +113,7 @@ async def test_bad_commands_get_clear_errors_and_the_socket_lives_on(
     server: ServerProcess, db: Sessions
 ) -> None:
     await dispatch_world(db, 1)
-    ws = await _app(server, 0)
+    ws = await app_socket(server.port, "t0")
     for frame, code, field in (
         (
             {"type": "offer.accept", "seq": 1, "offer_id": 1, "eta_min": 0},
@@ -160,7 +143,7 @@ async def test_bad_commands_get_clear_errors_and_the_socket_lives_on(
         ({"type": "offer.accept", "seq": 6, "offer_id": 999999, "eta_min": 5}, "not_found", None),
     ):
         await _send(ws, frame)
-        error = await _next(ws, "error")
+        error = await next_frame(ws, "error")
         assert (error["code"], error["field"], error["seq"]) == (code, field, frame["seq"])
     await ws.close()
 
@@ -170,17 +153,17 @@ async def test_an_app_that_reconnects_gets_its_open_offers_again(
 ) -> None:
     world = await dispatch_world(db, 1)
     [pid] = world["p"]
-    ws = await _app(server, 0)
+    ws = await app_socket(server.port, "t0")
     await login(http)
     job_id = await new_job(http, world)
     made = await http.post(
         f"/api/v1/jobs/{job_id}/offers", json={"provider_id": pid, "channel": "app"}
     )
     assert made.status_code == 201, made.text
-    assert (await _next(ws, "offer"))["offer"]["offer_id"] == made.json()["id"]
+    assert (await next_frame(ws, "offer"))["offer"]["offer_id"] == made.json()["id"]
     await ws.close()
-    again = await _app(server, 0)
-    assert (await _next(again, "offer"))["offer"]["offer_id"] == made.json()["id"]
+    again = await app_socket(server.port, "t0")
+    assert (await next_frame(again, "offer"))["offer"]["offer_id"] == made.json()["id"]
     await _send(
         again,
         {
@@ -190,7 +173,7 @@ async def test_an_app_that_reconnects_gets_its_open_offers_again(
             "reason_id": world["reason"],
         },
     )
-    assert (await _next(again, "result"))["code"] == "refused"
+    assert (await next_frame(again, "result"))["code"] == "refused"
     job = (await http.get(f"/api/v1/jobs/{job_id}")).json()
     assert job["status"] == "open"  # its only offer refused: back to the queue
     await again.close()

@@ -8,13 +8,11 @@ import asyncio
 import contextlib
 import time
 from datetime import timedelta
-from typing import Any
 
 import httpx
 import orjson
 import pytest
 from sqlalchemy import select
-from websockets.asyncio.client import ClientConnection, connect
 
 from operations.auto_plan import RunStatus
 from operations.models import DispatchRun, DispatchSettings, Job, Offer
@@ -22,32 +20,19 @@ from operations.offers import OPEN
 from registry.enums import Channel
 from server.settings import Settings
 from tests.conftest import unit
-from tests.e2e.dispatch_support import Sessions, dispatch_world, login, new_job
+from tests.e2e.dispatch_support import (
+    Sessions,
+    app_socket,
+    dispatch_world,
+    login,
+    new_job,
+    next_frame,
+)
 from tests.support.proxy import TcpProxy
-from tests.support.server import ServerProcess, running_server
+from tests.support.server import running_server
 
 pytestmark = pytest.mark.slow
 FAST = {"AUTO_DISPATCH_POLL_S": "0.1", "OFFER_SWEEP_S": "0.2", "OUTBOX_POLL_S": "0.2"}
-
-
-async def _app(node: ServerProcess, token: str) -> ClientConnection:
-    ws = await connect(
-        f"ws://127.0.0.1:{node.port}/ws/provider",
-        subprotocols=["acionar.v1"],  # type: ignore[list-item]
-        additional_headers={"Authorization": f"Bearer {token}"},
-        open_timeout=unit(10),
-        max_queue=None,
-    )
-    await _frame(ws, "welcome")
-    return ws
-
-
-async def _frame(ws: ClientConnection, kind: str) -> dict[str, Any]:
-    async with asyncio.timeout(unit(15)):
-        while True:
-            frame: dict[str, Any] = orjson.loads(await ws.recv())
-            if frame["type"] == kind:
-                return frame
 
 
 async def _offers(db: Sessions, job_id: int) -> list[Offer]:
@@ -77,7 +62,7 @@ async def test_a_node_killed_mid_dispatch_is_taken_over(
         )
     logs = tmp_path_factory.mktemp("kill")
     with running_server(settings, logs, **FAST) as first:
-        apps = [await _app(first, f"t{i}") for i in range(3)]
+        apps = [await app_socket(first.port, f"t{i}") for i in range(3)]
         async with httpx.AsyncClient(base_url=first.url) as http:
             await login(http)
             job_id = await new_job(http, world)
@@ -95,7 +80,7 @@ async def test_a_node_killed_mid_dispatch_is_taken_over(
     assert len(made_before) == 1
 
     with running_server(settings, logs, **FAST) as second:
-        apps = [await _app(second, f"t{i}") for i in range(3)]
+        apps = [await app_socket(second.port, f"t{i}") for i in range(3)]
         deadline = time.monotonic() + unit(60)
         while True:  # the new node sweeps, steps, offers again, and finally gives up
             run = await _run(db, job_id)
@@ -135,24 +120,24 @@ async def test_offers_reach_apps_after_redis_comes_back(
         # Started from a thread: the proxy forwards in this event loop, which a
         # waiting-for-ready in it would block.
         node = await asyncio.to_thread(stack.enter_context, running_server(settings, logs, **env))
-        ws = await _app(node, "t0")
+        ws = await app_socket(node.port, "t0")
         async with httpx.AsyncClient(base_url=node.url, timeout=unit(20)) as http:
             await login(http)
             job_id = await new_job(http, world)
             await proxy.down()  # Redis is gone: its connections drop
             await ws.close()
-            ws = await _app(node, "t0")  # the app reconnects meanwhile
+            ws = await app_socket(node.port, "t0")  # the app reconnects meanwhile
             made = await http.post(
                 f"/api/v1/jobs/{job_id}/offers", json={"provider_id": pid, "channel": "app"}
             )
             assert made.status_code == 201, made.text  # this node holds its socket
             await asyncio.sleep(1.0)
             await proxy.up()  # Redis is back: the outbox relays the offer
-            offer = await _frame(ws, "offer")
+            offer = await next_frame(ws, "offer")
             assert offer["offer"]["offer_id"] == made.json()["id"]
             accept = {"type": "offer.accept", "seq": 1, "offer_id": made.json()["id"], "eta_min": 5}
             await ws.send(orjson.dumps(accept))
-            assert (await _frame(ws, "result"))["code"] == "accepted"
+            assert (await next_frame(ws, "result"))["code"] == "accepted"
         await ws.close()
         async with db() as session:
             job = await session.get(Job, job_id)

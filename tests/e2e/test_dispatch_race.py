@@ -37,7 +37,7 @@ from registry.points import Point
 from registry.validation import make_cnpj
 from server.settings import Settings
 from tests.conftest import unit
-from tests.e2e.dispatch_support import Sessions
+from tests.e2e.dispatch_support import Sessions, app_socket, next_frame
 from tests.support.server import ServerProcess, running_server
 
 pytestmark = pytest.mark.slow
@@ -120,18 +120,6 @@ async def _world(db: Sessions) -> dict[str, Any]:
     }
 
 
-async def _app(node: ServerProcess, i: int) -> ClientConnection:
-    ws = await connect(
-        f"ws://127.0.0.1:{node.port}/ws/provider",
-        subprotocols=["acionar.v1"],  # type: ignore[list-item]
-        additional_headers={"Authorization": f"Bearer r{i}"},
-        open_timeout=unit(10),
-        max_queue=None,
-    )
-    await _until(ws, "welcome")
-    return ws
-
-
 async def _portal(node: ServerProcess, i: int) -> ClientConnection:
     async with httpx.AsyncClient(base_url=node.url) as http:
         answer = await http.post(
@@ -145,16 +133,8 @@ async def _portal(node: ServerProcess, i: int) -> ClientConnection:
         open_timeout=unit(10),
         max_queue=None,
     )
-    await _until(ws, "welcome")
+    await next_frame(ws, "welcome")
     return ws
-
-
-async def _until(ws: ClientConnection, kind: str, seq: int | None = None) -> dict[str, Any]:
-    async with asyncio.timeout(unit(30)):
-        while True:
-            frame: dict[str, Any] = orjson.loads(await ws.recv())
-            if frame["type"] == kind and (seq is None or frame.get("seq") == seq):
-                return frame
 
 
 async def _job(ops: Operations, world: dict[str, Any]) -> int:
@@ -211,7 +191,7 @@ async def test_two_hundred_providers_one_winner_every_time(
         if i < PORTAL:
             sockets[pid] = await _portal(node, i)
         elif i >= PORTAL + LINKS:
-            sockets[pid] = await _app(node, i)
+            sockets[pid] = await app_socket(node.port, f"r{i}")
     links = [(providers[i], nodes[i % 2]) for i in range(PORTAL, PORTAL + LINKS)]
     async with httpx.AsyncClient(timeout=unit(30)) as http:
 
@@ -222,7 +202,7 @@ async def test_two_hundred_providers_one_winner_every_time(
                     {"type": "offer.accept", "seq": seq, "offer_id": offer_id, "eta_min": 9}
                 )
             )
-            result = await _until(ws, "result", seq)
+            result = await next_frame(ws, "result", seq)
             code = str(result["code"])
             assert code in ("accepted", "taken"), result
             return code == "accepted"

@@ -9,16 +9,13 @@ from collections.abc import Iterator
 import httpx
 import orjson
 import pytest
-from argon2 import PasswordHasher
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from registry import models as m
-from registry.enums import Channel, UserKind
-from registry.permissions import PROVIDER_PORTAL, ROLE_PERMISSIONS
+from registry.enums import Channel
 from server.settings import Settings
 from tests.conftest import unit
-from tests.e2e.dispatch_support import PASSWORD, Sessions, dispatch_world
+from tests.e2e.dispatch_support import PASSWORD, Sessions, dispatch_world, provider_user
 from tests.support.server import ServerProcess, running_server
 
 pytestmark = pytest.mark.slow
@@ -41,21 +38,7 @@ async def test_the_portal_socket_checks_origin_session_and_kind(
     server: ServerProcess, db: Sessions
 ) -> None:
     world = await dispatch_world(db, 1, channels=(Channel.WEB,))
-    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
-    async with db() as session, session.begin():
-        role = m.Role(name=PROVIDER_PORTAL, permissions=sorted(ROLE_PERMISSIONS[PROVIDER_PORTAL]))
-        session.add(role)
-        await session.flush()
-        session.add(
-            m.User(
-                login="guincho",
-                name="Guincho",
-                password_hash=cheap,
-                role_id=role.id,
-                kind=UserKind.PROVIDER,
-                provider_id=world["p"][0],
-            )
-        )
+    await provider_user(db, world["p"][0], "guincho", PASSWORD)
     url = f"ws://127.0.0.1:{server.port}/ws/portal"
     own = f"http://127.0.0.1:{server.port}"
     provider = await _cookie(server, "guincho")
