@@ -11,6 +11,10 @@
 
 The baseline, measured in the same run: a bare Redis ``PUBLISH`` seen by a
 subscriber (the floor of anything that crosses the bus).
+
+Everything runs on the one machine: the server, the simulator driving the other
+apps, PostgreSQL, Redis and this process share its cores, as they would not in
+production; on a two-core machine the simulator alone takes most of one.
 """
 
 from __future__ import annotations
