@@ -157,7 +157,9 @@ class Tracking:
         await session.flush()
         return True
 
-    async def read(self, session: AsyncSession, token: str, reach: Positions) -> TrackingState:
+    async def read(
+        self, session: AsyncSession, token: str, reach: Positions | None
+    ) -> TrackingState:
         """The state a token opens.
 
         Raises:
@@ -178,7 +180,7 @@ class Tracking:
         places = await offering.job_places(session, job.id)
         origin = offering.place_point(places, PlaceRole.ORIGIN)
         at = None
-        if job.status in SHOW_POSITION and job.provider_id is not None:
+        if job.status in SHOW_POSITION and job.provider_id is not None and reach is not None:
             at = await reach.position(job.provider_id)
         km = None
         if at is not None and origin is not None:
