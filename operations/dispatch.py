@@ -181,7 +181,7 @@ async def offer_job(
     """
     session = uow.session
     job = await jobs.locked_job(session, job_id)
-    await offering.check_offerable(session, job)
+    offering.check_offerable(job)
     provider, price_row = await offering.check_provider(session, job, provider_id, channel)
     reachable = (await channels_now(uow, [provider]))[provider.id]
     if channel not in reachable:
@@ -224,7 +224,7 @@ async def offer_job(
             session, job.id, JobStatus.DISPATCHING, now=uow.now, actor=actor, note=note
         )
         await announce_job(uow, moved, JOB_STATUS)
-    view = await announce_offer(uow, change.offer, job, OFFER_CREATED)
+    view = await announce_offer(uow, change.offer, job, OFFER_CREATED, places)
     if channel is Channel.LINK and uow.links is not None:
         links, offer_id = uow.links, change.offer.id
 

@@ -268,13 +268,6 @@ async def report(uow: UnitOfWork, link: OfferLink, status: JobStatus) -> JobView
     return view
 
 
-async def message_results(session: AsyncSession, job_id: int) -> list[DispatchMessage]:
-    stmt = (
-        select(DispatchMessage).where(DispatchMessage.job_id == job_id).order_by(DispatchMessage.id)
-    )
-    return list((await session.execute(stmt)).scalars())
-
-
 async def delivery_report(
     session: AsyncSession, gateway_id: str, delivered: bool, detail: str | None, now: datetime
 ) -> int:

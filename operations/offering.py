@@ -187,7 +187,7 @@ class OfferTerms:
     price: Decimal | None
 
 
-async def check_offerable(session: AsyncSession, job: Job) -> None:
+def check_offerable(job: Job) -> None:
     """Raises :class:`OfferConflictError` unless ``job`` (locked) awaits a provider."""
     if not job.kind.needs_provider or job.status not in AWAITING_PROVIDER:
         raise OfferConflictError(

@@ -17,11 +17,11 @@ history in the window; the scorecard itself is read with its counts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Select, and_, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,8 +36,12 @@ replaces the registry's figure (fewer say little)."""
 OVER = (JobStatus.COMPLETED, JobStatus.CLOSED, JobStatus.CANCELLED)
 
 
-@dataclass(frozen=True, slots=True)
-class Scorecard:
+class Scorecard(BaseModel):
+    """A provider's figures over the window, each with the counts behind it (the
+    API shows it as is)."""
+
+    model_config = ConfigDict(frozen=True)
+
     provider_id: int
     window_days: int
     accepted: int

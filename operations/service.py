@@ -35,7 +35,7 @@ import contextlib
 import dataclasses
 import enum
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -63,7 +63,7 @@ from operations.gateways import Clock
 from operations.incidents import IncidentDraft
 from operations.jobs import Change, JobDraft, JobRules
 from operations.lifecycle import AWAITING_PROVIDER, WITH_PROVIDER, ActorKind, JobActor, JobStatus
-from operations.models import Incident, Job, Offer
+from operations.models import Incident, Job, JobPlace, Offer
 from operations.offers import OfferStatus, WithdrawReason, withdraw_reason_for
 from operations.places import PlaceRequest, PlaceRole, resolve_place
 from operations.tracks import busy_providers, sync_busy
@@ -468,16 +468,23 @@ async def withdraw_offers(
 
 
 async def announce_offer(
-    uow: UnitOfWork, offer: Offer, job: Job, event: EventType[OfferEvent]
+    uow: UnitOfWork,
+    offer: Offer,
+    job: Job,
+    event: EventType[OfferEvent],
+    places: Sequence[JobPlace] | None = None,
 ) -> OfferView:
-    """The offer's view, emitted as ``event``."""
-    view = await offer_view_of(uow.session, offer, job)
+    """The offer's view, emitted as ``event`` (``places``: the job's, if loaded)."""
+    view = await offer_view_of(uow.session, offer, job, places)
     uow.emit(event, OfferEvent(offer=view))
     return view
 
 
-async def offer_view_of(session: AsyncSession, offer: Offer, job: Job) -> OfferView:
-    places = await offering.job_places(session, job.id)
+async def offer_view_of(
+    session: AsyncSession, offer: Offer, job: Job, places: Sequence[JobPlace] | None = None
+) -> OfferView:
+    if places is None:
+        places = await offering.job_places(session, job.id)
     name = await offering.service_name(session, job.service_type_id)
     return offer_view(offer, job.incident_id, offer_brief(job, places, name))
 

@@ -46,6 +46,7 @@ HEADERS = {
     "X-Robots-Tag": "noindex, nofollow",
     "X-Frame-Options": "DENY",
 }
+INVALID = "Este link não é válido. Confira a mensagem recebida."
 STATUS_BUTTONS = {
     JobStatus.EN_ROUTE: "Estou a caminho",
     JobStatus.ON_SITE: "Cheguei ao local",
@@ -175,15 +176,14 @@ def _closed(page: LinkPage) -> str:
 
 
 async def _read(request: Request) -> tuple[OfferLink, LinkPage] | Response:
-    token = request.path_params["token"]
+    link = _verified(request)
+    if isinstance(link, Response):
+        return link
     try:
-        link = linking.read_link(_sender(request).signer, token)
         async with request.app.state.resources.sessions() as session:
             page = await linking.page(session, _sender(request), link)
-    except ExpiredLinkError:
-        return _notice("Link expirado", "Este link expirou. Fale com a central.", 410)
     except LinkError:
-        return _notice("Link inválido", "Este link não é válido. Confira a mensagem recebida.", 404)
+        return _notice("Link inválido", INVALID, 404)
     except OfferConflictError:
         return _notice(
             "Link já usado", "Este link já foi usado. Abra o link da última página que viu.", 409
@@ -231,13 +231,14 @@ async def _after(request: Request, link: OfferLink) -> Response:
 
 
 def _verified(request: Request) -> OfferLink | Response:
-    """The link of a POST, from its signature alone (the action checks the rest)."""
+    """The link a token names, from its signature alone (what it opens is checked
+    by whoever uses it)."""
     try:
         return linking.read_link(_sender(request).signer, request.path_params["token"])
     except ExpiredLinkError:
         return _notice("Link expirado", "Este link expirou. Fale com a central.", 410)
     except LinkError:
-        return _notice("Link inválido", "Este link não é válido. Confira a mensagem recebida.", 404)
+        return _notice("Link inválido", INVALID, 404)
 
 
 async def _act(request: Request, action: str) -> Response:
@@ -270,7 +271,7 @@ async def _act(request: Request, action: str) -> Response:
     except OfferConflictError as exc:
         return _notice("Não foi possível", exc.message, 409)
     except NotFoundError:
-        return _notice("Link inválido", "Este link não é válido. Confira a mensagem recebida.", 404)
+        return _notice("Link inválido", INVALID, 404)
     except IllegalTransitionError as exc:
         return _notice("Não foi possível", exc.message, 409)
     except InvalidInputError as exc:

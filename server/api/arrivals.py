@@ -33,22 +33,6 @@ class ArrivalOut(BaseModel):
     late: bool
 
 
-class ScorecardOut(BaseModel):
-    provider_id: int
-    window_days: int
-    accepted: int
-    refused: int
-    expired: int
-    acceptance_rate: float | None
-    arrivals: int
-    on_time: int
-    on_time_rate: float | None
-    finished: int
-    completed: int
-    completion_rate: float | None
-    eta_error_minutes: float | None
-
-
 async def job_arrival(ctx: Ctx) -> ArrivalOut:
     job = await offering.get_job(ctx.session, ctx.path["job_id"])
     km = None
@@ -101,13 +85,12 @@ async def revoke_tracking(ctx: Ctx) -> TrackingOut:
     return TrackingOut(job_id=job_id, sent=False, revoked=True)
 
 
-async def provider_scorecard(ctx: Ctx) -> ScorecardOut:
+async def provider_scorecard(ctx: Ctx) -> scorecard.Scorecard:
     provider_id: int = ctx.path["provider_id"]
     if await ctx.session.get(Provider, provider_id) is None:
         raise NotFoundError("Prestador")
     window = ctx.resources.settings.scorecard_window_days
-    card = await scorecard.scorecard(ctx.session, provider_id, utcnow(), window)
-    return ScorecardOut.model_validate(card, from_attributes=True)
+    return await scorecard.scorecard(ctx.session, provider_id, utcnow(), window)
 
 
 OPERATIONS = [
@@ -145,6 +128,6 @@ OPERATIONS = [
         "A provider's acceptance, on-time, completion and ETA accuracy, with their counts",
         "dispatch",
         permission=P.REGISTRY_VIEW,
-        response=ScorecardOut,
+        response=scorecard.Scorecard,
     ),
 ]
