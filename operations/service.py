@@ -433,6 +433,8 @@ async def settle_offers(uow: UnitOfWork, change: Change, actor: JobActor) -> Non
     if entry is None:
         return
     job = change.job
+    if entry.from_status in WITH_PROVIDER and entry.to_status not in AWAITING_PROVIDER:
+        return  # the assignment closed its offers and its run already: nothing to read
     if entry.to_status not in AWAITING_PROVIDER and entry.to_status is not JobStatus.SCHEDULED:
         await runs.end_run(uow, job.id, entry.to_status.label)
     reason = withdraw_reason_for(entry.to_status)
