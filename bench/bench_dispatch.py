@@ -14,7 +14,9 @@ subscriber (the floor of anything that crosses the bus).
 
 Everything runs on the one machine: the server, the simulator driving the other
 apps, PostgreSQL, Redis and this process share its cores, as they would not in
-production; on a two-core machine the simulator alone takes most of one.
+production. As in the ingest benchmark, the simulator (which stands for phones, not
+for anything the platform runs) is pinned to the first core and the server to the
+others; PostgreSQL, Redis and this process run wherever the scheduler puts them.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,6 +42,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from bench.bench_ingest import (
     CENTRE,
+    Cores,
     _dsn,
     acionar_server,
     all_connected,
@@ -71,7 +75,12 @@ MEASURED = 40
 """Apps of the benchmark itself (they receive offers and accept); the simulator
 runs the others."""
 SAMPLES = 60 if QUICK else 200
+WARM_SAMPLES = 10
+"""Offers not timed: a node's first ones prepare each statement on each pooled
+connection (asyncpg's statement cache), which a running node has done long ago."""
 STEPS = 40 if QUICK else 150
+WARM_STEPS = 5
+"""Steps not timed (first compilations of the statements, as any node's first)."""
 PASSWORD = "bench-dispatch"
 SERVER_ENV = {"OUTBOX_POLL_S": "1.0", "AUTO_DISPATCH_POLL_S": "3600", "DB_POOL_SIZE": "20"}
 
@@ -194,9 +203,18 @@ async def _frame(ws: ClientConnection, kind: str) -> tuple[dict[str, Any], float
                 return frame, time.perf_counter()
 
 
-async def _offers(
-    port: int, tokens: list[str], world: dict[str, int], panel: Panel
-) -> tuple[list[float], list[float]]:
+@dataclass
+class OfferTimes:
+    """Per timed sample, in ms: the offer's delivery to the app and the POST's
+    answer, the panel's sight of the accept and the app's ``result``."""
+
+    delivery: list[float] = field(default_factory=list)
+    answered: list[float] = field(default_factory=list)
+    accept: list[float] = field(default_factory=list)
+    result: list[float] = field(default_factory=list)
+
+
+async def _offers(port: int, tokens: list[str], world: dict[str, int], panel: Panel) -> OfferTimes:
     apps = []
     for token in tokens[:MEASURED]:
         ws = await connect(
@@ -207,12 +225,11 @@ async def _offers(
         )
         welcome, _ = await _frame(ws, "welcome")
         apps.append((welcome["provider_id"], ws))
-    delivery: list[float] = []
-    accept: list[float] = []
+    times = OfferTimes()
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=30) as http:
         login = await http.post("/auth/login", json={"login": "bench", "password": PASSWORD})
         http.headers["X-CSRF-Token"] = login.json()["csrf_token"]
-        for i in range(SAMPLES):
+        for i in range(WARM_SAMPLES + SAMPLES):
             provider_id, ws = apps[i % len(apps)]
             incident = await http.post(
                 "/incidents", json={"client_id": world["client"], "incident_type_id": world["kind"]}
@@ -231,20 +248,28 @@ async def _offers(
             made = await http.post(
                 f"/jobs/{job_id}/offers", json={"provider_id": provider_id, "channel": "app"}
             )
+            answered = time.perf_counter()
             assert made.status_code == 201, made.text
             frame, got = await _frame(ws, "offer")
-            delivery.append((got - started) * 1000)
+            timed = i >= WARM_SAMPLES
+            if timed:
+                times.delivery.append((got - started) * 1000)
+                times.answered.append((answered - started) * 1000)
             offer_id = frame["offer"]["offer_id"]
             sent = time.perf_counter()
             await ws.send(
                 orjson.dumps({"type": "offer.accept", "seq": i, "offer_id": offer_id, "eta_min": 9})
             )
             await _frame(ws, "result")
-            accept.append((await panel.wait(offer_id) - sent) * 1000)
+            answered = time.perf_counter()
+            seen = await panel.wait(offer_id)
+            if timed:
+                times.result.append((answered - sent) * 1000)
+                times.accept.append((seen - sent) * 1000)
             await http.post(f"/jobs/{job_id}/cancel", json={"cancellation_reason_id": 1})
     for _, ws in apps:
         await ws.close()
-    return delivery, accept
+    return times
 
 
 async def _steps(settings: Settings, db_url: str, world: dict[str, int], port: int) -> list[float]:
@@ -258,6 +283,7 @@ async def _steps(settings: Settings, db_url: str, world: dict[str, int], port: i
     try:
         async with MirrorFeed(store).running() as feed, keeper.running():
             await feed.wait_ready()
+            await keeper.current()  # loaded once at start, as a node does
             clock = ManualClock(datetime.now(UTC))
             ops = Operations(sessions, clock=clock, policy=Policy(), reach=LiveReach(store, 120.0))
             ops.candidates = CandidateFinder(
@@ -272,7 +298,7 @@ async def _steps(settings: Settings, db_url: str, world: dict[str, int], port: i
                     f"/clients/{world['client']}/dispatch-settings",
                     json={"auto_enabled": True, "radius_steps_km": [5, 20], "max_attempts": 3},
                 )
-                for _ in range(STEPS):
+                for i in range(WARM_STEPS + STEPS):
                     incident = await http.post(
                         "/incidents",
                         json={"client_id": world["client"], "incident_type_id": world["kind"]},
@@ -294,7 +320,8 @@ async def _steps(settings: Settings, db_url: str, world: dict[str, int], port: i
                     started = time.perf_counter()
                     async with ops.unit() as uow:
                         taken = await auto_dispatch.step(uow, job.json()["id"])
-                    durations.append((time.perf_counter() - started) * 1000)
+                    if i >= WARM_STEPS:
+                        durations.append((time.perf_counter() - started) * 1000)
                     assert taken == 1
     finally:
         await store.client.aclose()
@@ -312,13 +339,17 @@ async def run(settings: Settings) -> list[Figure]:
     try:
         with tempfile.TemporaryDirectory(prefix="acionar-bench-dispatch-") as tmp:
             logs = Path(tmp)
-            server = acionar_server(settings, db_url, PREFIX, logs, cpus=None, **SERVER_ENV)
+            cores = Cores.split()
+            server = acionar_server(settings, db_url, PREFIX, logs, cpus=cores.server, **SERVER_ENV)
             async with server as (_, port):
                 others = write_tokens(tokens[MEASURED:], logs / "tokens.txt")
-                async with generator(port, others, logs, "apps", "--interval", "5") as gen:
+                apps = generator(
+                    port, others, logs, "apps", "--interval", "5", cpus=cores.generator
+                )
+                async with apps as gen:
                     await all_connected(gen, PROVIDERS - MEASURED)
                     async with _panel(settings) as panel:
-                        delivery, accept = await _offers(port, tokens, world, panel)
+                        times = await _offers(port, tokens, world, panel)
                     steps = await _steps(settings, db_url, world, port)
     finally:
         await drop_database(settings, DATABASE)
@@ -327,22 +358,24 @@ async def run(settings: Settings) -> list[Figure]:
     return [
         Figure(
             f"offer delivery p99 ({live})",
-            _p(delivery, 0.99),
+            _p(times.delivery, 0.99),
             "ms",
             "< 50 ms",
             "Redis publish → subscriber p99",
             base_p99,
         ),
-        Figure("offer delivery median", statistics.median(delivery), "ms"),
+        Figure("offer delivery median", statistics.median(times.delivery), "ms"),
+        Figure("extra: offer POST answered, median", statistics.median(times.answered), "ms"),
         Figure(
             "accept → panel's bus event p99",
-            _p(accept, 0.99),
+            _p(times.accept, 0.99),
             "ms",
             "< 100 ms",
             "Redis publish → subscriber p99",
             base_p99,
         ),
-        Figure("accept → panel median", statistics.median(accept), "ms"),
+        Figure("accept → panel median", statistics.median(times.accept), "ms"),
+        Figure("extra: accept → app's result, median", statistics.median(times.result), "ms"),
         Figure(
             f"automatic dispatch step p99 (claim, rank {PROVIDERS:,} live, offer)",
             _p(steps, 0.99),

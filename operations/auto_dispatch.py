@@ -95,14 +95,14 @@ async def step(uow: UnitOfWork, job_id: int) -> int:
     if run is None or run.status is not RunStatus.ACTIVE or run.next_at > uow.now:
         return 0
     if job.status is JobStatus.SCHEDULED:
-        moved = await jobs.move_job(
-            session, job.id, JobStatus.OPEN, now=uow.now, actor=JobActor.system()
+        moved = await jobs.move_locked(
+            session, job, JobStatus.OPEN, now=uow.now, actor=JobActor.system()
         )
         await announce_job(uow, moved, JOB_STATUS)
     if job.status not in AWAITING_PROVIDER:
         await finish_run(uow, run, RunStatus.DONE, job.status.label)
         return 1
-    rules = await offering.rules_for(session, await offering.job_client(session, job))
+    rules = await offering.rules_of_job(session, job)
     await _step(uow, job, run, rules)
     return 1
 
@@ -171,13 +171,13 @@ async def _offer(
 async def _give_up(uow: UnitOfWork, job: Job, run: DispatchRun, reason: str) -> None:
     if job.status is not JobStatus.ATTEMPTS_EXCEEDED:
         if job.status is JobStatus.OPEN:
-            moved = await jobs.move_job(
-                uow.session, job.id, JobStatus.DISPATCHING, now=uow.now, actor=JobActor.system()
+            moved = await jobs.move_locked(
+                uow.session, job, JobStatus.DISPATCHING, now=uow.now, actor=JobActor.system()
             )
             await announce_job(uow, moved, JOB_STATUS)
-        moved = await jobs.move_job(
+        moved = await jobs.move_locked(
             uow.session,
-            job.id,
+            job,
             JobStatus.ATTEMPTS_EXCEEDED,
             now=uow.now,
             actor=JobActor.system(),

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -46,7 +47,7 @@ from operations.candidates import CandidateRequest
 from operations.errors import IllegalTransitionError, NotFoundError, OfferConflictError
 from operations.events import JOB_STATUS, OFFER_CREATED, OFFER_STATUS
 from operations.lifecycle import AWAITING_PROVIDER, ActorKind, JobActor, JobStatus
-from operations.models import Job, Offer
+from operations.models import Job, JobPlace, Offer
 from operations.offers import (
     OPEN,
     AcceptFacts,
@@ -189,8 +190,7 @@ async def offer_job(
             "channel_unavailable",
             f"{provider.name} não pode receber a oferta por {channel.value} agora.",
         )
-    client_id = await offering.job_client(session, job)
-    rules = await offering.rules_for(session, client_id)
+    rules = await offering.rules_of_job(session, job)
     places = await offering.job_places(session, job.id)
     terms = offering.offer_terms(
         now=uow.now,
@@ -202,7 +202,7 @@ async def offer_job(
     )
     verbal = channel is Channel.VERBAL
     if verbal:  # locks: the job's (held), its offers', then the provider's
-        await _withdraw_others(uow, job, actor, keep=None)
+        await _withdraw_others(uow, job, actor, keep=None, places=places)
         await _check_capacity(session, provider.id)
     change = await offering.create_offer(
         session,
@@ -218,12 +218,12 @@ async def offer_job(
     )
     if verbal:
         operator = JobActor.operator(actor.user_id, Channel.VERBAL)
-        await _assign(uow, job, change.offer, operator)
+        await _assign(uow, job, change.offer, operator, places)
     elif job.status is not JobStatus.DISPATCHING:
-        moved = await jobs.move_job(
-            session, job.id, JobStatus.DISPATCHING, now=uow.now, actor=actor, note=note
+        moved = await jobs.move_locked(
+            session, job, JobStatus.DISPATCHING, now=uow.now, actor=actor, note=note
         )
-        await announce_job(uow, moved, JOB_STATUS)
+        await announce_job(uow, moved, JOB_STATUS, places)
     view = await announce_offer(uow, change.offer, job, OFFER_CREATED, places)
     if channel is Channel.LINK and uow.links is not None:
         links, offer_id = uow.links, change.offer.id
@@ -319,7 +319,7 @@ async def accept_offer(
     if _closed(offer):
         return AcceptResult(_closed_outcome(offer, job), None)
     provider = await offering.locked_provider(session, offer.provider_id)
-    rules = await offering.rules_for(session, await offering.job_client(session, job))
+    rules = await offering.rules_of_job(session, job)
     eta = eta_minutes if eta_minutes is not None else offer.eta_minutes
     facts = AcceptFacts(
         offer_status=offer.status,
@@ -356,9 +356,10 @@ async def accept_offer(
     change = await offering.move_offer(
         session, offer, OfferStatus.ACCEPTED, now=uow.now, actor=actor, eta_minutes=eta
     )
-    await _withdraw_others(uow, job, actor, keep=offer.id)
-    assigned = await _assign(uow, job, offer, _assigning(actor, offer))
-    view = await announce_offer(uow, change.offer, job, OFFER_STATUS)
+    places = await offering.job_places(session, job.id)
+    await _withdraw_others(uow, job, actor, keep=offer.id, places=places)
+    assigned = await _assign(uow, job, offer, _assigning(actor, offer), places)
+    view = await announce_offer(uow, change.offer, job, OFFER_STATUS, places)
     return AcceptResult(outcome, view, assigned)
 
 
@@ -368,12 +369,14 @@ def _assigning(actor: JobActor, offer: Offer) -> JobActor:
     return JobActor(actor.kind, actor.user_id, actor.provider_id, offer.channel)
 
 
-async def _assign(uow: UnitOfWork, job: Job, offer: Offer, actor: JobActor) -> JobView:
+async def _assign(
+    uow: UnitOfWork, job: Job, offer: Offer, actor: JobActor, places: Sequence[JobPlace]
+) -> JobView:
     """Give the job to the offer's provider; it promised to arrive in its ETA (or,
     without one, in what the ETA model gives for the distance it was told)."""
-    change = await jobs.move_job(
+    change = await jobs.move_locked(
         uow.session,
-        job.id,
+        job,
         JobStatus.ASSIGNED,
         now=uow.now,
         actor=actor,
@@ -385,7 +388,7 @@ async def _assign(uow: UnitOfWork, job: Job, offer: Offer, actor: JobActor) -> J
     job.promised_at = None if minutes is None else uow.now + timedelta(minutes=minutes)
     job.arrived_at = job.arrival_source = None
     await runs.end_run(uow, job.id, JobStatus.ASSIGNED.label)
-    return await announce_job(uow, change, JOB_STATUS)
+    return await announce_job(uow, change, JOB_STATUS, places)
 
 
 async def _job_view(uow: UnitOfWork, job: Job) -> JobView:
@@ -393,9 +396,16 @@ async def _job_view(uow: UnitOfWork, job: Job) -> JobView:
     return job_view(job, places)
 
 
-async def _withdraw_others(uow: UnitOfWork, job: Job, actor: JobActor, *, keep: int | None) -> None:
+async def _withdraw_others(
+    uow: UnitOfWork,
+    job: Job,
+    actor: JobActor,
+    *,
+    keep: int | None,
+    places: Sequence[JobPlace] | None = None,
+) -> None:
     others = [o for o in await offering.open_offers(uow.session, job.id) if o.id != keep]
-    await withdraw_offers(uow, job, others, actor, WithdrawReason.TAKEN)
+    await withdraw_offers(uow, job, others, actor, WithdrawReason.TAKEN, places)
 
 
 async def refuse_offer(
@@ -458,9 +468,9 @@ async def _close(
     if await runs.wake_run(uow, job.id):
         return view  # automatic dispatch takes the next step
     if offering.back_to_queue(job) and not await offering.open_offers(uow.session, job.id):
-        moved = await jobs.move_job(
+        moved = await jobs.move_locked(
             uow.session,
-            job.id,
+            job,
             JobStatus.OPEN,
             now=uow.now,
             actor=JobActor.system(),

@@ -328,6 +328,30 @@ async def move_job(
     CancellationReasonRequiredError, InvalidInputError or NotFoundError.
     """
     job = await locked_job(session, job_id)
+    return await move_locked(
+        session,
+        job,
+        target,
+        now=now,
+        actor=actor,
+        provider_id=provider_id,
+        cancellation_reason_id=cancellation_reason_id,
+        note=note,
+    )
+
+
+async def move_locked(
+    session: AsyncSession,
+    job: Job,
+    target: JobStatus,
+    *,
+    now: datetime,
+    actor: JobActor,
+    provider_id: int | None = None,
+    cancellation_reason_id: int | None = None,
+    note: str | None = None,
+) -> Change:
+    """:func:`move_job` for a job the caller has locked (:func:`locked_job`)."""
     before = job.provider_id
     entry = transition(
         job.kind,

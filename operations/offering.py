@@ -56,6 +56,20 @@ class OfferChange:
 # -- reading ---------------------------------------------------------------------------
 
 
+async def rules_of_job(session: AsyncSession, job: Job) -> DispatchRules:
+    """The dispatch settings in force for the job's client (one query)."""
+    client = select(Incident.client_id).where(Incident.id == job.incident_id).scalar_subquery()
+    rows = (
+        await session.execute(
+            select(DispatchSettings).where(
+                DispatchSettings.client_id.is_(None) | (DispatchSettings.client_id == client)
+            )
+        )
+    ).scalars()
+    by_scope = {row.client_id is None: _layer(row) for row in rows}
+    return effective(by_scope.get(True), by_scope.get(False))
+
+
 async def rules_for(session: AsyncSession, client_id: int | None) -> DispatchRules:
     """The dispatch settings in force for ``client_id``'s jobs."""
     rows = (
@@ -164,10 +178,19 @@ async def active_jobs(session: AsyncSession, provider_id: int) -> int:
     return int(await session.scalar(stmt) or 0)
 
 
+_SERVICE_NAMES = "acionar.service_names"
+"""``session.info`` key: service names read in this session (one read per unit)."""
+
+
 async def service_name(session: AsyncSession, service_type_id: int | None) -> str | None:
     if service_type_id is None:
         return None
-    return await session.scalar(select(ServiceType.name).where(ServiceType.id == service_type_id))
+    names: dict[int, str | None] = session.info.setdefault(_SERVICE_NAMES, {})
+    if service_type_id not in names:
+        names[service_type_id] = await session.scalar(
+            select(ServiceType.name).where(ServiceType.id == service_type_id)
+        )
+    return names[service_type_id]
 
 
 async def job_places(session: AsyncSession, job_id: int) -> list[JobPlace]:
@@ -207,17 +230,29 @@ async def check_provider(
         OfferConflictError: it does not take offers over ``channel``, or an
             offer to it for this job is open already.
     """
-    provider = await session.get(Provider, provider_id)
-    if provider is None:
+    open_offer = (
+        select(Offer.id)
+        .where(Offer.job_id == job.id, Offer.provider_id == provider_id, Offer.status.in_(OPEN))
+        .exists()
+    )
+    name = select(ServiceType.name).where(ServiceType.id == job.service_type_id).scalar_subquery()
+    stmt = (
+        select(Provider, ProviderService, name, open_offer)
+        .outerjoin(
+            ProviderService,
+            (ProviderService.provider_id == Provider.id)
+            & (ProviderService.service_type_id == job.service_type_id),
+        )
+        .where(Provider.id == provider_id)
+    )
+    row = (await session.execute(stmt)).first()
+    if row is None:
         raise InvalidInputError("provider_id", "Prestador inexistente.")
+    provider, price_row, service, existing = row
+    if job.service_type_id is not None:
+        session.info.setdefault(_SERVICE_NAMES, {})[job.service_type_id] = service
     if provider.status is not ProviderStatus.ACTIVE:
         raise InvalidInputError("provider_id", f"{provider.name} está bloqueado.")
-    price_row = await session.scalar(
-        select(ProviderService).where(
-            ProviderService.provider_id == provider_id,
-            ProviderService.service_type_id == job.service_type_id,
-        )
-    )
     if price_row is None:
         raise InvalidInputError(
             "provider_id", f"{provider.name} não atende este serviço (tabela de preços)."
@@ -226,12 +261,7 @@ async def check_provider(
         raise OfferConflictError(
             "channel_unavailable", f"{provider.name} não recebe ofertas por {channel.value}."
         )
-    existing = await session.scalar(
-        select(Offer.id).where(
-            Offer.job_id == job.id, Offer.provider_id == provider_id, Offer.status.in_(OPEN)
-        )
-    )
-    if existing is not None:
+    if existing:
         raise OfferConflictError(
             "already_offered", f"Já há uma oferta aberta deste atendimento para {provider.name}."
         )
@@ -308,8 +338,7 @@ async def create_offer(
     )
     session.add(offer)
     await session.flush()
-    session.add(_history_row(offer, entry))
-    await session.flush()
+    session.add(_history_row(offer, entry))  # written with the unit's next flush
     return OfferChange(offer, entry)
 
 

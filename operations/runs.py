@@ -88,7 +88,7 @@ async def start_if_enabled(uow: UnitOfWork, job: Job) -> None:
     """A new job: start its run when its client's settings say so."""
     if not job.kind.needs_provider:
         return
-    rules = await offering.rules_for(uow.session, await offering.job_client(uow.session, job))
+    rules = await offering.rules_of_job(uow.session, job)
     if rules.auto_enabled:
         await start(uow, job, rules)
 

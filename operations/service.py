@@ -41,6 +41,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from redis.exceptions import RedisError
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -411,17 +412,25 @@ async def _places(
     return resolved
 
 
-async def announce_job(uow: UnitOfWork, change: Change, event: EventType[JobEvent]) -> JobView:
-    """The job's view as committed, emitted as ``event``; after a status change, the
-    busy flags of the providers it concerns."""
+async def announce_job(
+    uow: UnitOfWork,
+    change: Change,
+    event: EventType[JobEvent],
+    places: Sequence[JobPlace] | None = None,
+) -> JobView:
+    """The job's view as committed, emitted as ``event`` (``places``: the job's, if
+    loaded); after a status change, the busy flags of the providers it concerns."""
     session = uow.session
     job = change.job
-    await session.refresh(job)  # server-side columns (updated_at)
-    places = await jobs.places_of(session, [job.id])
-    view = job_view(job, places.get(job.id, []))
+    if sa_inspect(job).expired_attributes:  # columns the database set (a new row's)
+        await session.refresh(job)
+    if places is None:
+        places = await offering.job_places(session, job.id)
+    view = job_view(job, places)
     uow.emit(event, JobEvent(incident_id=view.incident_id, job=view))
     if change.entry is not None:
-        await _flag_busy(uow, {change.provider_before, job.provider_id})
+        on_job = job.provider_id if job.status in WITH_PROVIDER else None
+        await _flag_busy(uow, {change.provider_before, job.provider_id}, on_job)
     return view
 
 
@@ -454,9 +463,16 @@ async def settle_offers(uow: UnitOfWork, change: Change, actor: JobActor) -> Non
 
 
 async def withdraw_offers(
-    uow: UnitOfWork, job: Job, offers: list[Offer], actor: JobActor, reason: WithdrawReason
+    uow: UnitOfWork,
+    job: Job,
+    offers: list[Offer],
+    actor: JobActor,
+    reason: WithdrawReason,
+    places: Sequence[JobPlace] | None = None,
 ) -> None:
     """Withdraw ``offers`` of the (locked) job, each announced (its provider is told)."""
+    if offers and places is None:
+        places = await offering.job_places(uow.session, job.id)
     for offer in offers:
         moved = await offering.move_offer(
             uow.session,
@@ -466,7 +482,7 @@ async def withdraw_offers(
             actor=actor,
             withdraw_reason=reason,
         )
-        await announce_offer(uow, moved.offer, job, OFFER_STATUS)
+        await announce_offer(uow, moved.offer, job, OFFER_STATUS, places)
 
 
 async def announce_offer(
@@ -491,13 +507,14 @@ async def offer_view_of(
     return offer_view(offer, job.incident_id, offer_brief(job, places, name))
 
 
-async def _flag_busy(uow: UnitOfWork, concerned: set[int | None]) -> None:
+async def _flag_busy(uow: UnitOfWork, concerned: set[int | None], on_job: int | None) -> None:
     """Once committed, tell candidate search which providers are on a job."""
     providers = {p for p in concerned if p is not None}
     flags = uow.busy
     if not providers or flags is None:
         return
-    busy = await busy_providers(uow.session, providers)
+    busy = {p for p in providers if p == on_job}  # it has this job, at least
+    busy |= await busy_providers(uow.session, providers - busy)
 
     async def set_busy_flags() -> None:
         await sync_busy(flags, providers, busy)
