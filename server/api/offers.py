@@ -210,7 +210,7 @@ async def refuse(ctx: Ctx) -> OfferView:
 async def start_auto(ctx: Ctx) -> RunView:
     job = await jobs.locked_job(ctx.session, ctx.path["job_id"])
     offering.check_offerable(job)
-    rules = await offering.rules_for(ctx.session, await offering.job_client(ctx.session, job))
+    rules = await offering.rules_of_job(ctx.session, job)
     return await runs.start(ctx.uow, job, rules, user_id=ctx.user.user_id)
 
 
