@@ -5,7 +5,7 @@
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help setup sync services browser migrate seed run test stop status lint format bench
+.PHONY: help setup sync services browser web migrate seed run test stop status lint format bench
 
 UV = $(shell ./scripts/bootstrap-uv.sh)
 BIN := .venv/bin
@@ -15,6 +15,7 @@ export PYTHONUNBUFFERED := 1
 help:
 	@echo "make run    set everything up and serve Acionar with demo data (HOST, PORT settable)"
 	@echo "make test   set everything up and run the whole test suite"
+	@echo "make web    build the operators' console (clients/web) with Vite"
 	@echo "make stop   stop the local PostgreSQL and Redis started under .var/"
 	@echo "make status show the local services"
 	@echo "make lint   ruff and mypy"
@@ -34,13 +35,17 @@ seed: migrate
 
 setup: seed
 
-run: setup
+web:
+	@./scripts/build-web.sh
+
+run: setup web
 	@$(BIN)/acionar serve
 
 browser:
 	@./scripts/ensure-chromium.sh
 
-test: services browser
+test: services browser web
+	@cd clients/web && npx --no-install vitest run --reporter=dot
 	@$(BIN)/pytest
 
 stop:

@@ -11,11 +11,11 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server import health, link_pages, tracking_pages, ws_portal
+from server import health, link_pages, tracking_pages, ws_panel, ws_portal
 from server.api import api_routes
 from server.http import error_response
 from server.live import open_live
@@ -25,6 +25,8 @@ from server.resources import open_resources
 from server.settings import PROJECT_ROOT, Settings, load_settings
 
 WEB_STATIC = PROJECT_ROOT / "clients" / "web" / "static"
+CONSOLE_DIST = PROJECT_ROOT / "clients" / "web" / "dist"
+"""The console as Vite builds it (``make web``; ``make run`` and ``make test`` do)."""
 
 GC_THRESHOLDS = (20_000, 50, 10)
 """The collector's generation thresholds (CPython's defaults: 700, 10, 10).
@@ -56,6 +58,19 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 async def _index(request: Request) -> Response:
     return FileResponse(WEB_STATIC / "index.html")
+
+
+NOT_BUILT = """<!doctype html><html lang="pt-BR"><meta charset="utf-8">
+<title>Acionar — console</title><body style="font-family:sans-serif;margin:2rem">
+<h1>Console não compilado</h1><p>Rode <code>make web</code> (ou <code>make run</code>)
+e recarregue a página.</p></body></html>"""
+
+
+async def _console(request: Request) -> Response:
+    page = CONSOLE_DIST / "index.html"
+    if not page.is_file():
+        return HTMLResponse(NOT_BUILT, status_code=503)
+    return FileResponse(page, headers={"Cache-Control": "no-cache"})
 
 
 async def _portal(request: Request) -> Response:
@@ -90,6 +105,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *link_pages.ROUTES,
         *tracking_pages.ROUTES,
         *ws_portal.ROUTES,
+        *ws_panel.ROUTES,
+        Route("/console", _console, methods=["GET"]),
+        Mount(
+            "/console/assets",
+            StaticFiles(directory=CONSOLE_DIST / "assets", check_dir=False),
+            name="console-assets",
+        ),
         Mount("/static", StaticFiles(directory=WEB_STATIC), name="static"),
     ]
     return Starlette(

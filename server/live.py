@@ -13,7 +13,8 @@ the sockets that used it (``device_token.revoked``); providers edited in the
 registry are reread for candidate search (``registry.providers_changed``); the job
 tracks follow who is on which job (``job.status``); the node holding a provider's
 socket sends it its offers, their withdrawal and its jobs' updates (``offer.created``,
-``offer.status``, ``job.status``: :mod:`server.dispatching`). A bus outage loses news
+``offer.status``, ``job.status``: :mod:`server.dispatching`); the operators'
+consoles get every panel event (:mod:`server.ws_panel`). A bus outage loses news
 (durable events come again from the outbox), so on resubscribing each node reloads
 its catalogue and its active jobs whole.
 
@@ -82,6 +83,7 @@ from server.errors import AcionarServerError
 from server.gateways import link_secret, link_senders
 from server.resources import Resources
 from server.settings import Settings
+from server.ws_panel import PanelHub
 from server.ws_portal import PortalHub
 
 log = logging.getLogger("acionar.live")
@@ -170,6 +172,7 @@ class Live:
     links: LinkSender
     tracking: Tracking
     portal: PortalHub
+    panels: PanelHub
     rejections: RejectionCounts = field(default_factory=RejectionCounts)
     announcements: asyncio.Queue[set[int] | None] = field(
         default_factory=lambda: asyncio.Queue(ANNOUNCE_QUEUE)
@@ -222,6 +225,7 @@ def _subscribe(live: Live) -> None:
     live.bus.on(OFFER_CREATED, live.apps.on_offer_created)
     live.bus.on(OFFER_STATUS, live.apps.on_offer_status)
     live.bus.on_resubscribe(missed_news)
+    live.panels.subscribe(live.bus)
 
 
 async def _announce(live: Live) -> None:
@@ -322,6 +326,7 @@ def _build(resources: Resources, secret: str) -> Live:
         AppDispatch(operations, hub, portal, concurrency=max(2, settings.db_pool_size // 2)),
         *link_senders(settings, resources, operations, secret),
         portal,
+        PanelHub(settings.panel_positions_ms / 1000),
     )
 
 
@@ -345,6 +350,7 @@ async def open_live(resources: Resources) -> AsyncIterator[Live]:
         live.catalogue.running(),
         live.tracks.running(),
         live.relay.running(),
+        live.panels.running(),
     ):
         await _tidy_redis(live)
         async with (
@@ -372,3 +378,4 @@ async def open_live(resources: Resources) -> AsyncIterator[Live]:
             finally:
                 live.hub.notify_all(HubNews.SHUTDOWN)
                 live.portal.close_all()
+                live.panels.close_all()

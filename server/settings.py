@@ -198,6 +198,14 @@ class Settings:
     )
     link_lifetime_h: float = _s(24.0, "Hours an offer's link works (its offer expires first).")
     tracking_lifetime_h: float = _s(12.0, "Hours a requester's tracking link works at most.")
+    panel_positions_ms: float = _s(
+        500.0, "The console's map gets providers' positions at most this often (coalesced)."
+    )
+    map_tile_url: str = _s(
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "Map tiles of the console and tracking pages (empty: markers on a plain background).",
+    )
+    map_tile_attribution: str = _s("© OpenStreetMap", "Attribution shown under the map's tiles.")
     sms_gateway: str = _s("outbox", "SMS: outbox (stored in sent_messages) or http.")
     sms_http_url: str = _s("", "SMS_GATEWAY=http: the provider's send endpoint (JSON POST).")
     sms_http_auth_header: str = _s(
@@ -352,6 +360,7 @@ class Settings:
                 "auto_dispatch_poll_s",
                 "link_lifetime_h",
                 "tracking_lifetime_h",
+                "panel_positions_ms",
                 "gateway_timeout_s",
                 "arrival_radius_m",
                 "scorecard_window_days",

@@ -15,6 +15,7 @@ from server.api import (
     arrivals,
     auth_routes,
     candidates,
+    console,
     crud,
     devices,
     events,
@@ -50,6 +51,7 @@ def build_api() -> Api:
     api.add(*offers.OPERATIONS)
     api.add(*arrivals.OPERATIONS)
     api.add(*events.OPERATIONS)
+    api.add(*console.OPERATIONS)
     api.add(*addresses.OPERATIONS)
     api.add(*portal.OPERATIONS)
     return api

@@ -1,0 +1,878 @@
+// The operators' console: sign-in, the dispatch and tracking panels, the job page
+// with its dispatch tab, and the live map, all updated live over /ws/panel.
+
+import "./style.css";
+import { ApiError, api, get, post, setCsrf } from "./api.js";
+import {
+  ACTOR_LABELS,
+  CHANNEL_LABELS,
+  OFFER_LABELS,
+  OPEN_OFFERS,
+  REACH_LABELS,
+  STATUS_LABELS,
+  WITH_PROVIDER,
+  clock,
+  countdown,
+  dateTime,
+  duration,
+  km,
+  lateness,
+  latePromise,
+  minutesSince,
+  money,
+  percent,
+  place,
+  secondsUntil,
+} from "./format.js";
+import { Operations, averageResponseMinutes } from "./jobs.js";
+import { PanelLink } from "./live.js";
+
+const WAITING = "open,dispatching,attempts_exceeded";
+const FOLLOWING = "assigned,en_route,on_site,in_transit";
+const ROAD_KMH = 30; // live ETA: straight line at an urban speed
+
+const ops = new Operations();
+const state = {
+  me: null,
+  config: null,
+  services: new Map(),
+  providers: new Map(), // id -> map provider (name, lat, lng, busy, reach)
+  reasons: [],
+  muted: localStorage.getItem("acionar.muted") === "1",
+  online: false,
+  alerted: new Set(),
+  serviceFilter: "",
+  page: null,
+};
+let link = null;
+
+// -- small DOM helpers ----------------------------------------------------------------
+
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else if (key === "class") el.className = value;
+    else if (key === "dataset") Object.assign(el.dataset, value);
+    else el.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+const $ = (id) => document.getElementById(id);
+
+function flash(message, kind = "error") {
+  const note = h("div", { class: `flash ${kind}`, role: "alert" }, message);
+  document.body.append(note);
+  setTimeout(() => note.remove(), 6000);
+}
+
+function failed(error) {
+  flash(error instanceof ApiError ? error.message : "Algo deu errado. Tente de novo.");
+}
+
+// -- alerts ----------------------------------------------------------------------------
+
+let audio = null;
+
+function beep() {
+  if (state.muted) return;
+  try {
+    audio = audio || new AudioContext();
+    const tone = audio.createOscillator();
+    const gain = audio.createGain();
+    tone.frequency.value = 880;
+    gain.gain.value = 0.08;
+    tone.connect(gain).connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.25);
+  } catch {
+    // no audio device: the colour alone alerts
+  }
+}
+
+function checkAlerts(now) {
+  for (const job of ops.jobs.values()) {
+    const late = lateness(job, now).length > 0 || latePromise(job, now);
+    const key = `${job.id}:${job.status}`;
+    if (late && !state.alerted.has(key)) {
+      state.alerted.add(key);
+      beep();
+    }
+  }
+}
+
+// -- session -------------------------------------------------------------------------
+
+async function restore() {
+  try {
+    signedIn(await get("/auth/me"));
+  } catch {
+    showLogin();
+  }
+}
+
+function showLogin(message) {
+  if (link) link.stop();
+  state.me = null;
+  for (const id of ["menu", "who", "logout", "mute", "link-state"]) $(id).hidden = true;
+  const error = h("p", { class: "error", role: "alert", hidden: !message }, message || "");
+  const form = h(
+    "form",
+    { class: "card login", id: "login-form" },
+    h("h1", {}, "Console de operações"),
+    h("label", {}, "Login ", h("input", { name: "login", id: "login", required: true, autocomplete: "username" })),
+    h(
+      "label",
+      {},
+      "Senha ",
+      h("input", { name: "password", id: "password", type: "password", required: true, autocomplete: "current-password" }),
+    ),
+    h("button", { type: "submit" }, "Entrar"),
+    error,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.hidden = true;
+    try {
+      signedIn(await post("/auth/login", { login: $("login").value, password: $("password").value }));
+    } catch (e) {
+      error.textContent = e.message;
+      error.hidden = false;
+    }
+  });
+  $("view").replaceChildren(form);
+  $("login").focus();
+}
+
+async function signedIn(me) {
+  state.me = me;
+  setCsrf(me.csrf_token);
+  $("who").textContent = `${me.name} · ${me.role}`;
+  for (const id of ["menu", "who", "logout", "mute"]) $(id).hidden = false;
+  renderMenu();
+  try {
+    await loadReference();
+  } catch (e) {
+    failed(e);
+  }
+  link = new PanelLink({
+    onEvent: (event) => ops.apply(event),
+    onPositions: (rows) => positions(rows),
+    onState: linkState,
+    resync,
+  });
+  link.start();
+  route();
+}
+
+async function logout() {
+  try {
+    await post("/auth/logout");
+  } finally {
+    showLogin();
+  }
+}
+
+function linkState(value) {
+  state.online = value === "online";
+  const el = $("link-state");
+  el.hidden = state.online;
+  el.textContent = value === "signed-out" ? "Sessão encerrada: entre de novo" : "Sem conexão: reconectando…";
+  document.body.classList.toggle("offline", !state.online);
+  if (value === "signed-out") showLogin("Sua sessão terminou. Entre de novo.");
+}
+
+function renderMenu() {
+  const items = [
+    ["#/acionamento", "Painel de Acionamento"],
+    ["#/acompanhamento", "Painel de Acompanhamento"],
+    ["#/mapa", "Mapa"],
+    ["/", "Localizar beneficiário"],
+  ];
+  $("menu").replaceChildren(...items.map(([href, label]) => h("a", { href, dataset: { route: href } }, label)));
+}
+
+// -- data -----------------------------------------------------------------------------
+
+async function loadReference() {
+  const [config, services, reasons] = await Promise.all([
+    get("/console/config"),
+    get("/service_types?page_size=200"),
+    get("/cancellation_reasons?page_size=200"),
+  ]);
+  state.config = config;
+  state.services = new Map(services.items.map((s) => [s.id, s]));
+  state.reasons = reasons.items.filter((r) => r.active !== false);
+  await loadProviders();
+}
+
+async function loadProviders() {
+  const found = await get("/console/providers");
+  state.providers = new Map(found.providers.map((p) => [p.id, p]));
+  if (state.page && state.page.map) state.page.map.setProviders(found.providers);
+}
+
+/** After each (re)connection: the events missed since the last seen, or a fresh
+ * snapshot when they are gone (or on the first connection). */
+async function resync() {
+  if (ops.lastSeq > 0) {
+    let after = ops.lastSeq;
+    for (;;) {
+      const page = await get(`/events?after=${after}&limit=1000`);
+      if (page.reload) break;
+      for (const event of page.events) ops.apply(event);
+      if (page.events.length < 1000) {
+        ops.lastSeq = Math.max(ops.lastSeq, page.last_seq);
+        return;
+      }
+      after = page.last_seq;
+    }
+  }
+  const head = await get("/events?after=0&limit=1");
+  const [waiting, following] = await Promise.all([
+    get(`/jobs?status=${WAITING}&limit=500`),
+    get(`/jobs?status=${FOLLOWING}&limit=500`),
+  ]);
+  ops.loadJobs([...waiting, ...following]);
+  ops.lastSeq = Math.max(ops.lastSeq, head.last_seq);
+}
+
+function positions(rows) {
+  for (const [id, lat, lng, t] of rows) {
+    const p = state.providers.get(id);
+    if (p) Object.assign(p, { lat, lng, live: true, position_ms: t });
+  }
+  if (state.page && state.page.map) state.page.map.positions(rows);
+  if (state.page && state.page.onPositions) state.page.onPositions(rows);
+}
+
+function serviceName(id) {
+  const s = state.services.get(id);
+  return s ? s.name : "—";
+}
+
+function providerName(id) {
+  if (!id) return "—";
+  const p = state.providers.get(id);
+  return p ? p.name : `Prestador ${id}`;
+}
+
+function haversineKm(a, b) {
+  const rad = Math.PI / 180;
+  const dLat = (b.lat - a.lat) * rad;
+  const dLng = (b.lng - a.lng) * rad;
+  const x = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLng / 2) ** 2;
+  return 12742 * Math.asin(Math.sqrt(x));
+}
+
+function liveEta(job) {
+  const p = state.providers.get(job.provider_id);
+  if (!p || !job.origin || job.status !== "en_route" && job.status !== "assigned") return null;
+  return (haversineKm(p, job.origin) / ROAD_KMH) * 60;
+}
+
+// -- pages ----------------------------------------------------------------------------
+
+function setPage(page) {
+  if (state.page && state.page.destroy) state.page.destroy();
+  state.page = page;
+  for (const a of $("menu").querySelectorAll("a")) {
+    a.classList.toggle("active", location.hash.startsWith(a.dataset.route));
+  }
+}
+
+function route() {
+  if (!state.me) return;
+  const hash = location.hash || "#/acionamento";
+  const job = hash.match(/^#\/atendimentos\/(\d+)/);
+  if (job) setPage(jobPage(Number(job[1])));
+  else if (hash.startsWith("#/acompanhamento")) setPage(followingPage());
+  else if (hash.startsWith("#/mapa")) setPage(mapPage());
+  else setPage(waitingPage());
+}
+
+function ticking(render) {
+  const unsubscribe = ops.onChange(() => render());
+  const timer = setInterval(render, 1000);
+  render();
+  return () => {
+    unsubscribe();
+    clearInterval(timer);
+  };
+}
+
+function serviceFilter(onChange) {
+  const select = h(
+    "select",
+    { "aria-label": "Filtrar por serviço", id: "service-filter" },
+    h("option", { value: "" }, "Todos os serviços"),
+    ...[...state.services.values()].map((s) => h("option", { value: s.id }, s.name)),
+  );
+  select.value = state.serviceFilter;
+  select.addEventListener("change", () => {
+    state.serviceFilter = select.value;
+    onChange();
+  });
+  return select;
+}
+
+function filtered(jobs) {
+  if (!state.serviceFilter) return jobs;
+  return jobs.filter((j) => String(j.service_type_id) === state.serviceFilter);
+}
+
+function waitingPage() {
+  const body = h("tbody");
+  const summary = h("p", { class: "summary", id: "waiting-summary" });
+  const render = () => {
+    const now = Date.now();
+    const jobs = filtered(ops.waiting());
+    const offers = [...ops.offers.values()];
+    const response = averageResponseMinutes(offers);
+    const waits = jobs.map((j) => minutesSince(j.created_at, now));
+    const lateCount = jobs.filter((j) => lateness(j, now).length).length;
+    summary.textContent =
+      `${jobs.length} aguardando prestador · ${lateCount} atrasado(s) · espera média ` +
+      `${waits.length ? duration(waits.reduce((a, b) => a + b, 0) / waits.length) : "—"} · ` +
+      `resposta média ${response === null ? "—" : duration(response)}`;
+    body.replaceChildren(
+      ...jobs.map((job) => {
+        const late = lateness(job, now).length > 0;
+        const open = ops.openOffers(job.id);
+        return h(
+          "tr",
+          { class: late ? "late" : "", dataset: { job: job.id } },
+          h("td", {}, h("a", { href: `#/atendimentos/${job.id}` }, `#${job.id}`)),
+          h("td", {}, serviceName(job.service_type_id)),
+          h("td", { class: "place" }, place(job.origin)),
+          h("td", { class: "num wait" }, duration(minutesSince(job.created_at, now))),
+          h("td", { class: "num" }, String(ops.attempts(job.id))),
+          h(
+            "td",
+            {},
+            job.status_label,
+            open.length ? h("span", { class: "badge offered" }, `${open.length} oferta(s)`) : null,
+            late ? h("span", { class: "badge late" }, "atrasado") : null,
+          ),
+          h("td", {}, h("a", { class: "button", href: `#/atendimentos/${job.id}` }, "Acionar")),
+        );
+      }),
+    );
+    if (!jobs.length) body.append(h("tr", {}, h("td", { colspan: 7, class: "empty" }, "Nenhum atendimento aguardando prestador.")));
+    checkAlerts(now);
+  };
+  const table = h(
+    "table",
+    { class: "grid", id: "waiting" },
+    h("thead", {}, h("tr", {}, ...["Atendimento", "Serviço", "Origem", "Espera", "Tentativas", "Situação", ""].map((t) => h("th", {}, t)))),
+    body,
+  );
+  $("view").replaceChildren(
+    h("section", { class: "panel" }, h("div", { class: "panel-head" }, h("h1", {}, "Painel de Acionamento"), serviceFilter(render)), summary, table),
+  );
+  return { destroy: ticking(render) };
+}
+
+function statusActions(job, refresh) {
+  const actions = job.next_statuses.filter((s) => s !== "cancelled" && s !== "open" && s !== "dispatching");
+  const labels = { en_route: "A caminho", on_site: "No local", in_transit: "Em trânsito", completed: "Concluir" };
+  const buttons = actions
+    .filter((s) => labels[s])
+    .map((s) =>
+      h(
+        "button",
+        {
+          type: "button",
+          onclick: async () => {
+            try {
+              await post(`/jobs/${job.id}/status`, { status: s });
+              refresh();
+            } catch (e) {
+              failed(e);
+            }
+          },
+        },
+        labels[s],
+      ),
+    );
+  if (job.next_statuses.includes("cancelled")) buttons.push(cancelControl(job));
+  return buttons;
+}
+
+function cancelControl(job) {
+  const reason = h(
+    "select",
+    { "aria-label": "Motivo do cancelamento" },
+    h("option", { value: "" }, "Motivo…"),
+    ...state.reasons.map((r) => h("option", { value: r.id }, r.name)),
+  );
+  const button = h(
+    "button",
+    {
+      type: "button",
+      class: "danger",
+      onclick: async () => {
+        if (!reason.value) {
+          flash("Escolha o motivo do cancelamento.");
+          reason.focus();
+          return;
+        }
+        try {
+          await post(`/jobs/${job.id}/cancel`, { cancellation_reason_id: Number(reason.value) });
+        } catch (e) {
+          failed(e);
+        }
+      },
+    },
+    "Cancelar",
+  );
+  return h("span", { class: "cancel" }, reason, button);
+}
+
+async function timeline(jobId) {
+  const rows = await get(`/jobs/${jobId}/timeline`);
+  return h(
+    "ol",
+    { class: "timeline" },
+    ...rows.map((r) =>
+      h(
+        "li",
+        {},
+        h("time", {}, dateTime(r.at)),
+        ` ${r.from_status ? `${STATUS_LABELS[r.from_status]} → ` : ""}${STATUS_LABELS[r.to_status]}`,
+        ` · ${ACTOR_LABELS[r.actor] || r.actor}${r.channel ? ` (${CHANNEL_LABELS[r.channel] || r.channel})` : ""}`,
+        r.note ? ` · ${r.note}` : "",
+      ),
+    ),
+  );
+}
+
+function followingPage() {
+  const body = h("tbody");
+  const opened = new Set();
+  const render = () => {
+    const now = Date.now();
+    const jobs = filtered(ops.following());
+    body.replaceChildren(
+      ...jobs.flatMap((job) => {
+        const late = lateness(job, now).length > 0 || latePromise(job, now);
+        const eta = liveEta(job);
+        const p = state.providers.get(job.provider_id);
+        const age = p && p.position_ms ? Math.max(0, Math.round((now - p.position_ms) / 1000)) : null;
+        const row = h(
+          "tr",
+          { class: late ? "late" : "", dataset: { job: job.id } },
+          h("td", {}, h("a", { href: `#/atendimentos/${job.id}` }, `#${job.id}`)),
+          h("td", {}, serviceName(job.service_type_id)),
+          h("td", {}, providerName(job.provider_id)),
+          h("td", { class: "status" }, job.status_label),
+          h("td", {}, job.promised_at ? clock(job.promised_at) : "—", job.promised_at ? h("span", { class: `badge ${late ? "late" : "ok"}` }, late ? "atrasado" : "no prazo") : null),
+          h("td", { class: "num" }, eta === null ? "—" : duration(eta)),
+          h("td", { class: "num" }, age === null ? "—" : `${age} s`),
+          h(
+            "td",
+            { class: "actions" },
+            h(
+              "button",
+              {
+                type: "button",
+                class: "link",
+                onclick: () => {
+                  if (opened.has(job.id)) opened.delete(job.id);
+                  else opened.add(job.id);
+                  render();
+                },
+              },
+              "Linha do tempo",
+            ),
+            ...statusActions(job, render),
+          ),
+        );
+        if (!opened.has(job.id)) return [row];
+        const holder = h("td", { colspan: 8 }, "Carregando…");
+        timeline(job.id).then((list) => holder.replaceChildren(list), failed);
+        return [row, h("tr", { class: "detail" }, holder)];
+      }),
+    );
+    if (!jobs.length) body.append(h("tr", {}, h("td", { colspan: 8, class: "empty" }, "Nenhum atendimento em andamento.")));
+    checkAlerts(now);
+  };
+  const throttled = throttle(render, 1000);
+  $("view").replaceChildren(
+    h(
+      "section",
+      { class: "panel" },
+      h("div", { class: "panel-head" }, h("h1", {}, "Painel de Acompanhamento"), serviceFilter(render)),
+      h(
+        "table",
+        { class: "grid", id: "following" },
+        h("thead", {}, h("tr", {}, ...["Atendimento", "Serviço", "Prestador", "Situação", "Prometido", "ETA ao vivo", "Última posição", ""].map((t) => h("th", {}, t)))),
+        body,
+      ),
+    ),
+  );
+  const stop = ops.onChange(() => render());
+  const timer = setInterval(render, 5000);
+  render();
+  return {
+    onPositions: throttled,
+    destroy: () => {
+      stop();
+      clearInterval(timer);
+    },
+  };
+}
+
+function throttle(fn, ms) {
+  let last = 0;
+  let pending = null;
+  return () => {
+    const now = Date.now();
+    if (now - last >= ms) {
+      last = now;
+      fn();
+    } else if (!pending) {
+      pending = setTimeout(() => {
+        pending = null;
+        last = Date.now();
+        fn();
+      }, ms - (now - last));
+    }
+  };
+}
+
+// -- the job page ------------------------------------------------------------------------
+
+function jobPage(jobId) {
+  const header = h("div", { class: "job-head" }, "Carregando…");
+  const offersBody = h("tbody");
+  const candidatesBody = h("tbody");
+  const history = h("div", { class: "history" });
+  const runNote = h("p", { class: "run" });
+  let candidates = [];
+
+  const renderHeader = () => {
+    const job = ops.jobs.get(jobId);
+    if (!job) return;
+    const now = Date.now();
+    const late = lateness(job, now);
+    header.replaceChildren(
+      h("h1", {}, `Atendimento #${job.id} · ${serviceName(job.service_type_id)}`),
+      h(
+        "dl",
+        { class: "facts" },
+        h("dt", {}, "Situação"),
+        h("dd", { id: "job-status" }, job.status_label, late.length ? h("span", { class: "badge late" }, "atrasado") : null),
+        h("dt", {}, "Solicitante"),
+        h("dd", {}, `${job.requester.name || "—"} ${job.requester.phone || ""}`),
+        h("dt", {}, "Origem"),
+        h("dd", {}, place(job.origin)),
+        h("dt", {}, "Destino"),
+        h("dd", {}, place(job.destination)),
+        h("dt", {}, "Prestador"),
+        h("dd", {}, providerName(job.provider_id)),
+        h("dt", {}, "Prazo de acionamento"),
+        h("dd", {}, clock(job.dispatch_due_at)),
+        h("dt", {}, "Chegada prometida"),
+        h("dd", {}, clock(job.promised_at)),
+        h("dt", {}, "Observações ao prestador"),
+        h("dd", {}, job.notes_for_provider || "—"),
+      ),
+      h("div", { class: "actions" }, ...statusActions(job, () => {})),
+    );
+    const run = ops.runs.get(jobId);
+    runNote.textContent = run ? `Acionamento automático: ${run.status_label}${run.note ? ` (${run.note})` : ""}` : "";
+  };
+
+  const renderOffers = () => {
+    const now = Date.now();
+    const offers = ops.offersOf(jobId);
+    offersBody.replaceChildren(
+      ...offers.map((o) => {
+        const open = OPEN_OFFERS.has(o.status);
+        return h(
+          "tr",
+          { class: `offer ${o.status}`, dataset: { offer: o.id } },
+          h("td", {}, providerName(o.provider_id)),
+          h("td", {}, CHANNEL_LABELS[o.channel] || o.channel),
+          h("td", { class: "offer-status" }, OFFER_LABELS[o.status] || o.status, o.awaiting_confirmation ? " (confirmar ETA)" : ""),
+          h("td", { class: "num" }, open ? countdown(secondsUntil(o.expires_at, now)) : "—"),
+          h("td", { class: "num" }, o.eta_minutes ? `${o.eta_minutes} min` : "—"),
+          h("td", { class: "num" }, money(o.price)),
+          h(
+            "td",
+            {},
+            open
+              ? h("button", { type: "button", class: "link", onclick: () => withdraw(o.id) }, "Retirar")
+              : null,
+            o.awaiting_confirmation
+              ? h("button", { type: "button", onclick: () => confirmEta(o.id) }, "Confirmar")
+              : null,
+          ),
+        );
+      }),
+    );
+    if (!offers.length) offersBody.append(h("tr", {}, h("td", { colspan: 7, class: "empty" }, "Nenhuma oferta ainda.")));
+  };
+
+  const renderCandidates = () => {
+    const job = ops.jobs.get(jobId);
+    const awaiting = job && ["open", "dispatching", "attempts_exceeded"].includes(job.status);
+    candidatesBody.replaceChildren(
+      ...candidates.map((c) => {
+        const offered = ops.openOffers(jobId).some((o) => o.provider_id === c.provider_id);
+        return h(
+          "tr",
+          { dataset: { provider: c.provider_id } },
+          h("td", {}, c.name || `Prestador ${c.provider_id}`, c.busy ? h("span", { class: "badge busy" }, "ocupado") : null),
+          h("td", {}, REACH_LABELS[c.connectivity] || c.connectivity),
+          h("td", {}, c.city || "—"),
+          h("td", {}, c.phone || "—"),
+          h("td", { class: "num" }, money(c.price)),
+          h("td", { class: "num" }, km(c.distance_km)),
+          h("td", { class: "num" }, percent(c.on_time_rate)),
+          h("td", { class: "num" }, percent(c.acceptance_rate)),
+          h("td", { class: "num" }, String(c.preference)),
+          h("td", {}, c.partner ? "sim" : "—"),
+          h(
+            "td",
+            { class: "num" },
+            h(
+              "details",
+              {},
+              h("summary", {}, c.score.toFixed(3)),
+              h(
+                "ul",
+                { class: "breakdown" },
+                ...c.breakdown.map((f) => h("li", {}, `${f.name}: ${f.value.toFixed(2)} × ${f.weight.toFixed(2)} = ${f.contribution.toFixed(3)}`)),
+              ),
+            ),
+          ),
+          h(
+            "td",
+            { class: "channels" },
+            ...(awaiting && !offered && c.channels_now.length
+              ? c.channels_now.map((channel) =>
+                  h(
+                    "button",
+                    {
+                      type: "button",
+                      dataset: { channel },
+                      onclick: () => dispatchTo(c.provider_id, channel),
+                    },
+                    CHANNEL_LABELS[channel] || channel,
+                  ),
+                )
+              : [offered ? "oferta aberta" : h("span", { title: "Nenhum canal alcança o prestador agora" }, "—")]),
+          ),
+        );
+      }),
+    );
+    if (!candidates.length) candidatesBody.append(h("tr", {}, h("td", { colspan: 12, class: "empty" }, "Nenhum prestador encontrado no raio.")));
+  };
+
+  const loadCandidates = async () => {
+    const radius = $("radius") ? $("radius").value : 20;
+    try {
+      const found = await get(`/jobs/${jobId}/candidates?radius_km=${radius}&limit=20`);
+      candidates = found.candidates;
+    } catch (e) {
+      candidates = [];
+      failed(e);
+    }
+    renderCandidates();
+  };
+
+  const dispatchTo = async (providerId, channel) => {
+    try {
+      const body = { provider_id: providerId, channel };
+      if (channel === "verbal") {
+        const eta = prompt("ETA informado pelo prestador (minutos):", "30");
+        if (eta === null) return;
+        body.eta_minutes = Number(eta);
+      }
+      const offer = await post(`/jobs/${jobId}/offers`, body);
+      ops.apply({ type: "offer.created", offer });
+      flash(`Oferta enviada a ${providerName(providerId)} (${CHANNEL_LABELS[channel]}).`, "ok");
+    } catch (e) {
+      failed(e);
+    }
+  };
+
+  const withdraw = async (offerId) => {
+    try {
+      ops.apply({ type: "offer.status", offer: await post(`/offers/${offerId}/withdraw`) });
+    } catch (e) {
+      failed(e);
+    }
+  };
+
+  const confirmEta = async (offerId) => {
+    try {
+      ops.apply({ type: "offer.status", offer: await post(`/offers/${offerId}/confirm`) });
+    } catch (e) {
+      failed(e);
+    }
+  };
+
+  const auto = async (start) => {
+    try {
+      const run = start
+        ? await post(`/jobs/${jobId}/auto-dispatch`)
+        : await api("DELETE", `/jobs/${jobId}/auto-dispatch`);
+      ops.apply({ type: "dispatch.run", run });
+    } catch (e) {
+      failed(e);
+    }
+  };
+
+  $("view").replaceChildren(
+    h(
+      "section",
+      { class: "panel job" },
+      header,
+      h(
+        "div",
+        { class: "tabs" },
+        h("h2", {}, "Acionamento"),
+        h(
+          "div",
+          { class: "toolbar" },
+          h("label", {}, "Raio (km) ", h("input", { id: "radius", type: "number", min: 1, max: 200, value: 20, size: 4 })),
+          h("button", { type: "button", onclick: loadCandidates }, "Buscar prestadores"),
+          h("button", { type: "button", onclick: () => auto(true) }, "Acionamento automático"),
+          h("button", { type: "button", class: "link", onclick: () => auto(false) }, "Parar automático"),
+          runNote,
+        ),
+        h(
+          "table",
+          { class: "grid", id: "candidates" },
+          h("thead", {}, h("tr", {}, ...["Prestador", "Conectividade", "Cidade", "Telefone", "Valor", "Distância", "No prazo", "Aceite", "Preferência", "Parceiro", "Pontuação", "Acionar por"].map((t) => h("th", {}, t)))),
+          candidatesBody,
+        ),
+        h("h2", {}, "Ofertas"),
+        h(
+          "table",
+          { class: "grid", id: "offers" },
+          h("thead", {}, h("tr", {}, ...["Prestador", "Canal", "Situação", "Expira em", "ETA", "Valor", ""].map((t) => h("th", {}, t)))),
+          offersBody,
+        ),
+        h("h2", {}, "Linha do tempo"),
+        history,
+      ),
+    ),
+  );
+
+  const refreshHistory = () => timeline(jobId).then((list) => history.replaceChildren(list), () => {});
+  const stop = ops.onChange((what) => {
+    if (what.kind === "job" && what.job.id === jobId) {
+      renderHeader();
+      renderCandidates();
+      refreshHistory();
+    }
+    if (what.kind === "offer" && what.offer.job_id === jobId) {
+      renderOffers();
+      renderCandidates();
+    }
+    if (what.kind === "run" && what.run.job_id === jobId) renderHeader();
+  });
+  const timer = setInterval(() => {
+    renderOffers();
+    renderHeader();
+  }, 1000);
+  (async () => {
+    try {
+      const [job, offers] = await Promise.all([get(`/jobs/${jobId}`), get(`/jobs/${jobId}/offers`)]);
+      ops.putJob(job);
+      ops.loadOffers(jobId, offers);
+      renderHeader();
+      renderOffers();
+      refreshHistory();
+      if (["open", "dispatching", "attempts_exceeded"].includes(job.status)) await loadCandidates();
+    } catch (e) {
+      header.replaceChildren(h("h1", {}, `Atendimento #${jobId}`), h("p", { class: "error" }, e.message));
+    }
+  })();
+  return {
+    destroy: () => {
+      stop();
+      clearInterval(timer);
+    },
+  };
+}
+
+// -- the live map ------------------------------------------------------------------------
+
+function mapPage() {
+  const holder = h("div", { id: "map", class: "map" });
+  const legend = h(
+    "ul",
+    { class: "legend" },
+    h("li", {}, h("i", { class: "dot app" }), "App conectado"),
+    h("li", {}, h("i", { class: "dot web" }), "Portal aberto"),
+    h("li", {}, h("i", { class: "dot offline" }), "Desconectado"),
+    h("li", {}, h("i", { class: "dot busy" }), "Em atendimento"),
+    h("li", {}, h("i", { class: "dot waiting" }), "Aguardando"),
+    h("li", {}, h("i", { class: "dot offered" }), "Ofertado"),
+    h("li", {}, h("i", { class: "dot assigned" }), "Com prestador"),
+    h("li", {}, h("i", { class: "dot late" }), "Atrasado"),
+  );
+  $("view").replaceChildren(h("section", { class: "panel map-panel" }, h("div", { class: "panel-head" }, h("h1", {}, "Mapa ao vivo"), legend), holder));
+  const page = { map: null, destroy: () => {} };
+  import("./map.js").then(({ LiveMap }) => {
+    if (state.page !== page) return;
+    const map = new LiveMap(holder, state.config || {});
+    page.map = map;
+    map.setProviders([...state.providers.values()]);
+    const drawJobs = () => {
+      const now = Date.now();
+      for (const job of ops.jobs.values()) map.putJob(job, ops.openOffers(job.id).length, now);
+    };
+    drawJobs();
+    const stop = ops.onChange((what) => {
+      if (what.kind === "job") {
+        map.putJob(what.job, ops.openOffers(what.job.id).length, Date.now());
+        if (WITH_PROVIDER.has(what.job.status) && what.job.provider_id) map.setBusy(what.job.provider_id, true);
+      } else drawJobs();
+    });
+    const timer = setInterval(drawJobs, 5000);
+    const follow = new URLSearchParams(location.hash.split("?")[1] || "").get("prestador");
+    if (follow) map.follow(Number(follow));
+    page.destroy = () => {
+      stop();
+      clearInterval(timer);
+      map.destroy();
+    };
+    setTimeout(() => map.invalidate(), 0);
+  });
+  return page;
+}
+
+// -- start ----------------------------------------------------------------------------
+
+$("logout").addEventListener("click", logout);
+$("mute").addEventListener("click", () => {
+  state.muted = !state.muted;
+  localStorage.setItem("acionar.muted", state.muted ? "1" : "0");
+  muteLabel();
+});
+function muteLabel() {
+  $("mute").textContent = state.muted ? "Som: desligado" : "Som: ligado";
+  $("mute").setAttribute("aria-pressed", state.muted ? "true" : "false");
+}
+muteLabel();
+window.addEventListener("hashchange", route);
+window.acionar = {
+  ops,
+  state,
+  get link() {
+    return link;
+  },
+}; // for the browser tests and curious operators
+restore();
