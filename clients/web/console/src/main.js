@@ -2,7 +2,8 @@
 // with its dispatch tab, and the live map, all updated live over /ws/panel.
 
 import "./style.css";
-import { ApiError, api, get, post, setCsrf } from "./api.js";
+import { api, get, post, setCsrf } from "./api.js";
+import { $, failed, flash, h, throttle } from "./dom.js";
 import {
   ACTOR_LABELS,
   CHANNEL_LABELS,
@@ -24,6 +25,7 @@ import {
   place,
   secondsUntil,
 } from "./format.js";
+import { jobFormPage, newIncidentPage } from "./intake.js";
 import { Operations, averageResponseMinutes } from "./jobs.js";
 import { PanelLink } from "./live.js";
 
@@ -36,6 +38,10 @@ const state = {
   me: null,
   config: null,
   services: new Map(),
+  clients: new Map(),
+  incidentTypes: [],
+  intake: null,
+  serviceName: (id) => serviceName(id),
   providers: new Map(), // id -> map provider (name, lat, lng, busy, reach)
   reasons: [],
   muted: localStorage.getItem("acionar.muted") === "1",
@@ -45,36 +51,6 @@ const state = {
   page: null,
 };
 let link = null;
-
-// -- small DOM helpers ----------------------------------------------------------------
-
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
-    else if (key === "class") el.className = value;
-    else if (key === "dataset") Object.assign(el.dataset, value);
-    else el.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return el;
-}
-
-const $ = (id) => document.getElementById(id);
-
-function flash(message, kind = "error") {
-  const note = h("div", { class: `flash ${kind}`, role: "alert" }, message);
-  document.body.append(note);
-  setTimeout(() => note.remove(), 6000);
-}
-
-function failed(error) {
-  flash(error instanceof ApiError ? error.message : "Algo deu errado. Tente de novo.");
-}
 
 // -- alerts ----------------------------------------------------------------------------
 
@@ -161,6 +137,10 @@ async function signedIn(me) {
   } catch (e) {
     failed(e);
   }
+  if (!can("operations.view")) {
+    route();
+    return;
+  }
   link = new PanelLink({
     onEvent: (event) => ops.apply(event),
     onPositions: (rows) => positions(rows),
@@ -188,28 +168,39 @@ function linkState(value) {
   if (value === "signed-out") showLogin("Sua sessão terminou. Entre de novo.");
 }
 
+const MENU = [
+  ["#/novo", "Novo Evento", "operations.open_incident"],
+  ["#/acionamento", "Painel de Acionamento", "operations.view"],
+  ["#/acompanhamento", "Painel de Acompanhamento", "operations.view"],
+  ["#/mapa", "Mapa", "operations.view"],
+];
+
 function renderMenu() {
-  const items = [
-    ["#/acionamento", "Painel de Acionamento"],
-    ["#/acompanhamento", "Painel de Acompanhamento"],
-    ["#/mapa", "Mapa"],
-    ["/", "Localizar beneficiário"],
-  ];
+  const items = MENU.filter(([, , permission]) => can(permission));
   $("menu").replaceChildren(...items.map(([href, label]) => h("a", { href, dataset: { route: href } }, label)));
 }
 
 // -- data -----------------------------------------------------------------------------
 
 async function loadReference() {
-  const [config, services, reasons] = await Promise.all([
+  const items = (found) => (found.status === "fulfilled" ? found.value.items : []);
+  const [config, services, reasons, clients, types] = await Promise.allSettled([
     get("/console/config"),
-    get("/service_types?page_size=200"),
+    get("/service_types?page_size=200&active=true"),
     get("/cancellation_reasons?page_size=200"),
+    get("/clients?page_size=200"),
+    get("/incident_types?page_size=200"),
   ]);
-  state.config = config;
-  state.services = new Map(services.items.map((s) => [s.id, s]));
-  state.reasons = reasons.items.filter((r) => r.active !== false);
-  await loadProviders();
+  state.config = config.status === "fulfilled" ? config.value : {};
+  state.services = new Map(items(services).map((s) => [s.id, s]));
+  state.reasons = items(reasons).filter((r) => r.active !== false);
+  state.clients = new Map(items(clients).map((c) => [c.id, c]));
+  state.incidentTypes = items(types).filter((t) => t.active !== false);
+  if (can("operations.view")) await loadProviders();
+}
+
+function can(permission) {
+  return Boolean(state.me && state.me.permissions.includes(permission));
 }
 
 async function loadProviders() {
@@ -289,12 +280,38 @@ function setPage(page) {
 
 function route() {
   if (!state.me) return;
-  const hash = location.hash || "#/acionamento";
+  // The dispatchers' panel first; a call-taker without it lands on Novo Evento.
+  const home = [...MENU.slice(1), MENU[0]].find(([, , permission]) => can(permission));
+  if (!home) {
+    setPage(nothingHere());
+    return;
+  }
+  const hash = location.hash || home[0];
   const job = hash.match(/^#\/atendimentos\/(\d+)/);
+  const jobForm = hash.match(/^#\/eventos\/(\d+)\/atendimento/);
   if (job) setPage(jobPage(Number(job[1])));
+  else if (jobForm) setPage(jobFormPage(state, Number(jobForm[1]), go));
+  else if (hash.startsWith("#/novo")) setPage(newIncidentPage(state, go));
   else if (hash.startsWith("#/acompanhamento")) setPage(followingPage());
   else if (hash.startsWith("#/mapa")) setPage(mapPage());
   else setPage(waitingPage());
+}
+
+function go(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+function nothingHere() {
+  $("view").replaceChildren(
+    h(
+      "section",
+      { class: "panel" },
+      h("h1", {}, "Nada aqui para o seu perfil ainda"),
+      h("p", {}, `O perfil ${state.me.role} não opera eventos. As telas de cadastro e de fechamento chegam nas próximas versões; a API está em /api/v1.`),
+    ),
+  );
+  return {};
 }
 
 function ticking(render) {
@@ -526,24 +543,6 @@ function followingPage() {
       stop();
       clearInterval(timer);
     },
-  };
-}
-
-function throttle(fn, ms) {
-  let last = 0;
-  let pending = null;
-  return () => {
-    const now = Date.now();
-    if (now - last >= ms) {
-      last = now;
-      fn();
-    } else if (!pending) {
-      pending = setTimeout(() => {
-        pending = null;
-        last = Date.now();
-        fn();
-      }, ms - (now - last));
-    }
   };
 }
 
