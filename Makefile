@@ -63,5 +63,5 @@ format: sync
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: migrate
+bench: migrate web browser
 	@$(BIN)/python -m bench

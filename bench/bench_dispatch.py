@@ -85,14 +85,14 @@ PASSWORD = "bench-dispatch"
 SERVER_ENV = {"OUTBOX_POLL_S": "1.0", "AUTO_DISPATCH_POLL_S": "3600", "DB_POOL_SIZE": "20"}
 
 
-def _p(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-async def _world(settings: Settings) -> dict[str, int]:
+async def bench_world(settings: Settings, database: str) -> dict[str, int]:
     """A client, an incident type, a tow every provider prices, an admin."""
-    conn = await asyncpg.connect(_dsn(settings, DATABASE))
+    conn = await asyncpg.connect(_dsn(settings, database))
     try:
         cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
         role = await conn.fetchval(
@@ -128,7 +128,7 @@ async def _world(settings: Settings) -> dict[str, int]:
         await conn.close()
 
 
-async def _bus_baseline(settings: Settings) -> list[float]:
+async def bus_baseline(settings: Settings) -> list[float]:
     """Bare Redis publish → subscriber, in ms."""
     channel = PREFIX + "baseline"
     client = aioredis.Redis.from_url(settings.effective_redis_url)
@@ -331,11 +331,11 @@ async def _steps(settings: Settings, db_url: str, world: dict[str, int], port: i
 
 async def run(settings: Settings) -> list[Figure]:
     tokens = await create_database(settings, DATABASE, PROVIDERS)
-    world = await _world(settings)
+    world = await bench_world(settings, DATABASE)
     await clear_redis(settings, PREFIX)
     db_url = database_url(settings, DATABASE)
-    baseline = await _bus_baseline(settings)
-    base_p99 = _p(baseline, 0.99)
+    baseline = await bus_baseline(settings)
+    base_p99 = percentile(baseline, 0.99)
     try:
         with tempfile.TemporaryDirectory(prefix="acionar-bench-dispatch-") as tmp:
             logs = Path(tmp)
@@ -358,7 +358,7 @@ async def run(settings: Settings) -> list[Figure]:
     return [
         Figure(
             f"offer delivery p99 ({live})",
-            _p(times.delivery, 0.99),
+            percentile(times.delivery, 0.99),
             "ms",
             "< 50 ms",
             "Redis publish → subscriber p99",
@@ -368,7 +368,7 @@ async def run(settings: Settings) -> list[Figure]:
         Figure("extra: offer POST answered, median", statistics.median(times.answered), "ms"),
         Figure(
             "accept → panel's bus event p99",
-            _p(times.accept, 0.99),
+            percentile(times.accept, 0.99),
             "ms",
             "< 100 ms",
             "Redis publish → subscriber p99",
@@ -378,7 +378,7 @@ async def run(settings: Settings) -> list[Figure]:
         Figure("extra: accept → app's result, median", statistics.median(times.result), "ms"),
         Figure(
             f"automatic dispatch step p99 (claim, rank {PROVIDERS:,} live, offer)",
-            _p(steps, 0.99),
+            percentile(steps, 0.99),
             "ms",
             "< 30 ms",
             "Redis publish → subscriber p99",

@@ -148,7 +148,7 @@ async def find_for_job(
     request = CandidateRequest(
         at=origin,
         service_type_id=job.service_type_id,
-        client_id=await offering.job_client(session, job),
+        client_id=job.client_id,
         radius_km=radius_km,
         limit=limit,
         trip_km=offering.trip_km(origin, destination),

@@ -228,6 +228,7 @@ async def register_job(
     due = due_times(now, draft.scheduled_for, await _sla(session, incident, rules))
     job = Job(
         incident_id=incident.id,
+        client_id=incident.client_id,
         kind=draft.kind,
         status=status,
         service_type_id=service.id if service else None,

@@ -110,6 +110,8 @@ class Job(IdPk, Timestamped, Base):
     incident_id: Mapped[int] = mapped_column(
         ForeignKey("incidents.id", ondelete="CASCADE"), index=True
     )
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    """The incident's client (an incident never changes client)."""
     kind: Mapped[JobKind] = mapped_column(str_enum(JobKind, "kind"))
     status: Mapped[JobStatus] = mapped_column(str_enum(JobStatus, "status"))
     service_type_id: Mapped[int | None] = mapped_column(ForeignKey("service_types.id"))

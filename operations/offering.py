@@ -28,7 +28,7 @@ from geo.ranking import price_of_job
 from operations.dispatch_rules import FIELDS, DispatchRules, effective
 from operations.errors import InvalidInputError, NotFoundError, OfferConflictError
 from operations.lifecycle import AWAITING_PROVIDER, WITH_PROVIDER, JobActor, JobStatus
-from operations.models import DispatchSettings, Incident, Job, JobPlace, Offer, OfferTransition
+from operations.models import DispatchSettings, Job, JobPlace, Offer, OfferTransition
 from operations.offers import (
     OPEN,
     OfferEntry,
@@ -57,17 +57,8 @@ class OfferChange:
 
 
 async def rules_of_job(session: AsyncSession, job: Job) -> DispatchRules:
-    """The dispatch settings in force for the job's client (one query)."""
-    client = select(Incident.client_id).where(Incident.id == job.incident_id).scalar_subquery()
-    rows = (
-        await session.execute(
-            select(DispatchSettings).where(
-                DispatchSettings.client_id.is_(None) | (DispatchSettings.client_id == client)
-            )
-        )
-    ).scalars()
-    by_scope = {row.client_id is None: _layer(row) for row in rows}
-    return effective(by_scope.get(True), by_scope.get(False))
+    """The dispatch settings in force for the job's client."""
+    return await rules_for(session, job.client_id)
 
 
 async def rules_for(session: AsyncSession, client_id: int | None) -> DispatchRules:
@@ -85,15 +76,6 @@ async def rules_for(session: AsyncSession, client_id: int | None) -> DispatchRul
 
 def _layer(row: DispatchSettings) -> dict[str, Any]:
     return {name: getattr(row, name) for name in FIELDS}
-
-
-async def job_client(session: AsyncSession, job: Job) -> int:
-    client_id = await session.scalar(
-        select(Incident.client_id).where(Incident.id == job.incident_id)
-    )
-    if client_id is None:
-        raise NotFoundError("Evento")
-    return client_id
 
 
 async def get_job(session: AsyncSession, job_id: int) -> Job:

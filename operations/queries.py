@@ -79,9 +79,12 @@ async def list_jobs(
     provider_id: int | None,
     limit: int,
     offset: int,
+    client_id: int | None = None,
 ) -> list[JobView]:
-    """Jobs, newest first, filtered by status (any of), incident or provider."""
+    """Jobs, newest first, filtered by status (any of), incident, provider or client."""
     stmt = select(Job).order_by(Job.id.desc())
+    if client_id is not None:
+        stmt = stmt.where(Job.client_id == client_id)
     if statuses:
         stmt = stmt.where(Job.status.in_(statuses))
     if incident_id is not None:

@@ -88,6 +88,7 @@ class JobView(BaseModel):
 
     id: int
     incident_id: int
+    client_id: int | None = None  # None only in events written before jobs had it
     kind: JobKind
     status: JobStatus
     status_label: str
@@ -125,6 +126,7 @@ def job_view(job: Job, places: Sequence[JobPlace] = ()) -> JobView:
     return JobView(
         id=job.id,
         incident_id=job.incident_id,
+        client_id=job.client_id,
         kind=job.kind,
         status=job.status,
         status_label=job.status.label,

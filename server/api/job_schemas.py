@@ -274,6 +274,7 @@ class JobListQuery(InModel):
     status: Annotated[str, Field(max_length=200)] | None = None
     incident_id: int | None = None
     provider_id: int | None = None
+    client_id: int | None = None
     limit: Annotated[int, Field(ge=1, le=500)] = 100
     offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0
 

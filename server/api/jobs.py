@@ -51,6 +51,7 @@ async def list_jobs(ctx: Ctx) -> list[JobOut]:
         statuses=q.statuses(),
         incident_id=q.incident_id,
         provider_id=q.provider_id,
+        client_id=q.client_id,
         limit=q.limit,
         offset=q.offset,
     )
@@ -124,7 +125,7 @@ OPERATIONS = [
         "GET",
         "/jobs",
         list_jobs,
-        "Jobs, newest first, filtered by status, incident or provider",
+        "Jobs, newest first, filtered by status, incident, provider or client",
         TAG,
         permission=P.OPERATIONS_VIEW,
         query=JobListQuery,

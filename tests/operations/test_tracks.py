@@ -78,6 +78,7 @@ async def _job_in_progress(db: Sessions) -> tuple[int, int]:
         await session.flush()
         job = Job(
             incident_id=incident.id,
+            client_id=client.id,
             kind=JobKind.INQUIRY,
             status=JobStatus.ASSIGNED,
             provider_id=provider.id,

@@ -77,6 +77,7 @@ def _job_view() -> dict[str, object]:
     return {
         "id": 5,
         "incident_id": 1,
+        "client_id": 1,
         "kind": "assistance",
         "status": "open",
         "status_label": "Aberto",

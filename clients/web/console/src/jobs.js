@@ -10,11 +10,23 @@ export class Operations {
   constructor() {
     this.jobs = new Map();
     this.offers = new Map(); // offer id -> offer view
+    this.offersByJob = new Map(); // job id -> Map(offer id -> offer view)
     this.runs = new Map(); // job id -> dispatch run view
     this.lastSeq = 0;
     this.seen = new Set();
     this.seenOrder = [];
     this.listeners = new Set();
+  }
+
+  /** Forget everything (another operator signs in on this page). */
+  reset() {
+    this.jobs.clear();
+    this.offers.clear();
+    this.offersByJob.clear();
+    this.runs.clear();
+    this.lastSeq = 0;
+    this.seen.clear();
+    this.seenOrder = [];
   }
 
   onChange(listener) {
@@ -33,8 +45,18 @@ export class Operations {
   }
 
   loadOffers(jobId, offers) {
-    for (const offer of offers) this.offers.set(offer.id, offer);
+    for (const offer of offers) this.putOffer(offer);
     this.changed({ kind: "offers", jobId });
+  }
+
+  putOffer(offer) {
+    this.offers.set(offer.id, offer);
+    let ofJob = this.offersByJob.get(offer.job_id);
+    if (!ofJob) {
+      ofJob = new Map();
+      this.offersByJob.set(offer.job_id, ofJob);
+    }
+    ofJob.set(offer.id, offer);
   }
 
   putJob(job) {
@@ -67,7 +89,7 @@ export class Operations {
         if (event.offer) {
           const known = this.offers.get(event.offer.id);
           if (!known || known.version <= event.offer.version) {
-            this.offers.set(event.offer.id, event.offer);
+            this.putOffer(event.offer);
             this.changed({ kind: "offer", offer: event.offer, type: event.type });
           }
         }
@@ -98,7 +120,8 @@ export class Operations {
   }
 
   offersOf(jobId) {
-    return [...this.offers.values()].filter((o) => o.job_id === jobId).sort((a, b) => a.id - b.id);
+    const ofJob = this.offersByJob.get(jobId);
+    return ofJob ? [...ofJob.values()].sort((a, b) => a.id - b.id) : [];
   }
 
   /** Offers made for the job (every one, closed ones too): its attempts. */
@@ -118,4 +141,13 @@ export function averageResponseMinutes(offers) {
   if (!answered.length) return null;
   const total = answered.reduce((sum, o) => sum + (Date.parse(o.answered_at) - Date.parse(o.created_at)), 0);
   return total / answered.length / 60000;
+}
+
+/** Average minutes from a job's registration to its provider's arrival, over the
+ * jobs known with an arrival. */
+export function averageArrivalMinutes(jobs) {
+  const arrived = jobs.filter((j) => j.arrived_at && j.created_at);
+  if (!arrived.length) return null;
+  const total = arrived.reduce((sum, j) => sum + (Date.parse(j.arrived_at) - Date.parse(j.created_at)), 0);
+  return total / arrived.length / 60000;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Operations } from "./jobs.js";
+import { Operations, averageArrivalMinutes, averageResponseMinutes } from "./jobs.js";
 
 function job(id, status, updated = "2026-12-02T03:00:00Z") {
   return { id, status, updated_at: updated, created_at: "2026-12-02T02:00:00Z", status_changed_at: updated };
@@ -37,5 +37,27 @@ describe("Operations", () => {
     expect(ops.offersOf(1)[0].status).toBe("refused");
     expect(ops.attempts(1)).toBe(1);
     expect(ops.openOffers(1)).toEqual([]);
+  });
+
+  it("forgets everything for the next operator", () => {
+    const ops = new Operations();
+    ops.apply({ type: "job.status", event_id: 1, seq: 4, job: job(1, "open") });
+    ops.apply({ type: "offer.created", event_id: 2, offer: { id: 3, job_id: 1, status: "pending", version: 1 } });
+    ops.reset();
+    expect([ops.jobs.size, ops.offersOf(1).length, ops.lastSeq]).toEqual([0, 0, 0]);
+    expect(ops.apply({ type: "job.status", event_id: 1, seq: 4, job: job(1, "open") })).toBe(true);
+  });
+});
+
+describe("averages", () => {
+  it("averages response and arrival minutes over what is known", () => {
+    const offers = [
+      { created_at: "2026-12-02T03:00:00Z", answered_at: "2026-12-02T03:02:00Z" },
+      { created_at: "2026-12-02T03:00:00Z", answered_at: "2026-12-02T03:04:00Z" },
+      { created_at: "2026-12-02T03:00:00Z", answered_at: null },
+    ];
+    expect(averageResponseMinutes(offers)).toBe(3);
+    expect(averageArrivalMinutes([{ created_at: "2026-12-02T03:00:00Z", arrived_at: "2026-12-02T03:30:00Z" }])).toBe(30);
+    expect(averageArrivalMinutes([{ created_at: "2026-12-02T03:00:00Z", arrived_at: null }])).toBeNull();
   });
 });

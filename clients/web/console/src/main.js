@@ -26,12 +26,13 @@ import {
   secondsUntil,
 } from "./format.js";
 import { jobFormPage, newIncidentPage } from "./intake.js";
-import { Operations, averageResponseMinutes } from "./jobs.js";
+import { Operations, averageArrivalMinutes, averageResponseMinutes } from "./jobs.js";
 import { PanelLink } from "./live.js";
 
 const WAITING = "open,dispatching,attempts_exceeded";
 const FOLLOWING = "assigned,en_route,on_site,in_transit";
 const ROAD_KMH = 30; // live ETA: straight line at an urban speed
+const COALESCE_MS = 16;
 
 const ops = new Operations();
 const state = {
@@ -40,6 +41,7 @@ const state = {
   services: new Map(),
   clients: new Map(),
   incidentTypes: [],
+  refusals: new Map(),
   intake: null,
   serviceName: (id) => serviceName(id),
   providers: new Map(), // id -> map provider (name, lat, lng, busy, reach)
@@ -48,6 +50,7 @@ const state = {
   online: false,
   alerted: new Set(),
   serviceFilter: "",
+  clientFilter: "",
   page: null,
 };
 let link = null;
@@ -95,6 +98,9 @@ async function restore() {
 
 function showLogin(message) {
   if (link) link.stop();
+  link = null;
+  setPage(null);
+  ops.reset();
   state.me = null;
   for (const id of ["menu", "who", "logout", "mute", "link-state"]) $(id).hidden = true;
   const error = h("p", { class: "error", role: "alert", hidden: !message }, message || "");
@@ -184,18 +190,20 @@ function renderMenu() {
 
 async function loadReference() {
   const items = (found) => (found.status === "fulfilled" ? found.value.items : []);
-  const [config, services, reasons, clients, types] = await Promise.allSettled([
+  const [config, services, reasons, clients, types, refusals] = await Promise.allSettled([
     get("/console/config"),
     get("/service_types?page_size=200&active=true"),
     get("/cancellation_reasons?page_size=200"),
     get("/clients?page_size=200"),
     get("/incident_types?page_size=200"),
+    get("/refusal_reasons?page_size=200"),
   ]);
   state.config = config.status === "fulfilled" ? config.value : {};
   state.services = new Map(items(services).map((s) => [s.id, s]));
   state.reasons = items(reasons).filter((r) => r.active !== false);
   state.clients = new Map(items(clients).map((c) => [c.id, c]));
   state.incidentTypes = items(types).filter((t) => t.active !== false);
+  state.refusals = new Map(items(refusals).map((r) => [r.id, r.name]));
   if (can("operations.view")) await loadProviders();
 }
 
@@ -237,7 +245,12 @@ async function resync() {
 function positions(rows) {
   for (const [id, lat, lng, t] of rows) {
     const p = state.providers.get(id);
-    if (p) Object.assign(p, { lat, lng, live: true, position_ms: t });
+    if (p) {
+      p.lat = lat;
+      p.lng = lng;
+      p.live = true;
+      p.position_ms = t;
+    }
   }
   if (state.page && state.page.map) state.page.map.positions(rows);
   if (state.page && state.page.onPositions) state.page.onPositions(rows);
@@ -273,6 +286,7 @@ function liveEta(job) {
 function setPage(page) {
   if (state.page && state.page.destroy) state.page.destroy();
   state.page = page;
+  if (!page) return;
   for (const a of $("menu").querySelectorAll("a")) {
     a.classList.toggle("active", location.hash.startsWith(a.dataset.route));
   }
@@ -314,74 +328,131 @@ function nothingHere() {
   return {};
 }
 
+/** Render now, on every change (once however many came together within a frame's
+ * time) and every second (the minutes waiting tick). A timer, not an animation
+ * frame: a panel in a background tab still renders, and still alerts. */
 function ticking(render) {
-  const unsubscribe = ops.onChange(() => render());
-  const timer = setInterval(render, 1000);
+  let frame = null;
+  const soon = () => {
+    if (frame === null) {
+      frame = setTimeout(() => {
+        frame = null;
+        render();
+      }, COALESCE_MS);
+    }
+  };
+  const unsubscribe = ops.onChange(soon);
+  const timer = setInterval(soon, 1000);
   render();
   return () => {
     unsubscribe();
     clearInterval(timer);
+    clearTimeout(frame);
   };
 }
 
-function serviceFilter(onChange) {
-  const select = h(
+function filters(onChange) {
+  const service = h(
     "select",
     { "aria-label": "Filtrar por serviço", id: "service-filter" },
     h("option", { value: "" }, "Todos os serviços"),
     ...[...state.services.values()].map((s) => h("option", { value: s.id }, s.name)),
   );
-  select.value = state.serviceFilter;
-  select.addEventListener("change", () => {
-    state.serviceFilter = select.value;
+  const client = h(
+    "select",
+    { "aria-label": "Filtrar por cliente", id: "client-filter" },
+    h("option", { value: "" }, "Todos os clientes"),
+    ...[...state.clients.values()].map((c) => h("option", { value: c.id }, c.trade_name)),
+  );
+  service.value = state.serviceFilter;
+  client.value = state.clientFilter;
+  service.addEventListener("change", () => {
+    state.serviceFilter = service.value;
     onChange();
   });
-  return select;
+  client.addEventListener("change", () => {
+    state.clientFilter = client.value;
+    onChange();
+  });
+  return h("span", { class: "filters" }, client, service);
 }
 
 function filtered(jobs) {
-  if (!state.serviceFilter) return jobs;
-  return jobs.filter((j) => String(j.service_type_id) === state.serviceFilter);
+  return jobs.filter(
+    (j) =>
+      (!state.serviceFilter || String(j.service_type_id) === state.serviceFilter) &&
+      (!state.clientFilter || String(j.client_id) === state.clientFilter),
+  );
+}
+
+/** Make `body`'s children `rows`, in order, moving only what is out of place (a job
+ * added or gone touches one row, not the table). */
+function placeRows(body, rows) {
+  const wanted = new Set(rows);
+  for (const child of [...body.children]) if (!wanted.has(child)) child.remove();
+  let cursor = body.firstChild;
+  for (const tr of rows) {
+    if (tr === cursor) cursor = cursor.nextSibling;
+    else body.insertBefore(tr, cursor);
+  }
 }
 
 function waitingPage() {
   const body = h("tbody");
   const summary = h("p", { class: "summary", id: "waiting-summary" });
+  const rows = new Map(); // job id -> {tr, key}
+  const empty = h("tr", {}, h("td", { colspan: 7, class: "empty" }, "Nenhum atendimento aguardando prestador."));
+
+  // A row is rebuilt only when what it shows changed (its key); the order is kept by
+  // moving the existing rows. 300 waiting jobs cost a few milliseconds per change.
+  const row = (job, now) => {
+    const late = lateness(job, now).length > 0;
+    const open = ops.openOffers(job.id).length;
+    const key = `${job.updated_at}|${open}|${ops.attempts(job.id)}|${late}`;
+    const known = rows.get(job.id);
+    if (known && known.key === key) {
+      const waited = duration(minutesSince(job.created_at, now));
+      if (known.wait.textContent !== waited) known.wait.textContent = waited;
+      return known.tr;
+    }
+    const wait = h("td", { class: "num wait" }, duration(minutesSince(job.created_at, now)));
+    const tr = h(
+      "tr",
+      { class: late ? "late" : "", dataset: { job: job.id } },
+      h("td", {}, h("a", { href: `#/atendimentos/${job.id}` }, `#${job.id}`)),
+      h("td", {}, serviceName(job.service_type_id)),
+      h("td", { class: "place" }, place(job.origin)),
+      wait,
+      h("td", { class: "num" }, String(ops.attempts(job.id))),
+      h(
+        "td",
+        {},
+        job.status_label,
+        open ? h("span", { class: "badge offered" }, `${open} oferta(s)`) : null,
+        late ? h("span", { class: "badge late" }, "atrasado") : null,
+      ),
+      h("td", {}, h("a", { class: "button", href: `#/atendimentos/${job.id}` }, "Acionar")),
+    );
+    rows.set(job.id, { tr, key, wait });
+    return tr;
+  };
+
   const render = () => {
     const now = Date.now();
     const jobs = filtered(ops.waiting());
-    const offers = [...ops.offers.values()];
-    const response = averageResponseMinutes(offers);
+    const response = averageResponseMinutes([...ops.offers.values()]);
+    const arrival = averageArrivalMinutes([...ops.jobs.values()]);
     const waits = jobs.map((j) => minutesSince(j.created_at, now));
     const lateCount = jobs.filter((j) => lateness(j, now).length).length;
     summary.textContent =
       `${jobs.length} aguardando prestador · ${lateCount} atrasado(s) · espera média ` +
       `${waits.length ? duration(waits.reduce((a, b) => a + b, 0) / waits.length) : "—"} · ` +
-      `resposta média ${response === null ? "—" : duration(response)}`;
-    body.replaceChildren(
-      ...jobs.map((job) => {
-        const late = lateness(job, now).length > 0;
-        const open = ops.openOffers(job.id);
-        return h(
-          "tr",
-          { class: late ? "late" : "", dataset: { job: job.id } },
-          h("td", {}, h("a", { href: `#/atendimentos/${job.id}` }, `#${job.id}`)),
-          h("td", {}, serviceName(job.service_type_id)),
-          h("td", { class: "place" }, place(job.origin)),
-          h("td", { class: "num wait" }, duration(minutesSince(job.created_at, now))),
-          h("td", { class: "num" }, String(ops.attempts(job.id))),
-          h(
-            "td",
-            {},
-            job.status_label,
-            open.length ? h("span", { class: "badge offered" }, `${open.length} oferta(s)`) : null,
-            late ? h("span", { class: "badge late" }, "atrasado") : null,
-          ),
-          h("td", {}, h("a", { class: "button", href: `#/atendimentos/${job.id}` }, "Acionar")),
-        );
-      }),
-    );
-    if (!jobs.length) body.append(h("tr", {}, h("td", { colspan: 7, class: "empty" }, "Nenhum atendimento aguardando prestador.")));
+      `resposta média ${response === null ? "—" : duration(response)} · ` +
+      `chegada média ${arrival === null ? "—" : duration(arrival)}`;
+    const shown = jobs.map((job) => row(job, now));
+    const ids = new Set(jobs.map((j) => j.id));
+    for (const id of rows.keys()) if (!ids.has(id)) rows.delete(id);
+    placeRows(body, shown.length ? shown : [empty]);
     checkAlerts(now);
   };
   const table = h(
@@ -391,7 +462,7 @@ function waitingPage() {
     body,
   );
   $("view").replaceChildren(
-    h("section", { class: "panel" }, h("div", { class: "panel-head" }, h("h1", {}, "Painel de Acionamento"), serviceFilter(render)), summary, table),
+    h("section", { class: "panel" }, h("div", { class: "panel-head" }, h("h1", {}, "Painel de Acionamento"), filters(render)), summary, table),
   );
   return { destroy: ticking(render) };
 }
@@ -473,6 +544,16 @@ async function timeline(jobId) {
 function followingPage() {
   const body = h("tbody");
   const opened = new Set();
+  const timelines = new Map(); // job id -> {at: updated_at, cell}
+  // A job's timeline is read again only when the job changed.
+  const timelineCell = (job) => {
+    const known = timelines.get(job.id);
+    if (known && known.at === job.updated_at) return known.cell;
+    const cell = h("td", { colspan: 8 }, "Carregando…");
+    timeline(job.id).then((list) => cell.replaceChildren(list), failed);
+    timelines.set(job.id, { at: job.updated_at, cell });
+    return cell;
+  };
   const render = () => {
     const now = Date.now();
     const jobs = filtered(ops.following());
@@ -501,8 +582,10 @@ function followingPage() {
                 type: "button",
                 class: "link",
                 onclick: () => {
-                  if (opened.has(job.id)) opened.delete(job.id);
-                  else opened.add(job.id);
+                  if (opened.has(job.id)) {
+                    opened.delete(job.id);
+                    timelines.delete(job.id);
+                  } else opened.add(job.id);
                   render();
                 },
               },
@@ -512,9 +595,7 @@ function followingPage() {
           ),
         );
         if (!opened.has(job.id)) return [row];
-        const holder = h("td", { colspan: 8 }, "Carregando…");
-        timeline(job.id).then((list) => holder.replaceChildren(list), failed);
-        return [row, h("tr", { class: "detail" }, holder)];
+        return [row, h("tr", { class: "detail" }, timelineCell(job))];
       }),
     );
     if (!jobs.length) body.append(h("tr", {}, h("td", { colspan: 8, class: "empty" }, "Nenhum atendimento em andamento.")));
@@ -525,7 +606,7 @@ function followingPage() {
     h(
       "section",
       { class: "panel" },
-      h("div", { class: "panel-head" }, h("h1", {}, "Painel de Acompanhamento"), serviceFilter(render)),
+      h("div", { class: "panel-head" }, h("h1", {}, "Painel de Acompanhamento"), filters(render)),
       h(
         "table",
         { class: "grid", id: "following" },
@@ -600,7 +681,13 @@ function jobPage(jobId) {
           { class: `offer ${o.status}`, dataset: { offer: o.id } },
           h("td", {}, providerName(o.provider_id)),
           h("td", {}, CHANNEL_LABELS[o.channel] || o.channel),
-          h("td", { class: "offer-status" }, OFFER_LABELS[o.status] || o.status, o.awaiting_confirmation ? " (confirmar ETA)" : ""),
+          h(
+            "td",
+            { class: "offer-status" },
+            OFFER_LABELS[o.status] || o.status,
+            o.awaiting_confirmation ? " (confirmar ETA)" : "",
+          ),
+          h("td", { class: "offer-reason" }, offerReason(o)),
           h("td", { class: "num" }, open ? countdown(secondsUntil(o.expires_at, now)) : "—"),
           h("td", { class: "num" }, o.eta_minutes ? `${o.eta_minutes} min` : "—"),
           h("td", { class: "num" }, money(o.price)),
@@ -617,7 +704,7 @@ function jobPage(jobId) {
         );
       }),
     );
-    if (!offers.length) offersBody.append(h("tr", {}, h("td", { colspan: 7, class: "empty" }, "Nenhuma oferta ainda.")));
+    if (!offers.length) offersBody.append(h("tr", {}, h("td", { colspan: 8, class: "empty" }, "Nenhuma oferta ainda.")));
   };
 
   const renderCandidates = () => {
@@ -759,7 +846,7 @@ function jobPage(jobId) {
         h(
           "table",
           { class: "grid", id: "offers" },
-          h("thead", {}, h("tr", {}, ...["Prestador", "Canal", "Situação", "Expira em", "ETA", "Valor", ""].map((t) => h("th", {}, t)))),
+          h("thead", {}, h("tr", {}, ...["Prestador", "Canal", "Situação", "Motivo", "Expira em", "ETA", "Valor", ""].map((t) => h("th", {}, t)))),
           offersBody,
         ),
         h("h2", {}, "Linha do tempo"),
@@ -804,6 +891,22 @@ function jobPage(jobId) {
       clearInterval(timer);
     },
   };
+}
+
+const WITHDRAW_LABELS = {
+  taken: "outro prestador aceitou",
+  assigned: "atendimento designado",
+  cancelled: "atendimento cancelado",
+  operator: "retirada pelo operador",
+  redispatch: "reacionamento",
+  eta_too_long: "ETA acima do máximo do cliente",
+};
+
+function offerReason(offer) {
+  if (offer.refusal_reason_id) return state.refusals.get(offer.refusal_reason_id) || "—";
+  if (offer.withdraw_reason) return WITHDRAW_LABELS[offer.withdraw_reason] || offer.withdraw_reason;
+  if (offer.failure) return offer.failure;
+  return "";
 }
 
 // -- the live map ------------------------------------------------------------------------
