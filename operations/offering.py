@@ -120,6 +120,18 @@ async def open_offers(
     return list((await session.execute(stmt)).scalars())
 
 
+async def offers_of_waiting_jobs(session: AsyncSession, limit: int) -> Sequence[Offer]:
+    """Every offer of the jobs waiting for a provider (their attempts), oldest first."""
+    stmt = (
+        select(Offer)
+        .join(Job, Job.id == Offer.job_id)
+        .where(Job.status.in_(AWAITING_PROVIDER))
+        .order_by(Offer.id)
+        .limit(limit)
+    )
+    return (await session.execute(stmt)).scalars().all()
+
+
 async def offers_of_job(session: AsyncSession, job_id: int) -> Sequence[Offer]:
     stmt = select(Offer).where(Offer.job_id == job_id).order_by(Offer.id)
     return (await session.execute(stmt)).scalars().all()

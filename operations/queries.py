@@ -80,9 +80,11 @@ async def list_jobs(
     limit: int,
     offset: int,
     client_id: int | None = None,
+    oldest_first: bool = False,
 ) -> list[JobView]:
-    """Jobs, newest first, filtered by status (any of), incident, provider or client."""
-    stmt = select(Job).order_by(Job.id.desc())
+    """Jobs, newest first (or oldest: the longest waiting), filtered by status (any
+    of), incident, provider or client."""
+    stmt = select(Job).order_by(Job.id if oldest_first else Job.id.desc())
     if client_id is not None:
         stmt = stmt.where(Job.client_id == client_id)
     if statuses:

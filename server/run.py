@@ -38,7 +38,11 @@ def serve(settings: Settings, host: str, port: int) -> None:
         ws_ping_timeout=settings.ws_ping_timeout_s,
         server_header=False,
     )
-    log.info("Acionar serving at http://%s:%d (Ctrl-C stops it)", host, port)
+    log.info(
+        "Acionar serving at http://%s:%d (operators' console: /console; Ctrl-C stops it)",
+        host,
+        port,
+    )
     try:
         uvicorn.Server(config).run()
     except KeyboardInterrupt:

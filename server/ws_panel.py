@@ -15,14 +15,20 @@ and opens this socket on the same origin. The handshake is refused unless its
 * ``ping`` every ``HEARTBEAT_S`` (proxies drop sockets idle for 60 s); the session
   is checked again then, and a signed-out or expired one is closed with 4001.
 
-Each socket has a bounded send queue: a page that stops reading is closed (4009)
-before it can grow the server's memory. The page sends nothing but may answer
-``ping``; any frame it sends is ignored.
+Each socket has a bounded queue of events and keeps only the latest positions
+message: a page that stops reading is closed at once (4009) before it can grow the
+server's memory. A node that stops closes its consoles with 1012 (reconnect). A
+refused handshake is an HTTP 403, which a browser sees as a close (1006) without a
+code: the console then asks the HTTP API whether its session still holds. The page
+sends nothing but may answer ``ping``; any frame it sends is ignored. An open
+console keeps its session alive (its heartbeat uses it) up to ``SESSION_TTL_HOURS``:
+an operator watching a panel at night is not signed out for not clicking.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -30,7 +36,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -52,27 +58,62 @@ SEND_QUEUE = 500
 HEARTBEAT_S = 25.0
 MAX_PANELS = 500
 """Console sockets one node holds; beyond, new ones are refused (1013, try later)."""
+CLOSE_TRY_LATER = 1013
+"""This node holds ``MAX_PANELS`` consoles: reconnect later (perhaps to another)."""
+CLOSE_RESTART = 1012
+"""The node is stopping: reconnect (and resynchronise)."""
 MAX_COALESCED = 20_000
 """Providers whose latest position waits for the next ``positions`` message."""
 
 
 class PanelSocket:
-    """One open console page: its send queue (None closes it)."""
+    """One open console page: its queue of events, the latest positions message
+    waiting (a newer one replaces it: positions are news, not history), and how it
+    is to be closed (a page that stops reading is closed at once, not after what
+    waits for it)."""
 
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[str | None] = asyncio.Queue(SEND_QUEUE)
-        self.slow = False
+        self.events: collections.deque[str] = collections.deque()
+        self.positions: str | None = None
+        self.close_code: int | None = None
+        self.wake = asyncio.Event()
 
-    def push(self, text: str | None) -> bool:
-        try:
-            self.queue.put_nowait(text)
-        except asyncio.QueueFull:
-            self.slow = True
-            with contextlib.suppress(asyncio.QueueFull):
-                self.queue.get_nowait()
-                self.queue.put_nowait(None)  # close it: it stopped reading
+    @property
+    def slow(self) -> bool:
+        return self.close_code == CLOSE_SLOW
+
+    def push(self, text: str) -> bool:
+        """Queue an event; a page with ``SEND_QUEUE`` waiting is closed (4009)."""
+        if self.close_code is not None:
             return False
+        if len(self.events) >= SEND_QUEUE:
+            self.close(CLOSE_SLOW)
+            return False
+        self.events.append(text)
+        self.wake.set()
         return True
+
+    def push_positions(self, text: str) -> None:
+        if self.close_code is None:
+            self.positions = text
+            self.wake.set()
+
+    def close(self, code: int) -> None:
+        if self.close_code is None:
+            self.close_code = code
+            self.events.clear()
+            self.positions = None
+            self.wake.set()
+
+    def take(self) -> list[str]:
+        """What to send now, events first (in order), then the positions."""
+        out = list(self.events)
+        self.events.clear()
+        if self.positions is not None:
+            out.append(self.positions)
+            self.positions = None
+        self.wake.clear()
+        return out
 
 
 class PanelHub:
@@ -97,8 +138,9 @@ class PanelHub:
             sock.push(text)
 
     def close_all(self) -> None:
+        """The server stops: every page reconnects (to another node) and catches up."""
         for sock in list(self._sockets):
-            sock.push(None)
+            sock.close(CLOSE_RESTART)
 
     def subscribe(self, bus: Bus) -> None:
         """Follow every panel event of the bus."""
@@ -136,7 +178,9 @@ class PanelHub:
             return
         rows, self._positions = list(self._positions.values()), {}
         if self._sockets:
-            self.broadcast(orjson.dumps({"type": "positions", "positions": rows}).decode())
+            text = orjson.dumps({"type": "positions", "positions": rows}).decode()
+            for sock in list(self._sockets):
+                sock.push_positions(text)
 
     async def run(self) -> None:
         while True:
@@ -172,10 +216,10 @@ async def panel_socket(websocket: WebSocket) -> None:
         await websocket.close(code=CLOSE_UNAUTHORISED)
         return
     hub: PanelHub = websocket.app.state.live.panels
-    if len(hub) >= MAX_PANELS:
-        await websocket.close(code=1013)
-        return
     await websocket.accept()
+    if len(hub) >= MAX_PANELS:
+        await websocket.close(code=CLOSE_TRY_LATER)  # after accepting: the page sees the code
+        return
     sock = PanelSocket()
     hub.add(sock)
     try:
@@ -203,11 +247,12 @@ async def panel_socket(websocket: WebSocket) -> None:
 async def _write(websocket: WebSocket, sock: PanelSocket) -> None:
     try:
         while True:
-            text = await sock.queue.get()
-            if text is None:
-                await websocket.close(code=CLOSE_SLOW if sock.slow else CLOSE_UNAUTHORISED)
+            await sock.wake.wait()
+            if sock.close_code is not None:
+                await websocket.close(code=sock.close_code)
                 return
-            await websocket.send_text(text)
+            for text in sock.take():
+                await websocket.send_text(text)
     except RuntimeError:
         return  # the page left first
 
@@ -217,10 +262,10 @@ async def _heartbeat(websocket: WebSocket, sock: PanelSocket) -> None:
         await asyncio.sleep(HEARTBEAT_S)
         try:
             signed_out = await _principal(websocket) is None
-        except (DBAPIError, OSError):
+        except (SQLAlchemyError, OSError):
             signed_out = False  # the database is down: keep the page, check next time
         if signed_out:
-            sock.push(None)
+            sock.close(CLOSE_UNAUTHORISED)
             return
         sock.push('{"type":"ping"}')
 
@@ -229,7 +274,7 @@ async def _read(websocket: WebSocket, sock: PanelSocket) -> None:
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
-            sock.push(None)
+            sock.close(1000)
             return
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
@@ -275,6 +275,7 @@ class JobListQuery(InModel):
     incident_id: int | None = None
     provider_id: int | None = None
     client_id: int | None = None
+    order: Literal["newest", "oldest"] = "newest"
     limit: Annotated[int, Field(ge=1, le=500)] = 100
     offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0
 

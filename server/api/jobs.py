@@ -52,6 +52,7 @@ async def list_jobs(ctx: Ctx) -> list[JobOut]:
         incident_id=q.incident_id,
         provider_id=q.provider_id,
         client_id=q.client_id,
+        oldest_first=q.order == "oldest",
         limit=q.limit,
         offset=q.offset,
     )

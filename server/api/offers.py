@@ -166,6 +166,20 @@ async def job_offers(ctx: Ctx) -> list[OfferView]:
     ]
 
 
+MAX_WAITING_OFFERS = 10_000
+"""Offers one answer of ``GET /offers/waiting`` lists at most."""
+
+
+async def waiting_offers(ctx: Ctx) -> list[OfferView]:
+    session = ctx.session
+    offers = await offering.offers_of_waiting_jobs(session, MAX_WAITING_OFFERS)
+    by_id = {o.job_id: await offering.get_job(session, o.job_id) for o in offers}
+    places = await jobs.places_of(session, list(by_id))
+    return [
+        await offer_view_of(session, o, by_id[o.job_id], places.get(o.job_id, [])) for o in offers
+    ]
+
+
 async def offer_history(ctx: Ctx) -> list[OfferLineOut]:
     job = await offering.get_job(ctx.session, ctx.path["job_id"])
     rows = await offering.offer_history(ctx.session, job.id)
@@ -352,6 +366,15 @@ OPERATIONS = [
         JOB + "/offers",
         job_offers,
         "The job's offers, oldest first",
+        TAG,
+        permission=P.OPERATIONS_VIEW,
+        response=list[OfferView],
+    ),
+    Operation(
+        "GET",
+        "/offers/waiting",
+        waiting_offers,
+        "Every offer of the jobs waiting for a provider (the panel's attempts), oldest first",
         TAG,
         permission=P.OPERATIONS_VIEW,
         response=list[OfferView],

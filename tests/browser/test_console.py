@@ -14,6 +14,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from websockets.asyncio.client import ClientConnection
 
+from registry import models as m
 from tests.browser.conftest import screenshot_path
 from tests.conftest import unit
 from tests.e2e.dispatch_support import (
@@ -116,7 +117,10 @@ async def test_two_operators_follow_a_job_dispatched_by_app_live(
         await a.wait_for_function(moved, timeout=unit(LIVE_MS))
         await a.screenshot(path=str(screenshot_path("console-map")))
 
-        for seq, status in enumerate(("on_site", "in_transit", "completed"), start=5):
+        await b.click("text=Painel de Acompanhamento")
+        await row_f.get_by_role("button", name="No local").click()  # the operator's word
+        await expect(row_f.locator(".status")).to_have_text("No local", timeout=LIVE_MS)
+        for seq, status in enumerate(("in_transit", "completed"), start=5):
             moved_to = await _send(
                 app, {"type": "job.status", "seq": seq, "job_id": job_id, "status": status}
             )
@@ -129,10 +133,12 @@ async def test_two_operators_follow_a_job_dispatched_by_app_live(
             await context.close()
 
 
-async def test_the_console_says_when_it_is_offline_and_catches_up(
+async def test_the_console_catches_up_after_a_blink_and_cancels_with_a_reason(
     browser: Browser, live_server: ServerProcess, db: async_sessionmaker[AsyncSession]
 ) -> None:
     world = await dispatch_world(db, 1)
+    async with db() as session, session.begin():
+        session.add(m.CancellationReason(name="Desistiu"))
     context, page = await _operator(browser, live_server.url)
     try:
         await page.evaluate("() => window.acionar.link.socket.close()")  # the network blinked
@@ -142,5 +148,14 @@ async def test_the_console_says_when_it_is_offline_and_catches_up(
             job_id = await new_job(http, world)  # published while the page was away
         await expect(page.locator("#link-state")).to_be_hidden(timeout=unit(LIVE_MS))
         await expect(page.locator(f"#waiting tr[data-job='{job_id}']")).to_be_visible()
+
+        await page.click(f"#waiting tr[data-job='{job_id}'] a.button")
+        await page.get_by_role("button", name="Cancelar").click()
+        await expect(page.locator(".flash")).to_contain_text("Escolha o motivo")
+        await page.select_option("select[aria-label='Motivo do cancelamento']", label="Desistiu")
+        await page.get_by_role("button", name="Cancelar").click()
+        await expect(page.locator("#job-status")).to_have_text("Cancelado", timeout=LIVE_MS)
+        await page.click("text=Painel de Acionamento")
+        await expect(page.locator(f"#waiting tr[data-job='{job_id}']")).to_have_count(0)
     finally:
         await context.close()

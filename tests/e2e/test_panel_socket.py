@@ -115,7 +115,23 @@ async def test_the_console_page_and_its_map_snapshot(server: ServerProcess, db: 
         found = (await http.get("/api/v1/console/providers")).json()
     by_id = {p["id"]: p for p in found["providers"]}
     assert set(by_id) == set(world["p"]) and not found["truncated"]
-    never_seen = by_id[world["p"][1]]  # no app ever: on its base, offline
+    app = await app_socket(server.port, "t1")
+    try:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            await login(http)
+            first, second = await new_job(http, world), await new_job(http, world)
+            made = await http.post(
+                f"/api/v1/jobs/{first}/offers",
+                json={"provider_id": world["p"][1], "channel": "app"},
+            )
+            assert made.status_code == 201, made.text
+            oldest = (await http.get("/api/v1/jobs?status=open,dispatching&order=oldest")).json()
+            waiting = (await http.get("/api/v1/offers/waiting")).json()
+        assert [j["id"] for j in oldest] == [first, second]
+        assert [(o["job_id"], o["provider_id"]) for o in waiting] == [(first, world["p"][1])]
+    finally:
+        await app.close()
+    never_seen = by_id[world["p"][1]]  # no app when the snapshot was taken: base, offline
     assert (never_seen["lat"], never_seen["lng"], never_seen["live"], never_seen["reach"]) == (
         -23.55,
         -46.63,

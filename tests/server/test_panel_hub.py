@@ -7,7 +7,8 @@ import orjson
 
 from operations.events import JOB_STATUS, PANEL_EVENTS
 from realtime.events import PROVIDER_POSITIONS, Received
-from server.ws_panel import SEND_QUEUE, PanelHub, PanelSocket
+from server.ws_panel import CLOSE_RESTART, SEND_QUEUE, PanelHub, PanelSocket
+from server.ws_portal import CLOSE_SLOW
 
 
 class FakeBus:
@@ -18,12 +19,8 @@ class FakeBus:
         self.handlers[event.name] = handler  # type: ignore[attr-defined]
 
 
-def _drain(sock: PanelSocket) -> list[dict[str, object] | None]:
-    out: list[dict[str, object] | None] = []
-    while not sock.queue.empty():
-        text = sock.queue.get_nowait()
-        out.append(None if text is None else orjson.loads(text))
-    return out
+def _drain(sock: PanelSocket) -> list[dict[str, object]]:
+    return [orjson.loads(text) for text in sock.take()]
 
 
 async def test_every_panel_event_is_followed_and_positions_are_coalesced() -> None:
@@ -39,7 +36,7 @@ async def test_every_panel_event_is_followed_and_positions_are_coalesced() -> No
     await handler(Received({"positions": [other]}, "node"))  # type: ignore[operator]
     assert _drain(sock) == []  # nothing before the flush
     hub.flush_positions()
-    [message] = _drain(sock)
+    [message] = _drain(sock)  # one message, each provider's last fix
     assert message == {
         "type": "positions",
         "positions": [[7, -23.52, -46.6, 1], [8, -23.6, -46.7, 2]],
@@ -61,15 +58,31 @@ async def test_a_durable_event_keeps_its_id_and_position() -> None:
     assert event["job"]["id"] == 5  # type: ignore[index]
 
 
-def test_a_page_that_stops_reading_is_closed_not_buffered() -> None:
+def test_a_page_that_stops_reading_is_closed_at_once_not_buffered() -> None:
     sock = PanelSocket()
     for _ in range(SEND_QUEUE):
         assert sock.push("{}")
+    sock.push_positions('{"type":"positions"}')
     assert not sock.push("{}")
-    assert sock.slow
-    assert sock.queue.qsize() == SEND_QUEUE
-    items = [sock.queue.get_nowait() for _ in range(SEND_QUEUE)]
-    assert items[-1] is None  # the writer closes the socket (4009) when it gets there
+    assert sock.slow and sock.close_code == CLOSE_SLOW
+    assert sock.take() == []  # nothing more is sent: the writer closes it (4009)
+    assert not sock.push("{}")
+
+
+def test_only_the_latest_positions_wait_for_a_page() -> None:
+    sock = PanelSocket()
+    sock.push_positions("old")
+    sock.push("event")
+    sock.push_positions("new")
+    assert sock.take() == ["event", "new"]
+    assert sock.take() == []
+
+
+def test_a_stopping_node_tells_its_consoles_to_reconnect() -> None:
+    hub, sock = PanelHub(0.5), PanelSocket()
+    hub.add(sock)
+    hub.close_all()
+    assert sock.close_code == CLOSE_RESTART
 
 
 def _job_view() -> dict[str, object]:

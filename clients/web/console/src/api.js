@@ -11,6 +11,7 @@ export class ApiError extends Error {
 }
 
 let csrf = null;
+const REQUEST_TIMEOUT_MS = 20_000;
 
 export function setCsrf(token) {
   csrf = token;
@@ -21,15 +22,20 @@ export async function api(method, path, body) {
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET" && csrf) headers["X-CSRF-Token"] = csrf;
   let response;
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), REQUEST_TIMEOUT_MS);
   try {
     response = await fetch(`/api/v1${path}`, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       credentials: "same-origin",
+      signal: abort.signal,
     });
   } catch {
-    throw new ApiError(0, "offline", "Sem conexão com o servidor. Tente de novo.");
+    throw new ApiError(0, "offline", "Sem resposta do servidor. Tente de novo.");
+  } finally {
+    clearTimeout(timer);
   }
   if (response.status === 204) return null;
   let data = null;

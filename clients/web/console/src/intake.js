@@ -420,7 +420,10 @@ export function jobFormPage(state, incidentId, go) {
   const intake = state.intake && state.intake.incident.id === incidentId ? state.intake : null;
   const holder = h("section", { class: "panel intake" }, h("h1", {}, `Evento #${incidentId}: novo atendimento`), "Carregando…");
   $("view").replaceChildren(holder);
-  const page = { destroy: () => {} };
+  const page = { destroy: () => {}, gone: false };
+  page.destroy = () => {
+    page.gone = true;
+  };
   (async () => {
     try {
       const incident = intake ? intake.incident : await get(`/incidents/${incidentId}`);
@@ -430,7 +433,7 @@ export function jobFormPage(state, incidentId, go) {
           `/incidents/prefill?${incident.vehicle_id ? `vehicle_id=${incident.vehicle_id}` : `beneficiary_id=${incident.beneficiary_id}`}`,
         ));
       const sites = await get(`/clients/${incident.client_id}/partner_sites?page_size=200`);
-      render(incident, prefill, sites.items);
+      if (!page.gone) render(incident, prefill, sites.items);
     } catch (e) {
       holder.replaceChildren(h("h1", {}, `Evento #${incidentId}`), h("p", { class: "error" }, e.message));
     }
@@ -512,6 +515,7 @@ export function jobFormPage(state, incidentId, go) {
     };
 
     import("./formmap.js").then(({ formMap }) => {
+      if (page.gone) return;
       map = formMap(mapBox, state.config || {});
       drawPin(origin);
       drawPin(destination);
@@ -556,7 +560,18 @@ export function jobFormPage(state, incidentId, go) {
         if (e instanceof ApiError && e.status === 409 && !adHoc) {
           refusal.replaceChildren(
             h("p", {}, e.message),
-            h("button", { type: "button", id: "open-ad-hoc", onclick: () => submit(true) }, "Abrir como serviço avulso (cobrado)"),
+            h(
+              "button",
+              {
+                type: "button",
+                id: "open-ad-hoc",
+                onclick: (event) => {
+                  event.currentTarget.disabled = true; // one chargeable job, however many clicks
+                  submit(true);
+                },
+              },
+              "Abrir como serviço avulso (cobrado)",
+            ),
           );
           refusal.hidden = false;
         } else if (e instanceof ApiError && e.fields.length) {
@@ -579,7 +594,10 @@ export function jobFormPage(state, incidentId, go) {
       form,
     );
     service.focus();
-    page.destroy = () => map && map.map.remove();
+    page.destroy = () => {
+      page.gone = true;
+      if (map) map.map.remove();
+    };
   };
   return page;
 }

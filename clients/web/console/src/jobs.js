@@ -38,8 +38,15 @@ export class Operations {
     for (const listener of this.listeners) listener(what);
   }
 
-  /** Replace the jobs of the given statuses with a fresh snapshot. */
+  /** A snapshot of the active jobs: they replace what was known as active (a job
+   * that ended while the page was away leaves the panels). */
   loadJobs(jobs) {
+    const fresh = new Set(jobs.map((j) => j.id));
+    for (const [id, job] of this.jobs) {
+      if ((AWAITING_PROVIDER.has(job.status) || WITH_PROVIDER.has(job.status)) && !fresh.has(id)) {
+        this.jobs.delete(id);
+      }
+    }
     for (const job of jobs) this.putJob(job);
     this.changed({ kind: "snapshot" });
   }
@@ -50,6 +57,8 @@ export class Operations {
   }
 
   putOffer(offer) {
+    const known = this.offers.get(offer.id);
+    if (known && known.version > offer.version) return false;
     this.offers.set(offer.id, offer);
     let ofJob = this.offersByJob.get(offer.job_id);
     if (!ofJob) {
@@ -57,12 +66,13 @@ export class Operations {
       this.offersByJob.set(offer.job_id, ofJob);
     }
     ofJob.set(offer.id, offer);
+    return true;
   }
 
   putJob(job) {
     const known = this.jobs.get(job.id);
     // An older view (a repeat, or the snapshot raced an event) never wins.
-    if (known && known.updated_at > job.updated_at) return false;
+    if (known && Date.parse(known.updated_at) > Date.parse(job.updated_at)) return false;
     this.jobs.set(job.id, job);
     return true;
   }
@@ -87,9 +97,7 @@ export class Operations {
       case "offer.created":
       case "offer.status":
         if (event.offer) {
-          const known = this.offers.get(event.offer.id);
-          if (!known || known.version <= event.offer.version) {
-            this.putOffer(event.offer);
+          if (this.putOffer(event.offer)) {
             this.changed({ kind: "offer", offer: event.offer, type: event.type });
           }
         }

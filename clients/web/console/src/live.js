@@ -13,11 +13,13 @@ export function backoff(attempt, random = Math.random) {
 }
 
 export class PanelLink {
-  constructor({ onEvent, onPositions, onState, resync }) {
+  constructor({ onEvent, onPositions, onState, resync, verify }) {
     this.onEvent = onEvent;
     this.onPositions = onPositions;
     this.onState = onState;
     this.resync = resync;
+    this.verify = verify;
+    this.buffer = null; // events received while resynchronising
     this.attempt = 0;
     this.socket = null;
     this.stopped = false;
@@ -42,14 +44,20 @@ export class PanelLink {
     const socket = new WebSocket(`${scheme}://${location.host}/ws/panel`);
     this.socket = socket;
     socket.onopen = async () => {
-      this.attempt = 0;
       this.feed();
-      this.onState("online");
+      this.buffer = [];
       try {
         await this.resync();
       } catch {
-        socket.close(); // try again from the start
+        this.buffer = null;
+        socket.close(); // try again from the start, backing off
+        return;
       }
+      const held = this.buffer;
+      this.buffer = null;
+      for (const event of held) this.onEvent(event);
+      this.attempt = 0; // only a connection that caught up counts as a success
+      this.onState("online");
     };
     socket.onmessage = (message) => {
       this.feed();
@@ -59,7 +67,10 @@ export class PanelLink {
       } catch {
         return;
       }
-      if (data.type === "event") this.onEvent(data.event);
+      if (data.type === "event") {
+        if (this.buffer) this.buffer.push(data.event);
+        else this.onEvent(data.event);
+      }
       else if (data.type === "positions") this.onPositions(data.positions);
     };
     socket.onclose = (close) => {
@@ -70,6 +81,9 @@ export class PanelLink {
         return;
       }
       this.onState("offline");
+      // A refused handshake (the session ended) reaches the page as a close without
+      // a code: after a second failure, ask the HTTP API.
+      if (this.attempt >= 1 && this.verify) this.verify();
       this.retry = setTimeout(() => this.connect(), backoff(this.attempt++));
     };
   }

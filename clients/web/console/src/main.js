@@ -3,7 +3,7 @@
 
 import "./style.css";
 import { api, get, post, setCsrf } from "./api.js";
-import { $, failed, flash, h, throttle } from "./dom.js";
+import { $, failed, flash, h } from "./dom.js";
 import {
   ACTOR_LABELS,
   CHANNEL_LABELS,
@@ -33,6 +33,7 @@ const WAITING = "open,dispatching,attempts_exceeded";
 const FOLLOWING = "assigned,en_route,on_site,in_transit";
 const ROAD_KMH = 30; // live ETA: straight line at an urban speed
 const COALESCE_MS = 16;
+const PROVIDERS_REFRESH_MS = 60_000; // the map's snapshot of providers (busy, reach, new ones)
 
 const ops = new Operations();
 const state = {
@@ -51,6 +52,7 @@ const state = {
   alerted: new Set(),
   serviceFilter: "",
   clientFilter: "",
+  synced: false,
   page: null,
 };
 let link = null;
@@ -101,6 +103,8 @@ function showLogin(message) {
   link = null;
   setPage(null);
   ops.reset();
+  clearInterval(state.alarm);
+  state.synced = false;
   state.me = null;
   for (const id of ["menu", "who", "logout", "mute", "link-state"]) $(id).hidden = true;
   const error = h("p", { class: "error", role: "alert", hidden: !message }, message || "");
@@ -147,11 +151,14 @@ async function signedIn(me) {
     route();
     return;
   }
+  clearInterval(state.alarm);
+  state.alarm = setInterval(() => checkAlerts(Date.now()), 1000); // whatever page is open
   link = new PanelLink({
     onEvent: (event) => ops.apply(event),
     onPositions: (rows) => positions(rows),
     onState: linkState,
     resync,
+    verify,
   });
   link.start();
   route();
@@ -217,29 +224,43 @@ async function loadProviders() {
   if (state.page && state.page.map) state.page.map.setProviders(found.providers);
 }
 
-/** After each (re)connection: the events missed since the last seen, or a fresh
- * snapshot when they are gone (or on the first connection). */
+const HEAD = "9223372036854775807"; // any position past the newest: answers the newest
+
+/** After each (re)connection: the events missed since the last one applied, or a
+ * fresh snapshot (the first time, or when they were pruned). Events arriving
+ * meanwhile are held by the link and applied after. */
 async function resync() {
-  if (ops.lastSeq > 0) {
+  if (state.synced) {
     let after = ops.lastSeq;
     for (;;) {
       const page = await get(`/events?after=${after}&limit=1000`);
       if (page.reload) break;
       for (const event of page.events) ops.apply(event);
-      if (page.events.length < 1000) {
-        ops.lastSeq = Math.max(ops.lastSeq, page.last_seq);
-        return;
-      }
+      ops.lastSeq = Math.max(ops.lastSeq, page.last_seq);
+      if (page.events.length < 1000) return;
       after = page.last_seq;
     }
   }
-  const head = await get("/events?after=0&limit=1");
-  const [waiting, following] = await Promise.all([
-    get(`/jobs?status=${WAITING}&limit=500`),
-    get(`/jobs?status=${FOLLOWING}&limit=500`),
+  const head = await get(`/events?after=${HEAD}&limit=1`); // the newest position
+  const [waiting, following, offers] = await Promise.all([
+    get(`/jobs?status=${WAITING}&order=oldest&limit=500`),
+    get(`/jobs?status=${FOLLOWING}&order=oldest&limit=500`),
+    get("/offers/waiting"),
   ]);
   ops.loadJobs([...waiting, ...following]);
+  for (const offer of offers) ops.putOffer(offer);
   ops.lastSeq = Math.max(ops.lastSeq, head.last_seq);
+  state.synced = true;
+  if (state.page && state.page.map) loadProviders().catch(() => {});
+}
+
+/** The socket keeps failing: is the session still good? */
+async function verify() {
+  try {
+    await get("/auth/me");
+  } catch (e) {
+    if (e.status === 401) showLogin("Sua sessão terminou. Entre de novo.");
+  }
 }
 
 function positions(rows) {
@@ -277,7 +298,9 @@ function haversineKm(a, b) {
 
 function liveEta(job) {
   const p = state.providers.get(job.provider_id);
-  if (!p || !job.origin || job.status !== "en_route" && job.status !== "assigned") return null;
+  if (!p || !p.live || !job.origin || (job.status !== "en_route" && job.status !== "assigned")) {
+    return null;
+  }
   return (haversineKm(p, job.origin) / ROAD_KMH) * 60;
 }
 
@@ -468,9 +491,17 @@ function waitingPage() {
 }
 
 function statusActions(job, refresh) {
+  const buttons = can("operations.dispatch") ? moveButtons(job, refresh) : [];
+  if (job.next_statuses.includes("cancelled") && can("operations.cancel_job")) {
+    buttons.push(cancelControl(job));
+  }
+  return buttons;
+}
+
+function moveButtons(job, refresh) {
   const actions = job.next_statuses.filter((s) => s !== "cancelled" && s !== "open" && s !== "dispatching");
   const labels = { en_route: "A caminho", on_site: "No local", in_transit: "Em trânsito", completed: "Concluir" };
-  const buttons = actions
+  return actions
     .filter((s) => labels[s])
     .map((s) =>
       h(
@@ -479,7 +510,7 @@ function statusActions(job, refresh) {
           type: "button",
           onclick: async () => {
             try {
-              await post(`/jobs/${job.id}/status`, { status: s });
+              await post(`/jobs/${job.id}/status`, { to: s });
               refresh();
             } catch (e) {
               failed(e);
@@ -489,8 +520,6 @@ function statusActions(job, refresh) {
         labels[s],
       ),
     );
-  if (job.next_statuses.includes("cancelled")) buttons.push(cancelControl(job));
-  return buttons;
 }
 
 function cancelControl(job) {
@@ -544,64 +573,93 @@ async function timeline(jobId) {
 function followingPage() {
   const body = h("tbody");
   const opened = new Set();
-  const timelines = new Map(); // job id -> {at: updated_at, cell}
-  // A job's timeline is read again only when the job changed.
-  const timelineCell = (job) => {
-    const known = timelines.get(job.id);
-    if (known && known.at === job.updated_at) return known.cell;
-    const cell = h("td", { colspan: 8 }, "Carregando…");
-    timeline(job.id).then((list) => cell.replaceChildren(list), failed);
-    timelines.set(job.id, { at: job.updated_at, cell });
-    return cell;
+  const rows = new Map(); // job id -> {key, tr, detail, promised, eta, age}
+  const empty = h("tr", {}, h("td", { colspan: 8, class: "empty" }, "Nenhum atendimento em andamento."));
+
+  // A row (with its buttons and the reason chosen to cancel) is rebuilt only when
+  // the job changed; its ticking cells are updated in place.
+  const row = (job) => {
+    const key = `${job.updated_at}|${opened.has(job.id)}`;
+    const known = rows.get(job.id);
+    if (known && known.key === key) return known;
+    const promised = h("td", {});
+    const eta = h("td", { class: "num" });
+    const age = h("td", { class: "num" });
+    const tr = h(
+      "tr",
+      { dataset: { job: job.id } },
+      h("td", {}, h("a", { href: `#/atendimentos/${job.id}` }, `#${job.id}`)),
+      h("td", {}, serviceName(job.service_type_id)),
+      h("td", {}, providerName(job.provider_id)),
+      h("td", { class: "status" }, job.status_label),
+      promised,
+      eta,
+      age,
+      h(
+        "td",
+        { class: "actions" },
+        h(
+          "button",
+          {
+            type: "button",
+            class: "link",
+            onclick: () => {
+              if (opened.has(job.id)) opened.delete(job.id);
+              else opened.add(job.id);
+              render();
+            },
+          },
+          "Linha do tempo",
+        ),
+        h("a", { class: "link-map", href: `#/mapa?prestador=${job.provider_id}` }, "No mapa"),
+        ...statusActions(job, () => {}),
+      ),
+    );
+    let detail = null;
+    if (opened.has(job.id)) {
+      const cell = h("td", { colspan: 8 }, "Carregando…");
+      timeline(job.id).then((list) => cell.replaceChildren(list), failed);
+      detail = h("tr", { class: "detail" }, cell);
+    }
+    const made = { key, tr, detail, promised, eta, age };
+    rows.set(job.id, made);
+    return made;
   };
+
+  const tick = (job, made, now) => {
+    const late = lateness(job, now).length > 0 || latePromise(job, now);
+    made.tr.classList.toggle("late", late);
+    const badge = job.promised_at ? (late ? "atrasado" : "no prazo") : "";
+    const promised = `${job.promised_at ? clock(job.promised_at) : "—"}|${badge}`;
+    if (made.promisedText !== promised) {
+      made.promisedText = promised;
+      made.promised.replaceChildren(
+        job.promised_at ? clock(job.promised_at) : "—",
+        badge ? h("span", { class: `badge ${late ? "late" : "ok"}` }, badge) : "",
+      );
+    }
+    const minutes = liveEta(job);
+    setText(made.eta, minutes === null ? "—" : duration(minutes));
+    const p = state.providers.get(job.provider_id);
+    const seconds = p && p.live && p.position_ms ? Math.max(0, Math.round((now - p.position_ms) / 1000)) : null;
+    setText(made.age, seconds === null ? "—" : `${seconds} s`);
+  };
+
   const render = () => {
     const now = Date.now();
     const jobs = filtered(ops.following());
-    body.replaceChildren(
-      ...jobs.flatMap((job) => {
-        const late = lateness(job, now).length > 0 || latePromise(job, now);
-        const eta = liveEta(job);
-        const p = state.providers.get(job.provider_id);
-        const age = p && p.position_ms ? Math.max(0, Math.round((now - p.position_ms) / 1000)) : null;
-        const row = h(
-          "tr",
-          { class: late ? "late" : "", dataset: { job: job.id } },
-          h("td", {}, h("a", { href: `#/atendimentos/${job.id}` }, `#${job.id}`)),
-          h("td", {}, serviceName(job.service_type_id)),
-          h("td", {}, providerName(job.provider_id)),
-          h("td", { class: "status" }, job.status_label),
-          h("td", {}, job.promised_at ? clock(job.promised_at) : "—", job.promised_at ? h("span", { class: `badge ${late ? "late" : "ok"}` }, late ? "atrasado" : "no prazo") : null),
-          h("td", { class: "num" }, eta === null ? "—" : duration(eta)),
-          h("td", { class: "num" }, age === null ? "—" : `${age} s`),
-          h(
-            "td",
-            { class: "actions" },
-            h(
-              "button",
-              {
-                type: "button",
-                class: "link",
-                onclick: () => {
-                  if (opened.has(job.id)) {
-                    opened.delete(job.id);
-                    timelines.delete(job.id);
-                  } else opened.add(job.id);
-                  render();
-                },
-              },
-              "Linha do tempo",
-            ),
-            ...statusActions(job, render),
-          ),
-        );
-        if (!opened.has(job.id)) return [row];
-        return [row, h("tr", { class: "detail" }, timelineCell(job))];
-      }),
-    );
-    if (!jobs.length) body.append(h("tr", {}, h("td", { colspan: 8, class: "empty" }, "Nenhum atendimento em andamento.")));
+    const shown = [];
+    for (const job of jobs) {
+      const made = row(job);
+      tick(job, made, now);
+      shown.push(made.tr);
+      if (made.detail) shown.push(made.detail);
+    }
+    const ids = new Set(jobs.map((j) => j.id));
+    for (const id of rows.keys()) if (!ids.has(id)) rows.delete(id);
+    placeRows(body, shown.length ? shown : [empty]);
     checkAlerts(now);
   };
-  const throttled = throttle(render, 1000);
   $("view").replaceChildren(
     h(
       "section",
@@ -615,16 +673,11 @@ function followingPage() {
       ),
     ),
   );
-  const stop = ops.onChange(() => render());
-  const timer = setInterval(render, 5000);
-  render();
-  return {
-    onPositions: throttled,
-    destroy: () => {
-      stop();
-      clearInterval(timer);
-    },
-  };
+  return { destroy: ticking(render) };
+}
+
+function setText(el, value) {
+  if (el.textContent !== value) el.textContent = value;
 }
 
 // -- the job page ------------------------------------------------------------------------
@@ -648,7 +701,12 @@ function jobPage(jobId) {
         "dl",
         { class: "facts" },
         h("dt", {}, "Situação"),
-        h("dd", { id: "job-status" }, job.status_label, late.length ? h("span", { class: "badge late" }, "atrasado") : null),
+        h(
+          "dd",
+          {},
+          h("span", { id: "job-status" }, job.status_label),
+          h("span", { class: "badge late", id: "job-late", hidden: late.length === 0 }, "atrasado"),
+        ),
         h("dt", {}, "Solicitante"),
         h("dd", {}, `${job.requester.name || "—"} ${job.requester.phone || ""}`),
         h("dt", {}, "Origem"),
@@ -670,41 +728,56 @@ function jobPage(jobId) {
     runNote.textContent = run ? `Acionamento automático: ${run.status_label}${run.note ? ` (${run.note})` : ""}` : "";
   };
 
+  const offerRows = new Map(); // offer id -> {version, tr, countdown}
+  const noOffers = h("tr", {}, h("td", { colspan: 8, class: "empty" }, "Nenhuma oferta ainda."));
+  // An offer's row (its buttons) is rebuilt only when the offer changed; the
+  // countdown ticks in place.
+  const offerRow = (o) => {
+    const key = `${o.version}|${o.status}|${o.awaiting_confirmation}`; // delivery keeps the version
+    const known = offerRows.get(o.id);
+    if (known && known.key === key) return known;
+    const open = OPEN_OFFERS.has(o.status);
+    const left = h("td", { class: "num" }, "—");
+    const tr = h(
+      "tr",
+      { class: `offer ${o.status}`, dataset: { offer: o.id } },
+      h("td", {}, providerName(o.provider_id)),
+      h("td", {}, CHANNEL_LABELS[o.channel] || o.channel),
+      h(
+        "td",
+        { class: "offer-status" },
+        OFFER_LABELS[o.status] || o.status,
+        o.awaiting_confirmation ? " (confirmar ETA)" : "",
+      ),
+      h("td", { class: "offer-reason" }, offerReason(o)),
+      left,
+      h("td", { class: "num" }, o.eta_minutes ? `${o.eta_minutes} min` : "—"),
+      h("td", { class: "num" }, money(o.price)),
+      h(
+        "td",
+        {},
+        open && can("operations.dispatch")
+          ? h("button", { type: "button", class: "link", onclick: () => withdraw(o.id) }, "Retirar")
+          : null,
+        o.awaiting_confirmation && can("operations.dispatch")
+          ? h("button", { type: "button", onclick: () => confirmEta(o.id) }, "Confirmar")
+          : null,
+      ),
+    );
+    const made = { key, tr, left, open };
+    offerRows.set(o.id, made);
+    return made;
+  };
+
   const renderOffers = () => {
     const now = Date.now();
     const offers = ops.offersOf(jobId);
-    offersBody.replaceChildren(
-      ...offers.map((o) => {
-        const open = OPEN_OFFERS.has(o.status);
-        return h(
-          "tr",
-          { class: `offer ${o.status}`, dataset: { offer: o.id } },
-          h("td", {}, providerName(o.provider_id)),
-          h("td", {}, CHANNEL_LABELS[o.channel] || o.channel),
-          h(
-            "td",
-            { class: "offer-status" },
-            OFFER_LABELS[o.status] || o.status,
-            o.awaiting_confirmation ? " (confirmar ETA)" : "",
-          ),
-          h("td", { class: "offer-reason" }, offerReason(o)),
-          h("td", { class: "num" }, open ? countdown(secondsUntil(o.expires_at, now)) : "—"),
-          h("td", { class: "num" }, o.eta_minutes ? `${o.eta_minutes} min` : "—"),
-          h("td", { class: "num" }, money(o.price)),
-          h(
-            "td",
-            {},
-            open
-              ? h("button", { type: "button", class: "link", onclick: () => withdraw(o.id) }, "Retirar")
-              : null,
-            o.awaiting_confirmation
-              ? h("button", { type: "button", onclick: () => confirmEta(o.id) }, "Confirmar")
-              : null,
-          ),
-        );
-      }),
-    );
-    if (!offers.length) offersBody.append(h("tr", {}, h("td", { colspan: 8, class: "empty" }, "Nenhuma oferta ainda.")));
+    const shown = offers.map((o) => {
+      const made = offerRow(o);
+      setText(made.left, made.open ? countdown(secondsUntil(o.expires_at, now)) : "—");
+      return made.tr;
+    });
+    placeRows(offersBody, shown.length ? shown : [noOffers]);
   };
 
   const renderCandidates = () => {
@@ -743,7 +816,7 @@ function jobPage(jobId) {
           h(
             "td",
             { class: "channels" },
-            ...(awaiting && !offered && c.channels_now.length
+            ...(awaiting && !offered && c.channels_now.length && can("operations.dispatch")
               ? c.channels_now.map((channel) =>
                   h(
                     "button",
@@ -870,7 +943,8 @@ function jobPage(jobId) {
   });
   const timer = setInterval(() => {
     renderOffers();
-    renderHeader();
+    const job = ops.jobs.get(jobId);
+    if (job && $("job-late")) $("job-late").hidden = lateness(job, Date.now()).length === 0;
   }, 1000);
   (async () => {
     try {
@@ -939,16 +1013,25 @@ function mapPage() {
     drawJobs();
     const stop = ops.onChange((what) => {
       if (what.kind === "job") {
-        map.putJob(what.job, ops.openOffers(what.job.id).length, Date.now());
-        if (WITH_PROVIDER.has(what.job.status) && what.job.provider_id) map.setBusy(what.job.provider_id, true);
+        const job = what.job;
+        map.putJob(job, ops.openOffers(job.id).length, Date.now());
+        if (job.provider_id) {
+          // Busy while any job known here has it (the snapshot every minute corrects the rest).
+          const busy = [...ops.jobs.values()].some(
+            (j) => j.provider_id === job.provider_id && WITH_PROVIDER.has(j.status),
+          );
+          map.setBusy(job.provider_id, busy);
+        }
       } else drawJobs();
     });
     const timer = setInterval(drawJobs, 5000);
+    const refresh = setInterval(() => loadProviders().catch(() => {}), PROVIDERS_REFRESH_MS);
     const follow = new URLSearchParams(location.hash.split("?")[1] || "").get("prestador");
     if (follow) map.follow(Number(follow));
     page.destroy = () => {
       stop();
       clearInterval(timer);
+      clearInterval(refresh);
       map.destroy();
     };
     setTimeout(() => map.invalidate(), 0);

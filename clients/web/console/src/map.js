@@ -10,6 +10,14 @@ import { AWAITING_PROVIDER, lateness, place } from "./format.js";
 const SAO_PAULO = [-23.55, -46.63];
 const TRAIL_POINTS = 200;
 
+/** A tooltip's content as a text node: Leaflet renders a string as HTML, and names
+ * and addresses come from people and geocoders. */
+function text(value) {
+  const span = document.createElement("span");
+  span.textContent = value;
+  return span;
+}
+
 export function providerColour(p) {
   if (p.busy) return "#facc15";
   if (p.reach === "app") return "#15803d";
@@ -62,7 +70,7 @@ export class LiveMap {
       color: "#111827",
       fillColor: providerColour(p),
       fillOpacity: 0.9,
-    }).bindTooltip(() => `${this.providers.get(p.id).data.name}`);
+    }).bindTooltip(() => text(this.providers.get(p.id).data.name));
     marker.addTo(this.map);
     this.providers.set(p.id, { data: p, marker });
   }
@@ -124,7 +132,7 @@ export class LiveMap {
       color: "#ffffff",
       fillOpacity: 1,
       ...style,
-    }).bindTooltip(`Atendimento ${job.id}: ${place(origin)}`);
+    }).bindTooltip(() => text(`Atendimento ${job.id}: ${place(job.origin)}`));
     created.on("click", () => {
       location.hash = `#/atendimentos/${job.id}`;
     });
@@ -141,6 +149,7 @@ export class LiveMap {
     this.trail = L.polyline(start, { renderer: this.renderer, color: "#1d4ed8", weight: 3 }).addTo(
       this.map,
     );
+    if (known) this.map.setView([known.data.lat, known.data.lng], 14, { animate: false });
   }
 
   invalidate() {
