@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from operations import incidents, jobs
 from operations.coverage import CoverageReport
 from operations.errors import NotFoundError
 from operations.lifecycle import JobStatus
-from operations.models import Incident, Job, JobTransition
+from operations.models import Incident, Job, JobTransition, TrackPoint
 from operations.views import IncidentView, JobView, incident_view, job_view
 from registry.models import Beneficiary, Client, Vehicle
 
@@ -110,6 +110,31 @@ async def timeline(session: AsyncSession, job_id: int) -> Sequence[JobTransition
     if await session.get(Job, job_id) is None:
         raise NotFoundError("Atendimento")
     return await jobs.timeline(session, job_id)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackFix:
+    """One fix of the track of a job's provider."""
+
+    at: datetime
+    lat: float
+    lng: float
+    provider_id: int
+
+
+async def track(session: AsyncSession, job_id: int, limit: int) -> list[TrackFix]:
+    """The last ``limit`` fixes of the job's track (its providers while on it),
+    oldest first; raises NotFoundError."""
+    if await session.get(Job, job_id) is None:
+        raise NotFoundError("Atendimento")
+    point = func.geometry(TrackPoint.location)
+    rows = await session.execute(
+        select(TrackPoint.at, func.ST_Y(point), func.ST_X(point), TrackPoint.provider_id)
+        .where(TrackPoint.job_id == job_id)
+        .order_by(TrackPoint.at.desc())
+        .limit(limit)
+    )
+    return [TrackFix(at, lat, lng, pid) for at, lat, lng, pid in reversed(rows.all())]
 
 
 async def coverage(

@@ -8,6 +8,10 @@ change on the bus through the outbox (docs/protocol.md, "Panel events").
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from pydantic import BaseModel
+
 from operations import queries, service
 from operations.lifecycle import JobActor, JobStatus
 from registry.db import utcnow
@@ -104,6 +108,22 @@ async def cancel_job(ctx: Ctx) -> JobOut:
     return job_out(view, utcnow())
 
 
+MAX_TRACK_POINTS = 2_000
+"""Fixes one answer of ``GET /jobs/{id}/track`` carries (the most recent)."""
+
+
+class TrackPointOut(BaseModel):
+    at: datetime
+    lat: float
+    lng: float
+    provider_id: int
+
+
+async def job_track(ctx: Ctx) -> list[TrackPointOut]:
+    fixes = await queries.track(ctx.session, ctx.path["job_id"], MAX_TRACK_POINTS)
+    return [TrackPointOut(at=f.at, lat=f.lat, lng=f.lng, provider_id=f.provider_id) for f in fixes]
+
+
 async def job_timeline(ctx: Ctx) -> list[TimelineOut]:
     rows = await queries.timeline(ctx.session, ctx.path["job_id"])
     return [TimelineOut.model_validate(row) for row in rows]
@@ -165,6 +185,15 @@ OPERATIONS = [
         body=CancelIn,
         body_kind=BodyKind.MODEL,
         response=JobOut,
+    ),
+    Operation(
+        "GET",
+        JOB + "/track",
+        job_track,
+        "The track of the job's provider while on it (the last 2,000 fixes), oldest first",
+        TAG,
+        permission=P.OPERATIONS_VIEW,
+        response=list[TrackPointOut],
     ),
     Operation(
         "GET",

@@ -107,14 +107,18 @@ async def test_two_operators_follow_a_job_dispatched_by_app_live(
         await expect(row_f).to_contain_text("no prazo")
         await b.screenshot(path=str(screenshot_path("console-acompanhamento")))
 
-        await a.click("text=Mapa")
+        await a.evaluate(f"() => {{ location.hash = '#/mapa?atendimento={job_id}'; }}")
         await expect(a.locator("#map canvas").first).to_be_visible()
+        following = "() => window.acionar.state.page.map?.trailOf"
+        await a.wait_for_function(following, timeout=unit(3 * LIVE_MS))
         await _pos(app, 4, -23.5600, -46.6405)
         moved = (
             f"() => window.acionar.state.page.map?.providers.get({world['p'][0]})"
             "?.marker.getLatLng().lat === -23.56"
         )
         await a.wait_for_function(moved, timeout=unit(LIVE_MS))
+        trail = "() => window.acionar.state.page.map.trail.getLatLngs().map((p) => p.lat)"
+        assert -23.56 in await a.evaluate(trail)  # the assigned provider's track, live
         await a.screenshot(path=str(screenshot_path("console-map")))
 
         await b.click("text=Painel de Acompanhamento")

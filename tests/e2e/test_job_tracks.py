@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from datetime import datetime
 
 import httpx
 import orjson
@@ -139,4 +140,10 @@ async def test_positions_of_a_provider_on_a_job_become_its_track(
         await _send_fix(ws, seq)
         await asyncio.sleep(0.3)
         assert await _points(db) == written  # done: no longer tracked
+        track = (await http.get(f"/api/v1/jobs/{job.json()['id']}/track")).json()
+        assert len(track) == written  # the map draws it
+        assert {f["provider_id"] for f in track} == {world["provider"]}
+        times = [datetime.fromisoformat(f["at"]) for f in track]
+        assert times == sorted(times)
+        assert (await http.get("/api/v1/jobs/2147483647/track")).status_code == 404
     await ws.close()

@@ -611,7 +611,7 @@ function followingPage() {
           },
           "Linha do tempo",
         ),
-        h("a", { class: "link-map", href: `#/mapa?prestador=${job.provider_id}` }, "No mapa"),
+        h("a", { class: "link-map", href: `#/mapa?atendimento=${job.id}` }, "No mapa"),
         ...statusActions(job, () => {}),
       ),
     );
@@ -1026,8 +1026,11 @@ function mapPage() {
     });
     const timer = setInterval(drawJobs, 5000);
     const refresh = setInterval(() => loadProviders().catch(() => {}), PROVIDERS_REFRESH_MS);
-    const follow = new URLSearchParams(location.hash.split("?")[1] || "").get("prestador");
-    if (follow) map.follow(Number(follow));
+    const params = new URLSearchParams(location.hash.split("?")[1] || "");
+    const followJob = Number(params.get("atendimento"));
+    const followProvider = Number(params.get("prestador"));
+    if (followJob) followTrack(map, followJob, page);
+    else if (followProvider) map.follow(followProvider);
     page.destroy = () => {
       stop();
       clearInterval(timer);
@@ -1037,6 +1040,18 @@ function mapPage() {
     setTimeout(() => map.invalidate(), 0);
   });
   return page;
+}
+
+/** Show the job's provider with the track it made on the job so far, then live. */
+async function followTrack(map, jobId, page) {
+  try {
+    const [job, track] = await Promise.all([get(`/jobs/${jobId}`), get(`/jobs/${jobId}/track`)]);
+    if (state.page !== page || !job.provider_id) return;
+    const points = track.filter((f) => f.provider_id === job.provider_id).map((f) => [f.lat, f.lng]);
+    map.follow(job.provider_id, points);
+  } catch (e) {
+    failed(e);
+  }
 }
 
 // -- start ----------------------------------------------------------------------------

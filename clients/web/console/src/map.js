@@ -8,7 +8,7 @@ import "leaflet/dist/leaflet.css";
 import { AWAITING_PROVIDER, lateness, place } from "./format.js";
 
 const SAO_PAULO = [-23.55, -46.63];
-const TRAIL_POINTS = 200;
+const TRAIL_POINTS = 2000;
 
 /** A tooltip's content as a text node: Leaflet renders a string as HTML, and names
  * and addresses come from people and geocoders. */
@@ -140,16 +140,20 @@ export class LiveMap {
     this.jobs.set(job.id, created);
   }
 
-  /** Follow one provider's track from now on (the assigned provider of a job). */
-  follow(providerId) {
+  /** Follow one provider's track (the assigned provider of a job): `points`, the
+   * job's track so far ([lat, lng], oldest first), then each new position. */
+  follow(providerId, points = []) {
     if (this.trail) this.trail.remove();
     this.trailOf = providerId;
     const known = this.providers.get(providerId);
-    const start = known ? [[known.data.lat, known.data.lng]] : [];
+    const start = points.slice(-TRAIL_POINTS);
+    if (known && known.data.live) start.push([known.data.lat, known.data.lng]);
     this.trail = L.polyline(start, { renderer: this.renderer, color: "#1d4ed8", weight: 3 }).addTo(
       this.map,
     );
-    if (known) this.map.setView([known.data.lat, known.data.lng], 14, { animate: false });
+    if (start.length > 1) this.map.fitBounds(this.trail.getBounds(), { padding: [40, 40], maxZoom: 16, animate: false });
+    else if (start.length === 1) this.map.setView(start[0], 15, { animate: false });
+    else if (known) this.map.setView([known.data.lat, known.data.lng], 14, { animate: false });
   }
 
   invalidate() {
