@@ -32,7 +32,7 @@ from operations.dispatch_rules import (
 )
 from operations.errors import NotFoundError
 from operations.lifecycle import ActorKind, JobActor
-from operations.models import DispatchRun, DispatchSettings
+from operations.models import DispatchRun, DispatchSettings, Job
 from operations.offers import OfferStatus, WithdrawReason
 from operations.service import offer_view_of
 from operations.views import OfferView, RunView, run_view
@@ -173,7 +173,9 @@ MAX_WAITING_OFFERS = 10_000
 async def waiting_offers(ctx: Ctx) -> list[OfferView]:
     session = ctx.session
     offers = await offering.offers_of_waiting_jobs(session, MAX_WAITING_OFFERS)
-    by_id = {o.job_id: await offering.get_job(session, o.job_id) for o in offers}
+    ids = {o.job_id for o in offers}
+    found = await session.execute(select(Job).where(Job.id.in_(ids)))
+    by_id = {job.id: job for job in found.scalars()}
     places = await jobs.places_of(session, list(by_id))
     return [
         await offer_view_of(session, o, by_id[o.job_id], places.get(o.job_id, [])) for o in offers

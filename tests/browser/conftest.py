@@ -58,3 +58,17 @@ def screenshot_path(name: str) -> Path:
     """Where a test saves a screenshot for people to look at (.var/screenshots/)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS / f"{name}.png"
+
+
+async def console_operator(browser: Browser, url: str, login: str, password: str) -> Page:
+    """A laptop-sized page of the operators' console at ``url`` (``/console#...``),
+    signed in."""
+    context = await browser.new_context(
+        locale="pt-BR", timezone_id="America/Sao_Paulo", viewport={"width": 1366, "height": 860}
+    )
+    page = await context.new_page()
+    await page.goto(url)
+    await page.fill("#login", login)
+    await page.fill("#password", password)
+    await page.click("#login-form button")
+    return page

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from websockets.asyncio.client import ClientConnection
 
 from registry import models as m
-from tests.browser.conftest import screenshot_path
+from tests.browser.conftest import console_operator, screenshot_path
 from tests.conftest import unit
 from tests.e2e.dispatch_support import (
     PASSWORD,
@@ -32,16 +32,9 @@ LIVE_MS = 5_000
 
 
 async def _operator(browser: Browser, url: str) -> tuple[BrowserContext, Page]:
-    context = await browser.new_context(
-        locale="pt-BR", timezone_id="America/Sao_Paulo", viewport={"width": 1366, "height": 860}
-    )
-    page = await context.new_page()
-    await page.goto(url + "/console")
-    await page.fill("#login", "admin")
-    await page.fill("#password", PASSWORD)
-    await page.click("#login-form button")
+    page = await console_operator(browser, url + "/console", "admin", PASSWORD)
     await expect(page.locator("#waiting")).to_be_visible()
-    return context, page
+    return page.context, page
 
 
 async def _pos(ws: ClientConnection, seq: int, lat: float, lng: float) -> None:

@@ -22,7 +22,7 @@ from registry.devices import token_digest
 from registry.enums import Channel, PersonKind
 from registry.permissions import ADMIN, ROLE_PERMISSIONS
 from registry.validation import make_cnpj
-from tests.browser.conftest import screenshot_path
+from tests.browser.conftest import console_operator, screenshot_path
 from tests.e2e.dispatch_support import PASSWORD, app_socket, next_frame
 from tests.operations.support import make_world
 from tests.support.server import ServerProcess
@@ -81,14 +81,7 @@ async def _world(db: Sessions) -> dict[str, Any]:
 
 
 async def _operator(browser: Browser, url: str) -> Page:
-    context = await browser.new_context(
-        locale="pt-BR", timezone_id="America/Sao_Paulo", viewport={"width": 1366, "height": 900}
-    )
-    page = await context.new_page()
-    await page.goto(url + "/console#/novo")
-    await page.fill("#login", "admin")
-    await page.fill("#password", PASSWORD)
-    await page.click("#login-form button")
+    page = await console_operator(browser, url + "/console#/novo", "admin", PASSWORD)
     await expect(page.locator("#caller-search")).to_be_focused()
     return page
 

@@ -31,25 +31,6 @@ export function failed(error) {
   flash(error instanceof ApiError ? error.message : "Algo deu errado. Tente de novo.");
 }
 
-/** Calls `fn` at most once per `ms`, the last call always made. */
-export function throttle(fn, ms) {
-  let last = 0;
-  let pending = null;
-  return () => {
-    const now = Date.now();
-    if (now - last >= ms) {
-      last = now;
-      fn();
-    } else if (!pending) {
-      pending = setTimeout(() => {
-        pending = null;
-        last = Date.now();
-        fn();
-      }, ms - (now - last));
-    }
-  };
-}
-
 /** Calls `fn` once the calls stopped for `ms`. */
 export function debounce(fn, ms) {
   let timer = null;
