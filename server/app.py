@@ -53,7 +53,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_response("internal_error", "Erro interno. Tente novamente.", 500)
+    response = error_response("internal_error", "Erro interno. Tente novamente.", 500)
+    # Starlette re-raises after this answer and uvicorn then drops the connection:
+    # say so, so that a keep-alive client does not send its next request into it.
+    response.headers["connection"] = "close"
+    return response
 
 
 async def _index(request: Request) -> Response:

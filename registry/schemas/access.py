@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 from registry.enums import UserKind
 from registry.errors import ValidationError
 from registry.permissions import Permission
-from registry.schemas.common import InModel, OptEmail, Stamped
+from registry.schemas.common import Id, InModel, OptEmail, Stamped
 from registry.users import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, normalize_login
 
 
@@ -34,10 +34,10 @@ class UserIn(InModel):
     password: (
         Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)] | None
     ) = None
-    role_id: int
+    role_id: Id
     kind: UserKind = UserKind.STAFF
-    client_id: int | None = None
-    provider_id: int | None = None
+    client_id: Id | None = None
+    provider_id: Id | None = None
     active: bool = True
 
     @model_validator(mode="after")
@@ -60,9 +60,9 @@ class UserOut(Stamped):
     login: str
     name: str
     email: str | None
-    role_id: int
+    role_id: Id
     kind: UserKind
-    client_id: int | None
-    provider_id: int | None
+    client_id: Id | None
+    provider_id: Id | None
     active: bool
     last_login_at: datetime | None

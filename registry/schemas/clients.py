@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from registry.enums import (
     BankAccountType,
@@ -20,7 +20,7 @@ from registry.errors import ValidationError
 from registry.schemas.common import (
     AddressIn,
     AddressOut,
-    Cnpj,
+    Id,
     InModel,
     LatLng,
     LatLngOut,
@@ -36,8 +36,10 @@ from registry.schemas.common import (
     Text160,
     normalize_email,
 )
-from registry.validation import normalize_phone
+from registry.validation import normalize_cnpj, normalize_phone
 
+Cnpj = Annotated[str, AfterValidator(normalize_cnpj)]
+"""A CNPJ, numeric or alphanumeric, stored as its 14 characters (upper case)."""
 Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
 RANKING_FACTORS = frozenset(
     {"distance", "on_time_rate", "acceptance_rate", "preference", "partnership", "price"}
@@ -100,7 +102,7 @@ class ClientContactIn(InModel):
 
 
 class ClientContactOut(Stamped):
-    client_id: int
+    client_id: Id
     kind: ContactKind
     value: str
     label: str | None
@@ -116,7 +118,7 @@ class ClientBankAccountIn(InModel):
 
 
 class ClientBankAccountOut(Stamped):
-    client_id: int
+    client_id: Id
     bank_code: str
     branch: str
     account: str
@@ -133,7 +135,7 @@ class ClientResponsibleIn(InModel):
 
 
 class ClientResponsibleOut(Stamped):
-    client_id: int
+    client_id: Id
     name: str
     position: str | None
     email: str | None
@@ -145,14 +147,14 @@ class ContractIn(InModel):
 
     code: Annotated[str, Field(min_length=1, max_length=40)]
     description: LongText = None
-    plan_ids: list[int] = Field(default_factory=list, max_length=200)
+    plan_ids: list[Id] = Field(default_factory=list, max_length=200)
 
 
 class ContractOut(Stamped):
-    client_id: int
+    client_id: Id
     code: str
     description: str | None
-    plan_ids: list[int] = Field(default_factory=list)
+    plan_ids: list[Id] = Field(default_factory=list)
 
 
 class PlanIn(InModel):
@@ -168,7 +170,7 @@ class PlanIn(InModel):
 
 
 class PlanOut(Stamped):
-    client_id: int
+    client_id: Id
     code: str
     name: str
     kind: PlanKind
@@ -181,7 +183,7 @@ class PlanOut(Stamped):
 class PlanServiceIn(InModel):
     """A service the plan covers, with its value and limits (empty limit: none)."""
 
-    service_type_id: int
+    service_type_id: Id
     covered_value: Money
     uses_per_period: Annotated[int, Field(ge=1, le=1000)] | None = None
     period: LimitPeriod = LimitPeriod.YEAR
@@ -190,8 +192,8 @@ class PlanServiceIn(InModel):
 
 
 class PlanServiceOut(Stamped):
-    plan_id: int
-    service_type_id: int
+    plan_id: Id
+    service_type_id: Id
     covered_value: Decimal
     uses_per_period: int | None
     period: LimitPeriod
@@ -206,7 +208,7 @@ class PartnerSiteIn(AddressIn):
 
 
 class PartnerSiteOut(Stamped, AddressOut):
-    client_id: int
+    client_id: Id
     name: str
     kind: str
     location: LatLngOut = None

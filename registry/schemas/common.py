@@ -9,11 +9,11 @@ into 422 responses listing each field.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from geoalchemy2 import WKBElement
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from registry.errors import ValidationError
 from registry.points import Point, point_from_wkb
@@ -54,6 +54,24 @@ Plate = Annotated[str, AfterValidator(normalize_plate)]
 Cnpj = Annotated[str, AfterValidator(_cnpj)]
 Optional = BeforeValidator(_blank_to_none)
 """Put on optional text fields: an empty string means "no value"."""
+
+MAX_ID = 2**31 - 1  # ids are PostgreSQL integers
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+"""A row id: a number no row can have is refused (422), never sent to PostgreSQL."""
+
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _plausible_instant(value: datetime) -> datetime:
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError("data fora do intervalo aceito (1900 a 2200)")
+    return value
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_plausible_instant)]
+"""A moment with its UTC offset, between 1900 and 2200: the ends of the calendar
+(year 1, or 9999 at -12:00, beyond what Python's datetime can convert) are refused."""
 
 Name = Annotated[str, Field(min_length=1, max_length=160)]
 ShortText = Annotated[str, Field(min_length=1, max_length=80)]

@@ -13,6 +13,7 @@ from registry.errors import ValidationError
 from registry.schemas.common import (
     AddressIn,
     AddressOut,
+    Id,
     InModel,
     LatLng,
     LatLngOut,
@@ -28,7 +29,7 @@ from registry.schemas.common import (
     Text60,
     Text160,
 )
-from registry.validation import normalize_document, only_digits
+from registry.validation import document_characters, normalize_document
 
 _VIN = r"^[A-HJ-NPR-Z0-9]{17}$"
 
@@ -43,10 +44,11 @@ def _period(starts: date | None, ends: date | None, field: str) -> None:
 
 
 class BeneficiaryIn(AddressIn):
-    """Beneficiário. ``document`` is a CPF (``pf``) or CNPJ (``pj``), with or
-    without punctuation; it is stored as digits."""
+    """Beneficiário. ``document`` is a CPF (``pf``) or CNPJ (``pj``, numeric or
+    alphanumeric), with or without punctuation; it is stored without it (a CPF's 11
+    digits, a CNPJ's 14 characters in upper case)."""
 
-    client_id: int
+    client_id: Id
     person_kind: PersonKind = PersonKind.PF
     document: Annotated[str, Field(min_length=11, max_length=18)]
     rg: Text20 = None
@@ -57,7 +59,7 @@ class BeneficiaryIn(AddressIn):
     phone: OptPhone = None
     phone_secondary: OptPhone = None
     whatsapp: OptPhone = None
-    representative_id: int | None = None
+    representative_id: Id | None = None
     location: LatLng | None = None
     active: bool = True
 
@@ -70,7 +72,7 @@ class BeneficiaryIn(AddressIn):
 
 
 class BeneficiaryOut(Stamped, AddressOut):
-    client_id: int
+    client_id: Id
     person_kind: PersonKind
     document: str
     rg: str | None
@@ -81,7 +83,7 @@ class BeneficiaryOut(Stamped, AddressOut):
     phone: str | None
     phone_secondary: str | None
     whatsapp: str | None
-    representative_id: int | None
+    representative_id: Id | None
     location: LatLngOut = None
     active: bool
 
@@ -89,7 +91,7 @@ class BeneficiaryOut(Stamped, AddressOut):
 class BeneficiaryPlanIn(InModel):
     """A non-vehicle plan of the beneficiary's client, for a period (Data de Contrato)."""
 
-    plan_id: int
+    plan_id: Id
     starts_on: date
     ends_on: date | None = None
 
@@ -100,8 +102,8 @@ class BeneficiaryPlanIn(InModel):
 
 
 class BeneficiaryPlanOut(Stamped):
-    beneficiary_id: int
-    plan_id: int
+    beneficiary_id: Id
+    plan_id: Id
     starts_on: date
     ends_on: date | None
 
@@ -116,7 +118,7 @@ class VehicleIn(InModel):
     model: Text60 = None
     year: Annotated[int, Field(ge=1900, le=2100)] | None = None
     colour: Text30 = None
-    plan_id: int | None = None
+    plan_id: Id | None = None
     plan_starts_on: date | None = None
     plan_ends_on: date | None = None
     active: bool = True
@@ -130,14 +132,14 @@ class VehicleIn(InModel):
 
 
 class VehicleOut(Stamped):
-    beneficiary_id: int
+    beneficiary_id: Id
     plate: str
     vin: str | None
     make: str | None
     model: str | None
     year: int | None
     colour: str | None
-    plan_id: int | None
+    plan_id: Id | None
     plan_starts_on: date | None
     plan_ends_on: date | None
     active: bool
@@ -157,7 +159,8 @@ class RepresentativeIn(InModel):
     @model_validator(mode="after")
     def _check(self) -> RepresentativeIn:
         if self.document:
-            kind = PersonKind.PF if len(only_digits(self.document)) <= 11 else PersonKind.PJ
+            length = len(document_characters(self.document))
+            kind = PersonKind.PF if length <= 11 else PersonKind.PJ
             self.document = _document(self.document, kind)
         return self
 

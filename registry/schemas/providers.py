@@ -12,6 +12,7 @@ from registry.schemas.clients import Money
 from registry.schemas.common import (
     AddressIn,
     AddressOut,
+    Id,
     InModel,
     LatLng,
     LatLngOut,
@@ -85,7 +86,7 @@ class ProviderOut(Stamped, AddressOut):
 class ProviderServiceIn(InModel):
     """One row of the provider's standard price table (Tabela padrão)."""
 
-    service_type_id: int
+    service_type_id: Id
     departure_fee: Money
     included_km: Annotated[int, Field(ge=0, le=10000)] = 0
     price_per_km: Money
@@ -96,8 +97,8 @@ class ProviderServiceIn(InModel):
 
 
 class ProviderServiceOut(Stamped):
-    provider_id: int
-    service_type_id: int
+    provider_id: Id
+    service_type_id: Id
     departure_fee: Decimal
     included_km: int
     price_per_km: Decimal
@@ -106,9 +107,9 @@ class ProviderServiceOut(Stamped):
 
 
 class PartnershipIn(InModel):
-    client_id: int
+    client_id: Id
 
 
 class PartnershipOut(OutModel):
-    provider_id: int
-    client_id: int
+    provider_id: Id
+    client_id: Id

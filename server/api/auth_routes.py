@@ -13,10 +13,10 @@ from registry.enums import TokenKind, UserKind
 from registry.models import ApiToken, Role, UserSession
 from registry.schemas.common import InModel
 from registry.users import authenticate as check_credentials
-from server.api import ratelimit
 from server.api.auth import COOKIE, digest, new_secret, open_session, principal_of
 from server.api.core import Access, BodyKind, Ctx, Operation
 from server.api.errors import ApiError, not_found
+from server.api.login_guard import LoginGuard, LoginPolicy
 from server.api.principal import AuthVia, Principal
 
 
@@ -69,39 +69,22 @@ def _me(principal: Principal, csrf_token: str | None) -> MeOut:
     )
 
 
-def _limit_keys(ctx: Ctx, login: str) -> list[str]:
-    prefix = ctx.resources.settings.redis_prefix
-    address = ctx.request.client.host if ctx.request.client else "unknown"
-    return [f"{prefix}login:ip:{address}", f"{prefix}login:user:{login.strip().lower()}"]
-
-
-async def _check_rate(ctx: Ctx, keys: list[str], window: ratelimit.Window) -> None:
-    for key in keys:
-        wait = await ratelimit.blocked_for(ctx.resources.redis, key, window)
-        if wait:
-            raise ApiError(
-                429,
-                "too_many_attempts",
-                f"Muitas tentativas de login. Tente de novo em {wait} s.",
-                headers={"Retry-After": str(wait)},
-            )
-
-
 async def login(ctx: Ctx) -> MeOut:
     body: LoginIn = ctx.body
     settings = ctx.resources.settings
-    window = ratelimit.Window(settings.login_max_failures, settings.login_window_s)
-    keys = _limit_keys(ctx, body.login)
-    await _check_rate(ctx, keys, window)
+    address = ctx.request.client.host if ctx.request.client else "unknown"
+    guard = LoginGuard(
+        ctx.resources.redis, settings.redis_prefix, LoginPolicy.of(settings), body.login, address
+    )
+    await guard.admit()
     user = await check_credentials(ctx.session, body.login, body.password)
     if user is None:
-        for key in keys:
-            await ratelimit.hit(ctx.resources.redis, key, window)
+        await guard.failed()
         raise ApiError(401, "bad_credentials", "Login ou senha incorretos.")
     cookie, web = await open_session(ctx.session, user, ctx.request, settings)
     secure = ctx.request.url.scheme == "https"
     ctx.cookies.append((COOKIE, cookie, _cookie_options(settings.session_ttl_hours, secure)))
-    await ratelimit.clear(ctx.resources.redis, keys[1])
+    await guard.succeeded()
     role = await ctx.session.get(Role, user.role_id)
     assert role is not None  # users.role_id is a foreign key
     principal = principal_of(user, role, AuthVia.SESSION, csrf_token=web.csrf_token)

@@ -16,7 +16,7 @@ from geo.topn import RankedCandidate
 from operations.candidates import CandidateFinder, CandidateRequest
 from registry.permissions import Permission
 from registry.points import Point
-from registry.schemas.common import InModel
+from registry.schemas.common import Id, InModel
 from server.api.core import Ctx, Operation
 
 P = Permission
@@ -27,8 +27,8 @@ MAX_CANDIDATES = 100
 class CandidatesQuery(InModel):
     lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
     lng: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
-    service_type_id: int
-    client_id: int | None = None
+    service_type_id: Id
+    client_id: Id | None = None
     radius_km: Annotated[float, Field(gt=0, le=MAX_RADIUS_KM)] = 20.0
     limit: Annotated[int, Field(ge=1, le=MAX_CANDIDATES)] = 20
     trip_km: Annotated[float, Field(ge=0, le=5000)] = 0.0
@@ -42,7 +42,7 @@ class FactorOut(BaseModel):
 
 
 class CandidateOut(BaseModel):
-    provider_id: int
+    provider_id: Id
     name: str | None
     city: str | None
     phone: str | None

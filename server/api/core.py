@@ -31,6 +31,7 @@ from registry.permissions import Permission
 from server.api import auth
 from server.api.errors import (
     ApiError,
+    Field,
     forbidden,
     invalid,
     not_found,
@@ -174,11 +175,46 @@ async def read_json(request: Request, limit: int) -> Any:
         raise ApiError(400, "bad_json", "O corpo da requisição não é um JSON válido.") from exc
 
 
+NUL = "\x00"
+NUL_MESSAGE = "Caractere nulo (\\0) não é permitido"
+
+
+def nul_fields(data: Any, prefix: str = "") -> list[Field]:
+    """The fields of decoded JSON (or query parameters) whose text holds a NUL
+    character, which no PostgreSQL text can store: refused before they reach it."""
+    found: list[Field] = []
+    stack: list[tuple[str, Any]] = [(prefix, data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if NUL in value:
+                found.append({"field": path or "body", "message": NUL_MESSAGE})
+        elif isinstance(value, dict):
+            stack.extend((_join(path, key), item) for key, item in value.items())
+        elif isinstance(value, list):
+            stack.extend((_join(path, str(i)), item) for i, item in enumerate(value))
+    return found
+
+
+def _join(path: str, key: str) -> str:
+    key = key.replace(NUL, "\\0")
+    return f"{path}.{key}" if path else key
+
+
+def _query(request: Request) -> dict[str, str]:
+    params = dict(request.query_params)
+    if refused := nul_fields({k: k + v for k, v in params.items()}, "query"):
+        raise invalid(refused)
+    return params
+
+
 async def _inputs(op: Operation, ctx: Ctx) -> None:
     if op.query is not None:
-        ctx.query = _validate(op.query, dict(ctx.request.query_params), "query")
+        ctx.query = _validate(op.query, _query(ctx.request), "query")
     if op.body_kind in (BodyKind.MODEL, BodyKind.PATCH):
         data = await read_json(ctx.request, ctx.resources.settings.api_max_body_bytes)
+        if refused := nul_fields(data):
+            raise invalid(refused)
         if op.body_kind is BodyKind.PATCH:
             if not isinstance(data, dict):
                 raise invalid([{"field": "body", "message": "Informe um objeto JSON"}])

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.crud import create_row, delete_row, update_row
 from registry.points import Point
 from registry.resource import ResourceSpec, Values
+from registry.schemas.common import Id
 from server.api.core import Access, BodyKind, Ctx, Operation
 from server.api.errors import invalid, not_found
 from server.api.principal import Principal
@@ -27,6 +28,7 @@ from server.api.principal import Principal
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
 MAX_QUERY_TEXT = 100
+INT4 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]  # a PostgreSQL integer
 
 
 class PageOut(BaseModel):
@@ -41,12 +43,18 @@ def _camel(name: str) -> str:
 
 
 def _column_type(spec: ResourceSpec, name: str) -> Any:
+    """The type of a filter on ``name``: what the column can hold, so a value it cannot
+    (an id beyond PostgreSQL's integer, a text longer than the column) is a 422."""
     column = inspect(spec.model).columns[name]
     try:
         python_type = column.type.python_type
     except NotImplementedError:
         return str
-    return python_type if python_type in (int, bool, str) else str
+    if python_type is int:
+        return Id if column.foreign_keys or name == "id" else INT4
+    if python_type is bool:
+        return bool
+    return Annotated[str, Field(max_length=MAX_QUERY_TEXT)]
 
 
 def list_query_model(spec: ResourceSpec) -> type[BaseModel]:
@@ -118,13 +126,19 @@ async def _get_row(ctx: Ctx, spec: ResourceSpec) -> tuple[Any, dict[str, int]]:
 
 
 def _text_filter(spec: ResourceSpec, text: str) -> ColumnElement[bool]:
-    needle = func.immutable_unaccent(func.lower(f"%{text.strip()}%"))
+    needle = func.immutable_unaccent(func.lower(f"%{like_escaped(text.strip())}%"))
     return or_(
         *(
-            func.immutable_unaccent(func.lower(getattr(spec.model, c))).like(needle)
+            func.immutable_unaccent(func.lower(getattr(spec.model, c))).like(needle, escape="\\")
             for c in spec.text_search
         )
     )
+
+
+def like_escaped(text: str) -> str:
+    """``text`` matched literally inside a LIKE pattern (escape character ``\\``):
+    ``%`` and ``_`` typed by a user are letters, not wildcards."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _filtered(spec: ResourceSpec, statement: Select[Any], query: Any) -> Select[Any]:

@@ -16,6 +16,8 @@ that the most specific entry wins:
 * address errors → 422 with their code (503 for an unavailable geocoder);
 * database integrity errors → 409 ``conflict`` (unique) or 422 (a reference or
   check that failed), told apart by asyncpg's exception classes;
+* a value PostgreSQL refuses (its ``DataError`` class) → 422, the backstop behind
+  the schemas' own bounds;
 * PostgreSQL or Redis unreachable → 503 ``unavailable``.
 
 An operation may say which request field an error that names none is about
@@ -31,7 +33,7 @@ import asyncpg.exceptions
 import pydantic
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from geo.addresses.errors import AddressError, GeocoderUnavailableError, InvalidAddressError
@@ -186,6 +188,16 @@ def _field_of_constraint(name: str | None) -> str:
     return "body"
 
 
+def _data_error(exc: DBAPIError) -> ApiError | None:
+    """A value PostgreSQL refused (a NUL in text, a number or date beyond its type):
+    a 422. Inputs are checked before they reach the database; this is the backstop
+    for a field a schema forgot. Any other database error is a bug (None: 500)."""
+    cause = exc.orig.__cause__ if exc.orig is not None else None
+    if isinstance(cause, asyncpg.exceptions.DataError):
+        return invalid([{"field": "body", "message": "Valor não aceito pelo banco de dados"}])
+    return None
+
+
 def _address(exc: AddressError) -> ApiError:
     if isinstance(exc, InvalidAddressError):
         return _field_error(422, exc.code, exc.message, exc.field)
@@ -199,7 +211,7 @@ def _unavailable(exc: BaseException) -> ApiError:
     return UNAVAILABLE
 
 
-Translation = Callable[[Any], ApiError]
+Translation = Callable[[Any], ApiError | None]  # None: not ours to answer (a bug)
 
 ERRORS: dict[type[BaseException], Translation] = {
     ApiError: lambda exc: exc,
@@ -231,6 +243,7 @@ ERRORS: dict[type[BaseException], Translation] = {
     GeocoderUnavailableError: lambda exc: ApiError(503, exc.code, exc.message),
     # the database and Redis
     IntegrityError: _integrity,
+    DBAPIError: _data_error,
     OperationalError: _unavailable,
     InterfaceError: _unavailable,
     PoolTimeout: _unavailable,
@@ -260,7 +273,9 @@ def translate(
     translation = _lookup(ERRORS, exc)
     if translation is None:
         return None
-    error: ApiError = translation(exc)
+    error: ApiError | None = translation(exc)
+    if error is None:
+        return None
     field = _lookup(blame, exc) if blame else None
     if field is not None:
         return ApiError(

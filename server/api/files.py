@@ -61,7 +61,9 @@ async def _owner(ctx: Ctx, kind: str, owner_id: int) -> Any:
     row = await ctx.session.get(model, owner_id)
     principal = ctx.user
     if row is None or (
-        principal.is_client_user and getattr(row, portal_column or "") != principal.client_id
+        principal.is_client_user
+        # a client-portal user sees only its own client's records, never a provider's
+        and (portal_column is None or getattr(row, portal_column) != principal.client_id)
     ):
         raise not_found(title)
     return row

@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from geo.addresses import Address, AddressSource
 from operations.coverage import CoverageReport, Standing
@@ -26,7 +26,9 @@ from registry.errors import ValidationError
 from registry.points import Point
 from registry.schemas.common import (
     Cep,
+    Id,
     InModel,
+    Instant,
     LongText,
     Name,
     Optional,
@@ -45,11 +47,11 @@ class IncidentIn(InModel):
     """A new incident. ``opened_at``: when the operator took the call (the TMA clock's
     start); now when omitted. Give the vehicle or the beneficiary (or both)."""
 
-    client_id: int
-    incident_type_id: int
-    beneficiary_id: int | None = None
-    vehicle_id: int | None = None
-    opened_at: AwareDatetime | None = None
+    client_id: Id
+    incident_type_id: Id
+    beneficiary_id: Id | None = None
+    vehicle_id: Id | None = None
+    opened_at: Instant | None = None
     notes: LongText = None
 
 
@@ -66,7 +68,7 @@ class PlaceIn(InModel):
     lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)] | None = None
     lng: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)] | None = None
     maps_url: Annotated[str, Field(min_length=1, max_length=MAX_URL)] | None = None
-    partner_site_id: int | None = None
+    partner_site_id: Id | None = None
     beneficiary: bool = False
     source: AddressSource | None = None
     street: Text160 = None
@@ -123,12 +125,12 @@ class JobIn(InModel):
     """A new job. ``ad_hoc``: open it as a chargeable service outside the plan."""
 
     kind: JobKind = JobKind.ASSISTANCE
-    service_type_id: int | None = None
+    service_type_id: Id | None = None
     ad_hoc: bool = False
     requester: RequesterIn
-    requested_at: AwareDatetime | None = None
+    requested_at: Instant | None = None
     notes_for_provider: LongText = None
-    scheduled_for: AwareDatetime | None = None
+    scheduled_for: Instant | None = None
     origin: PlaceIn | None = None
     destination: PlaceIn | None = None
 
@@ -151,9 +153,9 @@ class JobPatch(InModel):
 
     requester_name: Name | None = None
     requester_phone: Phone | None = None
-    requested_at: AwareDatetime | None = None
+    requested_at: Instant | None = None
     notes_for_provider: LongText = None
-    scheduled_for: AwareDatetime | None = None
+    scheduled_for: Instant | None = None
     origin: PlaceIn | None = None
     destination: PlaceIn | None = None
 
@@ -175,13 +177,13 @@ class StatusIn(InModel):
 
     to: JobStatus
     channel: Channel | None = None
-    provider_id: int | None = None
-    cancellation_reason_id: int | None = None
+    provider_id: Id | None = None
+    cancellation_reason_id: Id | None = None
     note: LongText = None
 
 
 class CancelIn(InModel):
-    cancellation_reason_id: int
+    cancellation_reason_id: Id
     note: LongText = None
 
 
@@ -208,7 +210,7 @@ def incident_out(found: IncidentWithJobs, now: datetime) -> IncidentOut:
 class OccurrencesOut(BaseModel):
     """Ocorrências: the beneficiary's incidents with their jobs, newest first."""
 
-    beneficiary_id: int
+    beneficiary_id: Id
     incidents: list[IncidentOut]
 
 
@@ -222,14 +224,14 @@ class TimelineOut(OutModel):
     at: datetime
     actor: ActorKind
     channel: Channel | None
-    actor_user_id: int | None
-    provider_id: int | None
-    cancellation_reason_id: int | None
+    actor_user_id: Id | None
+    provider_id: Id | None
+    cancellation_reason_id: Id | None
     note: str | None
 
 
 class ServiceUsageOut(BaseModel):
-    service_type_id: int
+    service_type_id: Id
     service_name: str
     covered_value: Decimal
     used: int
@@ -244,11 +246,11 @@ class ServiceUsageOut(BaseModel):
 
 
 class PlanUsageOut(BaseModel):
-    plan_id: int
+    plan_id: Id
     code: str
     name: str
     kind: str
-    vehicle_id: int | None
+    vehicle_id: Id | None
     starts_on: Any
     ends_on: Any
     in_force: bool
@@ -262,8 +264,8 @@ class CoverageOut(BaseModel):
 
 
 class IncidentListQuery(InModel):
-    client_id: int | None = None
-    beneficiary_id: int | None = None
+    client_id: Id | None = None
+    beneficiary_id: Id | None = None
     limit: Annotated[int, Field(ge=1, le=200)] = 50
     offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0
 
@@ -272,9 +274,9 @@ class JobListQuery(InModel):
     """``status``: one or more, comma-separated (``open,dispatching``)."""
 
     status: Annotated[str, Field(max_length=200)] | None = None
-    incident_id: int | None = None
-    provider_id: int | None = None
-    client_id: int | None = None
+    incident_id: Id | None = None
+    provider_id: Id | None = None
+    client_id: Id | None = None
     order: Literal["newest", "oldest"] = "newest"
     limit: Annotated[int, Field(ge=1, le=500)] = 100
     offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0
@@ -298,21 +300,21 @@ def _statuses(text: str | None) -> list[JobStatus]:
 
 
 class CoverageQuery(InModel):
-    vehicle_id: int | None = None
-    at: AwareDatetime | None = None
+    vehicle_id: Id | None = None
+    at: Instant | None = None
 
 
 class PrefillQuery(InModel):
-    beneficiary_id: int | None = None
-    vehicle_id: int | None = None
-    client_id: int | None = None
+    beneficiary_id: Id | None = None
+    vehicle_id: Id | None = None
+    client_id: Id | None = None
 
 
 class PrefillOut(BaseModel):
     """What the incident screen shows while on a call."""
 
     ask_client_first: bool
-    client_id: int | None
+    client_id: Id | None
     client_name: str | None
     operator_script: str | None
     vip: bool

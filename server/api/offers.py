@@ -39,7 +39,7 @@ from operations.views import OfferView, RunView, run_view
 from registry.enums import Channel
 from registry.models import Client
 from registry.permissions import Permission
-from registry.schemas.common import InModel, LongText
+from registry.schemas.common import Id, InModel, LongText
 from server.api.candidates import MAX_CANDIDATES, CandidateOut, candidate_out
 from server.api.core import Access, BodyKind, Ctx, Operation
 from server.api.errors import ApiError
@@ -55,14 +55,14 @@ class OfferIn(InModel):
     """Offer the job to a provider over a channel (``verbal``: the provider said yes
     on the phone; ``eta_minutes`` is then what it promised)."""
 
-    provider_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    provider_id: Id
     channel: Channel
     eta_minutes: Eta | None = None
     note: LongText = None
 
 
 class RefuseIn(InModel):
-    reason_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    reason_id: Id
     note: LongText = None
 
 
@@ -82,15 +82,15 @@ class JobCandidatesOut(BaseModel):
 class OfferLineOut(BaseModel):
     """One line of the offers' history of a job."""
 
-    offer_id: int
-    provider_id: int
+    offer_id: Id
+    provider_id: Id
     from_status: OfferStatus | None
     to_status: OfferStatus
     at: datetime
     actor: ActorKind
     channel: Channel
-    actor_user_id: int | None
-    refusal_reason_id: int | None
+    actor_user_id: Id | None
+    refusal_reason_id: Id | None
     withdraw_reason: WithdrawReason | None
     note: str | None
 
@@ -121,7 +121,7 @@ class DispatchSettingsOut(BaseModel):
     """The settings stored for this level (``stored``: null where it inherits) and
     those in force (``effective``)."""
 
-    client_id: int | None
+    client_id: Id | None
     stored: dict[str, Any]
     effective: dict[str, Any]
 
@@ -303,7 +303,7 @@ async def _settings_out(ctx: Ctx, client_id: int | None) -> DispatchSettingsOut:
 
 
 async def _client(ctx: Ctx) -> int:
-    client_id: int = ctx.path["client_id"]
+    client_id: Id = ctx.path["client_id"]
     if await ctx.session.get(Client, client_id) is None:
         raise NotFoundError("Cliente")
     return client_id

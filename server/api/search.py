@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from registry.permissions import Permission
-from registry.schemas.common import InModel
+from registry.schemas.common import Id, InModel
 from registry.search import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_CHARS, SearchHit, search
 from server.api.core import Access, Ctx, Operation
 
@@ -18,7 +18,7 @@ P = Permission
 class SearchQueryIn(InModel):
     q: Annotated[str, Field(max_length=MAX_QUERY_CHARS)]
     limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
-    client_id: int | None = None
+    client_id: Id | None = None
 
 
 class SearchOut(BaseModel):
