@@ -4,7 +4,9 @@
 complete records, each with the physical line it starts on. A record is one line,
 or several when a quoted field holds line breaks: a record ends at the first line
 break where the count of ``"`` so far is even (RFC 4180 doubles quotes inside
-quoted fields, so the parity tells whether a quote is open).
+quoted fields, so the parity tells whether a quote is open). Splitting costs time
+linear in the text whatever the chunk sizes, and a record fails ``line_too_long``
+in the chunk that takes it past the limit, without waiting for its line break.
 
 Encoding: a UTF-16 byte-order mark means UTF-16; otherwise UTF-8 is assumed
 (after its byte-order mark, if any), and if the bytes turn out not to be UTF-8
@@ -22,7 +24,10 @@ from typing import NoReturn
 
 from registry.importing.errors import ImportFileError
 
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
+# Only the break itself: finditer then costs one step per character. A pattern that
+# matches the line before the break (``[^\r\n]*\n``) rescans the rest of the text
+# from every start position when no break follows: quadratic on one long line.
+_BREAK = re.compile(r"\r\n|\r|\n")
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (b"\xfe\xff", "utf-16"))
 _ZIP = b"PK\x03\x04"  # .xlsx and .ods are zip files
 _HEAD = 4  # bytes needed to recognise a byte-order mark or a zip file
@@ -111,6 +116,20 @@ class Decoder:
         raise ImportFileError("bad_encoding", message)
 
 
+def _lines(text: str, scanned: int = 0) -> tuple[list[str], str]:
+    """The complete lines of ``text``, each with its break, and what follows the last.
+
+    ``scanned``: how many leading characters are known to hold no line break, so
+    that a long line fed in many chunks is not searched again at every chunk.
+    """
+    lines: list[str] = []
+    start = 0
+    for found in _BREAK.finditer(text, scanned):
+        lines.append(text[start : found.end()])
+        start = found.end()
+    return lines, text[start:]
+
+
 Record = tuple[int, list[str]]  # (physical line it starts on, its lines with their breaks)
 
 
@@ -125,7 +144,11 @@ class RecordSplitter:
         self.decoder = Decoder()
         self.line = 0
         self._max = max_line_chars
-        self._tail = ""
+        # The text after the last line break, in the pieces it came in: a long line
+        # is joined once, when its break comes, not copied again at every chunk. It
+        # holds no break, but perhaps a held "\r" (maybe half a "\r\n") at its end.
+        self._tail: list[str] = []
+        self._tail_chars = 0
         self._lines: list[str] = []
         self._start = 0
         self._quotes = 0
@@ -163,19 +186,30 @@ class RecordSplitter:
             raise ImportFileError(exc.code, f"linha {line}: {exc.message}", line) from exc
 
     def _split(self, text: str, final: bool) -> list[Record]:
-        buffer = self._tail + text
+        records: list[Record] = []
+        held = bool(self._tail) and self._tail[-1].endswith("\r")
+        if final or held or "\n" in text or "\r" in text:
+            records = self._split_lines(text, final)
+        else:  # the line goes on
+            self._tail.append(text)
+            self._tail_chars += len(text)
+        if self._chars + self._tail_chars > self._max:
+            self._too_long(self._start if self._lines else self.line + 1)
+        return records
+
+    def _split_lines(self, text: str, final: bool) -> list[Record]:
+        tail = "".join(self._tail)
+        scanned = len(tail.removesuffix("\r"))  # the tail's text holds no break
+        buffer = tail + text
         hold = "\r" if buffer.endswith("\r") and not final else ""  # maybe half a \r\n
         buffer = buffer[: len(buffer) - len(hold)]
-        lines = _LINE.findall(buffer)
-        rest = buffer[sum(map(len, lines)) :]
+        lines, rest = _lines(buffer, scanned)
         if final and rest:
             lines.append(rest)
             rest = ""
-        self._tail = rest + hold
-        records = [record for line in lines if (record := self._add(line)) is not None]
-        if self._chars + len(self._tail) > self._max:
-            self._too_long(self._start if self._lines else self.line + 1)
-        return records
+        rest += hold
+        self._tail, self._tail_chars = [rest] if rest else [], len(rest)
+        return [record for line in lines if (record := self._add(line)) is not None]
 
     def _add(self, line: str) -> Record | None:
         """Add one physical line; the record it completes, if any."""
