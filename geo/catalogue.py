@@ -41,7 +41,9 @@ class ProviderEntry(NamedTuple):
 
     ``cell`` is the H3 cell (hex) of the base at the catalogue's resolution;
     ``services`` maps a service type id to its price row; ``partners`` are the ids of
-    the clients it is a partner of.
+    the clients it is a partner of; ``working_radius_km`` is how far it goes for a
+    job, measured as the search measures it, from where it counts (its fresh live
+    position, else its base); None: as far as the search looks.
     """
 
     provider_id: int
@@ -57,6 +59,13 @@ class ProviderEntry(NamedTuple):
     city: str | None = None
     phone: str | None = None
     name: str | None = None
+    working_radius_km: float | None = None
+
+    def reaches(self, distance_km: float) -> bool:
+        """Whether a job ``distance_km`` away is within the provider's own working
+        radius (always, without one)."""
+        radius = self.working_radius_km
+        return radius is None or distance_km <= radius
 
 
 _ViewKey = tuple[int, tuple[float, ...], float, float, float]

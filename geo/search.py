@@ -13,6 +13,8 @@ What makes it fast (docs/geo.md, "The catalogue" and "The live mirror"):
 
 * Only the client's partners are scored wherever they are (pinned); everyone else
   is bounded with ``partnership = 0``.
+* A provider is a candidate only within its own working radius as well as the
+  query's: its distance (from where it counts) is at most both.
 * A cell's providers come best base first (:class:`~geo.catalogue.CellView`); the
   first whose ``base + w_distance × (best distance value in its ring)`` cannot enter
   the top N ends the cell, before its distance is even computed. A live position in
@@ -219,12 +221,16 @@ class CatalogueSearch:
         busy: bool,
         at_least_km: float,
     ) -> None:
-        """Score a non-partner from its cached base (the Scorer's sum, same order)."""
-        if self._scorer.constant_price_value is None:
-            self._offer_full(entry, lat, lng, fix, busy, at_least_km)
-            return
-        q, w = self.query, self._scorer.weights
+        """Score a non-partner from its cached base (the Scorer's sum, same order);
+        nothing for a provider whose own working radius does not reach the origin."""
+        q = self.query
         d = haversine_km(q.lat, q.lng, lat, lng)
+        if not entry.reaches(d):
+            return
+        if self._scorer.constant_price_value is None:
+            self._offer_full(entry, lat, lng, d, fix, busy, at_least_km)
+            return
+        w = self._scorer.weights
         score = (base + w[0] * self._scorer.distance_value(d)) + w[6] * (1.0 if busy else 0.0)
         self._topn.offer(
             score, d, entry.provider_id, _Found(entry, lat, lng, d, fix, busy), at_least_km
@@ -235,12 +241,11 @@ class CatalogueSearch:
         entry: ProviderEntry,
         lat: float,
         lng: float,
+        d: float,
         fix: LiveFix | None,
         busy: bool,
         at_least_km: float,
     ) -> None:
-        q = self.query
-        d = haversine_km(q.lat, q.lng, lat, lng)
         found = _Found(entry, lat, lng, d, fix, busy)
         score = self._scorer.total(self._facts(found, priced=True))
         self._topn.offer(score, d, entry.provider_id, found, at_least_km)

@@ -67,6 +67,7 @@ def _providers() -> Select[*tuple[Any, ...]]:
         Provider.city,
         Provider.phone,
         Provider.name,
+        Provider.working_radius_km,
     )
 
 
@@ -115,6 +116,7 @@ def _entries(
             city=p.city,
             phone=p.phone,
             name=p.name,
+            working_radius_km=p.working_radius_km,
         )
         for p in providers
     ]

@@ -8,6 +8,7 @@ on their way, one on site, one scheduled for tomorrow.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -22,13 +23,16 @@ from operations.incidents import IncidentDraft
 from operations.jobs import JobDraft
 from operations.lifecycle import JobActor, JobKind, JobStatus
 from operations.models import Incident
+from operations.offering import reachable_channels
 from operations.places import PlaceRequest
 from operations.service import AfterCommit, Operations, Policy, UnitOfWork
+from registry.enums import Channel, ProviderStatus
 from registry.models import (
     Beneficiary,
     IncidentType,
     PartnerSite,
     Provider,
+    ProviderService,
     ServiceType,
     Vehicle,
 )
@@ -98,14 +102,33 @@ async def seed_operations_demo(session: AsyncSession, now: datetime) -> DemoOper
             .limit(DEMO_INCIDENTS)
         )
     ).all()
-    providers = list(
-        (await session.execute(select(Provider.id).order_by(Provider.id).limit(20))).scalars()
-    )
+    providers = await _tow_providers(session, tow)
     demo = _Demo(session, now)
     jobs = 0
     for index, (vehicle, person) in enumerate(rows):
         jobs += await _demo_job(demo, index, vehicle, person, tow, reason, providers)
     return DemoOperationsSummary(len(rows), jobs)
+
+
+DEMO_PROVIDERS = 20
+"""Providers the demo jobs are given to, in turn."""
+
+
+async def _tow_providers(session: AsyncSession, tow: int) -> list[int]:
+    """Providers an operator may give a tow to by phone, as the rules say
+    (:func:`operations.service.check_assignable`): active, tows in their price
+    table, reachable by ``verbal``."""
+    found = await session.execute(
+        select(Provider)
+        .join(
+            ProviderService,
+            (ProviderService.provider_id == Provider.id) & (ProviderService.service_type_id == tow),
+        )
+        .where(Provider.status == ProviderStatus.ACTIVE)
+        .order_by(Provider.id)
+    )
+    by_phone = (p.id for p in found.scalars() if Channel.VERBAL in reachable_channels(p, ()))
+    return list(itertools.islice(by_phone, DEMO_PROVIDERS))
 
 
 async def _partner_site(session: AsyncSession, client_id: int) -> int | None:
@@ -190,10 +213,15 @@ async def _advance(
 ) -> None:
     for step, status in enumerate(path):
         actor = JobActor.system() if status is S.ATTEMPTS_EXCEEDED else OPERATOR
+        provider_id = None
+        if status is S.ASSIGNED:  # only assigning names a provider
+            if not providers:
+                return
+            provider_id = providers[index % len(providers)]
         await service.move_job(
             demo.at(demo.now - timedelta(minutes=len(path) - step)),
             job_id,
             status,
             actor,
-            provider_id=providers[index % len(providers)] if providers else None,
+            provider_id=provider_id,
         )

@@ -72,8 +72,6 @@ from registry.points import Point
 
 log = logging.getLogger("acionar.dispatch")
 
-LIVE_CHANNELS = frozenset({Channel.APP, Channel.WEB})
-"""Channels that need the provider connected now (its app, the portal)."""
 DELIVERY_TIMEOUT_S = 20
 """An app or portal offer that no node delivered within this fails (the provider's
 socket went away between the check and the delivery)."""
@@ -103,20 +101,7 @@ async def channels_now(uow: UnitOfWork, providers: list[Provider]) -> dict[int, 
     live: dict[int, set[Channel]] = {}
     if uow.reach is not None and providers:
         live = await uow.reach.live_channels([p.id for p in providers])
-    out: dict[int, list[Channel]] = {}
-    for provider in providers:
-        now_ = []
-        for channel in provider.channels:
-            if channel in LIVE_CHANNELS:
-                ok = channel in live.get(provider.id, set())
-            elif channel is Channel.LINK:
-                ok = bool(provider.phone or provider.email)
-            else:
-                ok = bool(provider.phone or provider.whatsapp)
-            if ok:
-                now_.append(channel)
-        out[provider.id] = now_
-    return out
+    return {p.id: offering.reachable_channels(p, live.get(p.id, set())) for p in providers}
 
 
 @dataclass(frozen=True, slots=True)
@@ -522,7 +507,7 @@ async def _due(session: AsyncSession, now: datetime, limit: int) -> list[tuple[i
             (Offer.expires_at <= now)
             | (
                 (Offer.status == OfferStatus.PENDING)
-                & Offer.channel.in_(LIVE_CHANNELS)
+                & Offer.channel.in_(offering.LIVE_CHANNELS)
                 & (Offer.created_at <= undelivered)
             ),
         )

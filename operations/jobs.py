@@ -311,6 +311,12 @@ async def _check_provider(session: AsyncSession, provider_id: int | None) -> Non
         raise InvalidInputError("provider_id", f"{provider.name} está bloqueado.")
 
 
+PROVIDER_ONLY_TO_ASSIGN = (
+    "Informe o prestador só para designá-lo (Prestador designado); "
+    "para acioná-lo, envie uma oferta."
+)
+
+
 async def move_job(
     session: AsyncSession,
     job_id: int,
@@ -324,9 +330,11 @@ async def move_job(
 ) -> Change:
     """Move a job to ``target`` and record it in the timeline.
 
-    Moving to ``assigned`` needs the provider; moving back to the dispatch queue
-    (``open``/``dispatching``) releases it. Raises IllegalTransitionError,
-    CancellationReasonRequiredError, InvalidInputError or NotFoundError.
+    Moving to ``assigned`` needs the provider, and no other move takes one (a
+    provider is asked by an offer, :mod:`operations.dispatch`); moving back to the
+    dispatch queue (``open``/``dispatching``) releases it. Raises
+    IllegalTransitionError, CancellationReasonRequiredError, InvalidInputError or
+    NotFoundError.
     """
     job = await locked_job(session, job_id)
     return await move_locked(
@@ -353,6 +361,8 @@ async def move_locked(
     note: str | None = None,
 ) -> Change:
     """:func:`move_job` for a job the caller has locked (:func:`locked_job`)."""
+    if provider_id is not None and target is not JobStatus.ASSIGNED:
+        raise InvalidInputError("provider_id", PROVIDER_ONLY_TO_ASSIGN)
     before = job.provider_id
     entry = transition(
         job.kind,

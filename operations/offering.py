@@ -13,7 +13,7 @@ caller forgot the lock.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -213,16 +213,47 @@ def check_offerable(job: Job) -> None:
         )
 
 
+LIVE_CHANNELS = frozenset({Channel.APP, Channel.WEB})
+"""Channels that need the provider connected now (its app, the portal)."""
+
+
+def reachable_channels(provider: Provider, live: Collection[Channel]) -> list[Channel]:
+    """The provider's registered channels that reach it this moment, given ``live``
+    (the live channels connected now): ``app``/``web`` only while connected,
+    ``link`` with a phone or an e-mail, ``verbal`` with a phone or a WhatsApp."""
+    reachable = []
+    for channel in provider.channels:
+        if channel in LIVE_CHANNELS:
+            ok = channel in live
+        elif channel is Channel.LINK:
+            ok = bool(provider.phone or provider.email)
+        else:
+            ok = bool(provider.phone or provider.whatsapp)
+        if ok:
+            reachable.append(channel)
+    return reachable
+
+
 async def check_provider(
-    session: AsyncSession, job: Job, provider_id: int, channel: Channel
+    session: AsyncSession,
+    job: Job,
+    provider_id: int,
+    channel: Channel,
+    *,
+    open_offer_ok: bool = False,
 ) -> tuple[Provider, ProviderService]:
-    """The provider and its price row for the job's service.
+    """The provider and its price row for the job's service: one an offer over
+    ``channel`` may go to (whether ``channel`` reaches it now is
+    :func:`reachable_channels`'s to say).
+
+    ``open_offer_ok``: an offer to it for this job may be open (the operator
+    assigns the job to it by hand).
 
     Raises:
         InvalidInputError: no such provider, blocked, or it does not serve the
             job's service (its price table does not list it).
-        OfferConflictError: it does not take offers over ``channel``, or an
-            offer to it for this job is open already.
+        OfferConflictError: it does not take offers over ``channel``, or (unless
+            ``open_offer_ok``) an offer to it for this job is open already.
     """
     open_offer = (
         select(Offer.id)
@@ -255,7 +286,7 @@ async def check_provider(
         raise OfferConflictError(
             "channel_unavailable", f"{provider.name} não recebe ofertas por {channel.value}."
         )
-    if existing:
+    if existing and not open_offer_ok:
         raise OfferConflictError(
             "already_offered", f"Já há uma oferta aberta deste atendimento para {provider.name}."
         )

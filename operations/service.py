@@ -49,7 +49,7 @@ from geo.addresses import Place
 from geo.topn import TopNResult
 from operations import incidents, jobs, offering, outbox, runs
 from operations.candidates import CandidateRequest
-from operations.errors import OperationsError
+from operations.errors import OfferConflictError, OperationsError
 from operations.events import (
     INCIDENT_UPDATED,
     JOB_CREATED,
@@ -63,7 +63,14 @@ from operations.events import (
 from operations.gateways import Clock
 from operations.incidents import IncidentDraft
 from operations.jobs import Change, JobDraft, JobRules
-from operations.lifecycle import AWAITING_PROVIDER, WITH_PROVIDER, ActorKind, JobActor, JobStatus
+from operations.lifecycle import (
+    AWAITING_PROVIDER,
+    WITH_PROVIDER,
+    ActorKind,
+    JobActor,
+    JobStatus,
+    can_move,
+)
 from operations.models import Incident, Job, JobPlace, Offer
 from operations.offers import OfferStatus, WithdrawReason, withdraw_reason_for
 from operations.places import PlaceRequest, PlaceRole, resolve_place
@@ -319,15 +326,26 @@ async def move_job(
     note: str | None = None,
 ) -> JobView:
     """Move a job along its state machine (``assigned`` needs ``provider_id``,
-    ``cancelled`` a reason).
+    ``cancelled`` a reason; no other move takes a provider).
+
+    Assigning by hand records what an operator heard (on the phone, unless
+    ``actor.channel`` says otherwise): the provider must be one a dispatch over
+    that channel could reach now (:func:`check_assignable`).
 
     Raises:
         NotFoundError, IllegalTransitionError, CancellationReasonRequiredError,
-        InvalidInputError.
+        InvalidInputError, OfferConflictError (``channel_unavailable``).
     """
-    change = await jobs.move_job(
+    job = await jobs.locked_job(uow.session, job_id)
+    if (
+        target is JobStatus.ASSIGNED
+        and provider_id is not None
+        and can_move(job.kind, job.status, target)  # else move_locked says why not
+    ):
+        actor = await check_assignable(uow, job, provider_id, actor)
+    change = await jobs.move_locked(
         uow.session,
-        job_id,
+        job,
         target,
         now=uow.now,
         actor=actor,
@@ -372,10 +390,39 @@ async def record_arrival(
     return await announce_job(uow, Change(job, None, job.provider_id), JOB_UPDATED)
 
 
+async def check_assignable(
+    uow: UnitOfWork, job: Job, provider_id: int, actor: JobActor
+) -> JobActor:
+    """Whether the operator may give the (locked) ``job`` to ``provider_id`` by hand,
+    over ``actor.channel`` (``verbal`` when it names none): by dispatch's rules, the
+    provider is active, its price table lists the job's service, it takes that
+    channel and the channel reaches it now (:func:`offering.reachable_channels`).
+    Returns the actor with that channel, as the timeline records it.
+
+    Raises:
+        InvalidInputError: no such provider, blocked, or not serving the service.
+        OfferConflictError: ``channel_unavailable``.
+    """
+    channel = actor.channel or Channel.VERBAL
+    provider, _ = await offering.check_provider(
+        uow.session, job, provider_id, channel, open_offer_ok=True
+    )
+    live: dict[int, set[Channel]] = {}
+    if uow.reach is not None and channel in offering.LIVE_CHANNELS:
+        live = await uow.reach.live_channels([provider.id])
+    if channel not in offering.reachable_channels(provider, live.get(provider.id, set())):
+        raise OfferConflictError(
+            "channel_unavailable",
+            f"{provider.name} não pode ser acionado por {channel.value} agora.",
+        )
+    return dataclasses.replace(actor, channel=channel)
+
+
 async def assign_job(
     uow: UnitOfWork, job_id: int, provider_id: int, actor: JobActor, note: str | None = None
 ) -> JobView:
-    """Give the job to a provider (the operator's verbal dispatch, an accepted offer)."""
+    """Give the job to a provider by hand (the operator's verbal dispatch): see
+    :func:`move_job`."""
     return await move_job(
         uow, job_id, JobStatus.ASSIGNED, actor, provider_id=provider_id, note=note
     )

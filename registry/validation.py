@@ -1,6 +1,10 @@
 """Validation and normalisation of Brazilian identifiers (pure, no I/O).
 
-* CPF (11 digits) and CNPJ (14 digits): check digits, generation from a base.
+* CPF (11 digits) and CNPJ (14 characters): check digits, generation from a base.
+  A CNPJ's first 12 characters (root and branch) may be digits or, since July
+  2026, upper-case letters A–Z (the alphanumeric CNPJ); its last 2, the check
+  digits, are digits. Each character counts as its ASCII code minus 48 (a digit
+  as itself, ``A`` as 17...) under the usual mod-11 weights.
 * Vehicle plates: old ``ABC1234`` and Mercosul ``ABC1D23``, stored upper case
   without a dash.
 * CEP (8 digits), UF (two letters), phones in E.164 (``+55`` + DDD + number).
@@ -18,6 +22,10 @@ from registry.enums import PersonKind
 from registry.errors import ValidationError
 
 _SEPARATORS = re.compile(r"[\s.\-/()]")
+_DOCUMENT_PUNCTUATION = re.compile(r"[\s.\-/]")
+_CNPJ = re.compile(r"[0-9A-Z]{12}[0-9]{2}")
+_DIGITS = re.compile(r"[0-9]+")
+_ALPHANUMERIC = re.compile(r"[0-9A-Z]+")
 _PLATE = re.compile(r"[A-Z]{3}[0-9][A-Z0-9][0-9]{2}")
 _OLD_PLATE = re.compile(r"[A-Z]{3}[0-9]{4}")
 
@@ -128,8 +136,18 @@ DDDS = frozenset(
 
 
 def only_digits(value: str) -> str:
-    """The digits of ``value``, in order, everything else dropped."""
+    """The digits of ``value``, in order, everything else dropped.
+
+    Not for CNPJs, which may hold letters: see :func:`document_characters`.
+    """
     return "".join(ch for ch in value if "0" <= ch <= "9")
+
+
+def document_characters(value: str) -> str:
+    """A CPF's or CNPJ's characters as stored: the punctuation (``.``, ``/``,
+    ``-``, spaces) dropped, letters in upper case: ``12.abc.345/01de-35`` →
+    ``12ABC34501DE35``. Whether they make a valid document is not checked."""
+    return _DOCUMENT_PUNCTUATION.sub("", value).upper()
 
 
 def _digits_of(value: str) -> str | None:
@@ -138,8 +156,10 @@ def _digits_of(value: str) -> str | None:
     return bare if bare.isascii() and bare.isdigit() else None
 
 
-def _check_digit(digits: str, weights: range | list[int]) -> str:
-    total = sum(int(d) * w for d, w in zip(digits, weights, strict=True))
+def _check_digit(characters: str, weights: range | list[int]) -> str:
+    # A character's value is its ASCII code minus 48: a digit's own value, and the
+    # alphanumeric CNPJ's letters A..Z 17..42 (Receita Federal's rule).
+    total = sum((ord(c) - 48) * w for c, w in zip(characters, weights, strict=True))
     rest = total % 11
     return "0" if rest < 2 else str(11 - rest)
 
@@ -158,10 +178,12 @@ def _cnpj_digits(base12: str) -> str:
     return first + _check_digit(base12 + first, _CNPJ_WEIGHTS_2)
 
 
-def _base(value: str | int, length: int, what: str) -> str:
+def _base(value: str | int, length: int, what: str, *, letters: bool = False) -> str:
     base = f"{value:0{length}d}" if isinstance(value, int) else value
-    if len(base) != length or not base.isascii() or not base.isdigit():
-        raise ValidationError(what.lower(), f"{what} base must be {length} digits, got {value!r}")
+    shape = _ALPHANUMERIC if letters else _DIGITS
+    if len(base) != length or not shape.fullmatch(base):
+        kind = "digits or upper-case letters" if letters else "digits"
+        raise ValidationError(what.lower(), f"{what} base must be {length} {kind}, got {value!r}")
     if len(set(base)) == 1:
         raise ValidationError(what.lower(), f"{what} base must not repeat one digit, got {value!r}")
     return base
@@ -179,12 +201,14 @@ def make_cpf(base9: str | int) -> str:
 
 
 def make_cnpj(base12: str | int) -> str:
-    """The 14-digit CNPJ whose first twelve digits are ``base12`` (root + branch).
+    """The CNPJ whose first twelve characters are ``base12`` (root + branch): digits
+    (an int is zero-padded) or, for an alphanumeric CNPJ, upper-case letters too.
 
     Raises:
-        ValueError: ``base12`` is not 12 digits or repeats one digit.
+        ValueError: ``base12`` is not 12 digits or upper-case letters, or repeats
+            one character.
     """
-    base = _base(base12, 12, "CNPJ")
+    base = _base(base12, 12, "CNPJ", letters=True)
     return base + _cnpj_digits(base)
 
 
@@ -197,24 +221,37 @@ def cpf_is_valid(value: str) -> bool:
 
 
 def cnpj_is_valid(value: str) -> bool:
-    """True for a CNPJ with correct check digits, formatted (``12.345.678/0001-95``) or not."""
-    digits = _digits_of(value)
-    if digits is None or len(digits) != 14 or len(set(digits)) == 1:
+    """True for a CNPJ with correct check digits, numeric or alphanumeric, formatted
+    (``12.345.678/0001-95``, ``12.ABC.345/01DE-35``) or not, letters in any case."""
+    characters = document_characters(value)
+    if not value.isascii() or not _CNPJ.fullmatch(characters) or len(set(characters)) == 1:
         return False
-    return _cnpj_digits(digits[:12]) == digits[12:]
+    return _cnpj_digits(characters[:12]) == characters[12:]
+
+
+def normalize_cnpj(value: str, field: str = "cnpj") -> str:
+    """A valid CNPJ as stored: 14 characters, no punctuation, letters in upper case
+    (``12.abc.345/01de-35`` → ``12ABC34501DE35``).
+
+    Raises:
+        ValidationError: not a valid CNPJ.
+    """
+    if not cnpj_is_valid(value):
+        raise ValidationError(field, "CNPJ inválido")
+    return document_characters(value)
 
 
 def normalize_document(value: str, person_kind: PersonKind, field: str = "document") -> str:
-    """The digits of a valid CPF (``pf``) or CNPJ (``pj``).
+    """A valid CPF (``pf``: its 11 digits) or CNPJ (``pj``: see :func:`normalize_cnpj`)
+    as stored.
 
     Raises:
         ValidationError: the document is not a valid one of that kind.
     """
-    if person_kind is PersonKind.PF:
-        if not cpf_is_valid(value):
-            raise ValidationError(field, "CPF inválido")
-    elif not cnpj_is_valid(value):
-        raise ValidationError(field, "CNPJ inválido")
+    if person_kind is PersonKind.PJ:
+        return normalize_cnpj(value, field)
+    if not cpf_is_valid(value):
+        raise ValidationError(field, "CPF inválido")
     return only_digits(value)
 
 
@@ -224,7 +261,8 @@ def format_cpf(cpf: str) -> str:
 
 
 def format_cnpj(cnpj: str) -> str:
-    """``12345678000195`` as ``12.345.678/0001-95``."""
+    """``12345678000195`` as ``12.345.678/0001-95`` (``12ABC34501DE35`` as
+    ``12.ABC.345/01DE-35``)."""
     return f"{cnpj[:2]}.{cnpj[2:5]}.{cnpj[5:8]}/{cnpj[8:12]}-{cnpj[12:]}"
 
 

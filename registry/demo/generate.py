@@ -56,6 +56,18 @@ def _unique_base(index: int, width: int, step: int, offset: int) -> str:
     return f"{value:0{width}d}"
 
 
+ALPHANUMERIC_CNPJ_EVERY = 8
+"""One demo company in this many has an alphanumeric CNPJ (registered from July 2026)."""
+_LETTERS = "ABCDEFGHIJ"
+
+
+def _alphanumeric(root: str) -> str:
+    """An alphanumeric CNPJ root: the first three digits of ``root`` as the letters at
+    their positions in A..J (one to one: distinct roots stay distinct, and none
+    equals an all-digit root)."""
+    return "".join(_LETTERS[int(d)] for d in root[:3]) + root[3:]
+
+
 def _money(rng: random.Random, low: float, high: float, step: float = 5.0) -> Decimal:
     """A price between ``low`` and ``high`` reais, a multiple of ``step``."""
     steps = round((high - low) / step)
@@ -239,6 +251,8 @@ def _provider_identity(
         surname=rng.choice(SURNAMES).removeprefix("da ").removeprefix("dos "),
     )
     root = _unique_base(index, 8, 48_611_237, 31_415_926)
+    if index % ALPHANUMERIC_CNPJ_EVERY == ALPHANUMERIC_CNPJ_EVERY - 1:
+        root = _alphanumeric(root)
     return {
         "person_kind": PersonKind.PJ,
         "trade_name": trade,

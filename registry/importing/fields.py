@@ -20,6 +20,7 @@ from registry.errors import ValidationError
 from registry.validation import (
     cnpj_is_valid,
     cpf_is_valid,
+    document_characters,
     normalize_document,
     only_digits,
 )
@@ -32,7 +33,7 @@ PLAN_SEPARATOR = "|"
 LAT_RANGE, LNG_RANGE = (-34.0, 6.0), (-74.5, -28.5)
 FIRST_YEAR = 1900
 
-_DOCUMENT_CHARS = re.compile(r"[0-9.\-/\s]+")
+_DOCUMENT_CHARS = re.compile(r"[0-9A-Za-z.\-/\s]+")  # letters: the alphanumeric CNPJ
 _DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?")
 _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T\s]\d{1,2}:\d{2}(?::\d{2})?)?")
 _VIN = re.compile(r"[A-HJ-NPR-Z0-9]{17}")
@@ -87,7 +88,8 @@ def _restore_zeros(value: str, length: int) -> str:
 def document(
     value: str, kind: PersonKind | None, field: str = "document"
 ) -> tuple[str, PersonKind]:
-    """A beneficiary's CPF or CNPJ as digits, with its person kind.
+    """A beneficiary's CPF (digits) or CNPJ (digits, or letters and digits), with
+    its person kind.
 
     Without ``kind``, up to 11 digits is a CPF and more is a CNPJ.
 
@@ -95,9 +97,9 @@ def document(
         ValidationError: ``CPF inválido`` / ``CNPJ inválido`` / not a document.
     """
     if not _DOCUMENT_CHARS.fullmatch(value):
-        raise ValidationError(field, "CPF/CNPJ inválido: informe apenas números")
+        raise ValidationError(field, "CPF/CNPJ inválido")
     if kind is None:
-        kind = PersonKind.PF if len(only_digits(value)) <= CPF_LENGTH else PersonKind.PJ
+        kind = PersonKind.PF if len(document_characters(value)) <= CPF_LENGTH else PersonKind.PJ
     length = CPF_LENGTH if kind is PersonKind.PF else CNPJ_LENGTH
     return normalize_document(_restore_zeros(value, length), kind, field), kind
 
@@ -113,7 +115,7 @@ def any_document(value: str, field: str) -> str:
         return only_digits(cpf)
     cnpj = _restore_zeros(value, CNPJ_LENGTH)
     if cnpj_is_valid(cnpj):
-        return only_digits(cnpj)
+        return document_characters(cnpj)
     raise ValidationError(field, "CPF/CNPJ inválido")
 
 

@@ -25,10 +25,13 @@ from registry.db import Base, Timestamped
 from registry.enums import PersonKind, Sex
 from registry.models.columns import Address, IdPk, geography_point, str_enum
 
-# Documents are digits only: a CPF for a pessoa física, a CNPJ for a jurídica.
+# Documents are stored without punctuation: a CPF (11 digits) for a pessoa física, a
+# CNPJ for a jurídica: 12 digits or upper-case letters (the alphanumeric CNPJ, from
+# July 2026), then 2 check digits.
+CNPJ_FORMAT = "[0-9A-Z]{12}[0-9]{2}"
 DOCUMENT_MATCHES_KIND = (
     "(person_kind = 'pf' AND document ~ '^[0-9]{11}$') "
-    "OR (person_kind = 'pj' AND document ~ '^[0-9]{14}$')"
+    f"OR (person_kind = 'pj' AND document ~ '^{CNPJ_FORMAT}$')"
 )
 E164 = r"^\+[1-9][0-9]{7,14}$"
 # The search key of a name (registry.search mirrors it in Python): unaccented, lower
@@ -44,7 +47,7 @@ NAME_SEARCH_SQL = (
 class Beneficiary(IdPk, Address, Timestamped, Base):
     """Beneficiário: a person or company entitled to a client's assistance.
 
-    ``document`` (CPF or CNPJ, digits only) is unique within the client: the same
+    ``document`` (CPF or CNPJ, without punctuation) is unique within the client: the same
     person may be a beneficiary of two clients. ``phone`` and ``whatsapp`` are E.164.
     Operators find beneficiaries by name (accent- and case-insensitive trigram
     index), by document or by a vehicle's plate.

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.db import Base, Timestamped
 from registry.enums import LedgerKind, PersonKind
-from registry.models.beneficiaries import DOCUMENT_MATCHES_KIND, E164
+from registry.models.beneficiaries import CNPJ_FORMAT, DOCUMENT_MATCHES_KIND, E164
 from registry.models.columns import Address, IdPk, str_enum
 
 
@@ -19,7 +19,7 @@ class Representative(IdPk, Timestamped, Base):
 
     __tablename__ = "representatives"
     __table_args__ = (
-        CheckConstraint("document ~ '^([0-9]{11}|[0-9]{14})$'", name="document_digits"),
+        CheckConstraint(f"document ~ '^([0-9]{{11}}|{CNPJ_FORMAT})$'", name="document_format"),
         CheckConstraint(f"phone ~ '{E164}'", name="phone_e164"),
         CheckConstraint(f"whatsapp ~ '{E164}'", name="whatsapp_e164"),
     )

@@ -25,13 +25,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.db import Base, Timestamped
 from registry.enums import BankAccountType, ContactKind
+from registry.models.beneficiaries import CNPJ_FORMAT
 from registry.models.columns import Address, IdPk, geography_point, str_enum
 
 
 class Client(IdPk, Address, Timestamped, Base):
     """Cliente: an insurer, association or company that buys assistance plans.
 
-    ``cnpj`` is stored as 14 digits. ``vip`` marks a priority client for the
+    ``cnpj`` is stored as its 14 characters: digits, or upper-case letters in the
+    first 12 of an alphanumeric CNPJ. ``vip`` marks a priority client for the
     operators. ``sla_*_minutes`` override the assistance's default targets for
     dispatching a job and for the provider's arrival; ``ranking_weights`` overrides
     the candidate ranking weights (keys are the ranking's factor names).
@@ -39,7 +41,7 @@ class Client(IdPk, Address, Timestamped, Base):
 
     __tablename__ = "clients"
     __table_args__ = (
-        CheckConstraint("cnpj ~ '^[0-9]{14}$'", name="cnpj_digits"),
+        CheckConstraint(f"cnpj ~ '^{CNPJ_FORMAT}$'", name="cnpj_format"),
         CheckConstraint("sla_dispatch_minutes > 0", name="sla_dispatch_positive"),
         CheckConstraint("sla_arrival_minutes > 0", name="sla_arrival_positive"),
     )

@@ -44,7 +44,9 @@ class Provider(IdPk, Address, Timestamped, Base):
     * ``base_location``: where the provider is based (geography POINT, GiST
       indexed); ``base_h3``: its H3 cell at resolution 8 as a signed 64-bit id (see
       :mod:`registry.cells`), kept in step by whoever writes ``base_location``.
-    * ``working_radius_km``: how far from the base it accepts jobs.
+    * ``working_radius_km``: how far it goes for a job: candidate search leaves it
+      out of jobs further than this from where it is (its fresh live position, else
+      its base), whatever the search's own radius.
     * ``preference``: the assistance's own preference, 0 (lowest) to 5.
     * ``channels``: how offers may reach it (app, web, link, verbal).
     * ``max_active_jobs``: how many jobs it may be on at once (1: one at a time; a

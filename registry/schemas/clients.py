@@ -18,6 +18,7 @@ from registry.enums import (
 )
 from registry.errors import ValidationError
 from registry.schemas.common import (
+    ONE_LINE,
     AddressIn,
     AddressOut,
     Id,
@@ -50,7 +51,7 @@ class ClientIn(AddressIn):
     cnpj: Cnpj
     state_registration: Text20 = None
     contract_date: date | None = None
-    trade_name: Annotated[str, Field(min_length=1, max_length=120)]
+    trade_name: Annotated[str, Field(min_length=1, max_length=120), ONE_LINE]
     legal_name: Name
     vip: bool = False
     operator_script: LongText = None
@@ -89,7 +90,7 @@ class ClientContactIn(InModel):
     """A phone, e-mail, Skype or WhatsApp. Phones and WhatsApp are stored as E.164."""
 
     kind: ContactKind
-    value: Annotated[str, Field(min_length=1, max_length=160)]
+    value: Annotated[str, Field(min_length=1, max_length=160), ONE_LINE]
     label: Text80 = None
 
     @model_validator(mode="after")
@@ -145,7 +146,7 @@ class ClientResponsibleOut(Stamped):
 class ContractIn(InModel):
     """A contract; ``plan_ids`` are the client's plans it covers."""
 
-    code: Annotated[str, Field(min_length=1, max_length=40)]
+    code: Annotated[str, Field(min_length=1, max_length=40), ONE_LINE]
     description: LongText = None
     plan_ids: list[Id] = Field(default_factory=list, max_length=200)
 
@@ -161,7 +162,7 @@ class PlanIn(InModel):
     """A plan. ``code`` is generated (``PL0001``...) when not given."""
 
     code: Annotated[str, Field(max_length=40)] | None = None
-    name: Annotated[str, Field(min_length=1, max_length=120)]
+    name: Annotated[str, Field(min_length=1, max_length=120), ONE_LINE]
     kind: PlanKind
     beneficiary_pays_excess_km: bool = False
     count_km_all_trips: bool = False
@@ -202,7 +203,7 @@ class PlanServiceOut(Stamped):
 
 
 class PartnerSiteIn(AddressIn):
-    name: Annotated[str, Field(min_length=1, max_length=120)]
+    name: Annotated[str, Field(min_length=1, max_length=120), ONE_LINE]
     kind: ShortText = "oficina"
     location: LatLng | None = None
 

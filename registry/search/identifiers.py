@@ -18,15 +18,17 @@ from registry.search.query import SearchQuery
 from registry.search.sql import _of_client, _param, _starts_with
 
 _PLATE_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_DOCUMENT_ALPHABET = _PLATE_ALPHABET
+"""A document's characters: digits, and an alphanumeric CNPJ's upper-case letters."""
 
 
 async def _search_documents(
-    session: AsyncSession, digits: str, client_id: int | None, limit: int
+    session: AsyncSession, prefix: str, client_id: int | None, limit: int
 ) -> list[SearchHit]:
     statement = (
         select(*_hit_columns())
         .join(Client, Client.id == Beneficiary.client_id)
-        .where(_starts_with(Beneficiary.document, digits, "0123456789"))
+        .where(_starts_with(Beneficiary.document, prefix, _DOCUMENT_ALPHABET))
         .where(_of_client(Beneficiary.client_id, client_id))
         .order_by(Beneficiary.document, Beneficiary.id)
         .limit(_param(limit))

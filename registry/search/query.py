@@ -8,6 +8,10 @@ The text is:
 * a **plate**: three letters and at least one digit, with or without dash or spaces,
   any case (``abc-1``, ``ABC1D23``): a whole plate or the start of one, old
   (``ABC1234``) or Mercosul (``ABC1D23``); either form finds the other;
+* an **alphanumeric CNPJ** (from July 2026), whole or its start: letters and digits
+  with at least one of each, CNPJ punctuation but no spaces, any case, shaped as a
+  CNPJ is (12 letters or digits, then 2 digits: ``12.ABC.345/01DE-35``, ``12abc``);
+  not a plate (a plate's shape wins), searched as a document;
 * otherwise a **name**: lower-cased, accents stripped, split into at most
   :data:`MAX_NAME_TOKENS` tokens; at least one token must have
   :data:`MIN_NAME_TOKEN_CHARS` characters.
@@ -26,7 +30,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from registry.errors import ValidationError
-from registry.validation import only_digits
+from registry.validation import document_characters, only_digits
 
 MAX_QUERY_CHARS = 100
 """Longest text accepted; longer raises ValidationError (nobody types that much)."""
@@ -35,11 +39,14 @@ MIN_NAME_TOKEN_CHARS = 3
 MAX_NAME_TOKENS = 6
 """Tokens of a name query beyond this many are ignored."""
 MIN_DOCUMENT_DIGITS = 3
-"""Fewest digits searched as the start of a CPF or CNPJ."""
+"""Fewest characters (digits, or an alphanumeric CNPJ's letters and digits) searched
+as the start of a CPF or CNPJ."""
 MAX_DOCUMENT_DIGITS = 14
-"""A CNPJ's digits; more digits cannot match any document."""
+"""A CNPJ's characters; more cannot match any document."""
 
 _DOCUMENT_TEXT = re.compile(r"[0-9.\-/\s]+")
+_ALPHANUMERIC_CNPJ_TEXT = re.compile(r"(?=.*[0-9])(?=.*[A-Za-z])[0-9A-Za-z.\-/]+")
+_CNPJ_START = re.compile(r"[0-9A-Z]{1,12}|[0-9A-Z]{12}[0-9]{1,2}")
 _PLATE_TEXT = re.compile(r"[A-Z]{3}[0-9](?:[A-Z0-9][0-9]{0,2})?")
 _PLATE_NOISE = re.compile(r"[\s\-]")
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
@@ -63,8 +70,10 @@ class SearchQuery:
 
     ``terms``: for a name, its tokens (``[a-z0-9]``, in typed order); for a plate,
     the typed plate or prefix (upper case, no dash) and, when its fifth character
-    says so, the same in the other format; for a document, its digits.
-    ``complete``: a whole plate (7 characters) or a whole CPF/CNPJ (11 or 14 digits).
+    says so, the same in the other format; for a document, its characters as stored
+    (digits; an alphanumeric CNPJ's letters in upper case).
+    ``complete``: a whole plate (7 characters) or a whole CPF/CNPJ (11 or 14
+    characters).
     """
 
     kind: QueryKind
@@ -118,13 +127,18 @@ def classify(text: str) -> SearchQuery:
     compact = _PLATE_NOISE.sub("", stripped).upper()
     if _PLATE_TEXT.fullmatch(compact):
         return _plate_query(compact)
+    if _ALPHANUMERIC_CNPJ_TEXT.fullmatch(stripped):
+        characters = document_characters(stripped)
+        if _CNPJ_START.fullmatch(characters):
+            return _document_query(characters)
     return _name_query(normalize_name(stripped))
 
 
-def _document_query(digits: str) -> SearchQuery:
-    if not MIN_DOCUMENT_DIGITS <= len(digits) <= MAX_DOCUMENT_DIGITS:
+def _document_query(characters: str) -> SearchQuery:
+    if not MIN_DOCUMENT_DIGITS <= len(characters) <= MAX_DOCUMENT_DIGITS:
         return SearchQuery(QueryKind.NONE)
-    return SearchQuery(QueryKind.DOCUMENT, (digits,), complete=len(digits) in (11, 14))
+    complete = len(characters) in (11, 14)
+    return SearchQuery(QueryKind.DOCUMENT, (characters,), complete=complete)
 
 
 def _plate_query(plate: str) -> SearchQuery:

@@ -8,6 +8,7 @@ import asyncio
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from decimal import Decimal
 
 import httpx
 import orjson
@@ -23,7 +24,7 @@ from realtime.store import LiveStore
 from registry import models as m
 from registry.cells import point_cell
 from registry.devices import token_digest
-from registry.enums import PersonKind, ServiceTarget
+from registry.enums import Channel, PersonKind, ServiceTarget
 from registry.permissions import ADMIN, ROLE_PERMISSIONS
 from registry.validation import make_cnpj
 from server.settings import Settings
@@ -50,15 +51,25 @@ async def _world(db: Sessions) -> dict[str, int]:
         client = m.Client(cnpj=make_cnpj(41), trade_name="Seguradora", legal_name="Seg SA")
         kind = m.IncidentType(name="Chave trancada")
         service = m.ServiceType(code="chaveiro", name="Chaveiro", target=ServiceTarget.HOME)
-        provider = m.Provider(
+        provider = m.Provider(  # given the job by phone: it takes calls, opens locks
             person_kind=PersonKind.PJ,
             document=make_cnpj(42),
             name="Chaveiro 24h",
+            phone="+5511912345678",
+            channels=[Channel.APP, Channel.VERBAL],
             base_location="SRID=4326;POINT(-46.63 -23.55)",
             base_h3=point_cell(-23.55, -46.63),
         )
         session.add_all([role, client, kind, service, provider])
         await session.flush()
+        session.add(
+            m.ProviderService(
+                provider_id=provider.id,
+                service_type_id=service.id,
+                departure_fee=Decimal("90.00"),
+                price_per_km=Decimal("2.00"),
+            )
+        )
         session.add(m.User(login="admin", name="Admin", password_hash=cheap, role_id=role.id))
         session.add(
             m.DeviceToken(provider_id=provider.id, name="app", token_hash=token_digest(TOKEN))

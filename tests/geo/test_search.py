@@ -75,6 +75,8 @@ def reference(providers: Sequence[Provider], query: SearchQuery) -> tuple[Ranked
         fresh = p.live is not None and NOW_MS - p.live[2] < FRESH_MS
         lat, lng = (p.live[0], p.live[1]) if p.live is not None and fresh else (e.lat, e.lng)
         d = haversine_km(query.lat, query.lng, lat, lng)
+        if e.working_radius_km is not None and d > e.working_radius_km:
+            continue  # beyond its own radius
         price = price_of_job(
             e.services[query.service_type_id],
             road(d),
@@ -105,6 +107,7 @@ PROVIDER = st.tuples(
     st.floats(0, 360),
     st.tuples(rates, rates, st.integers(0, 5)),
     st.tuples(st.booleans(), st.booleans(), st.booleans(), st.booleans()),
+    st.one_of(st.none(), st.floats(0, 1.5)),  # its own working radius, × radius
 )
 
 
@@ -115,7 +118,7 @@ def worlds(draw: st.DrawFn) -> tuple[list[Provider], float, int]:
     radius = draw(st.floats(0.3, max_radius))
     providers = []
     for pid, drawn in enumerate(draw(st.lists(PROVIDER, max_size=80)), start=1):
-        km, bearing, where, live_kind, live_km, live_bearing, record, flags = drawn
+        km, bearing, where, live_kind, live_km, live_bearing, record, flags, own = drawn
         active, tow, partner, busy = flags
         base = destination(*SE, km * radius, bearing) if where == "own" else SE
         age_ms = {"fresh": 1_000, "stale": 600_000, "exactly stale": FRESH_MS}.get(live_kind)
@@ -134,6 +137,7 @@ def worlds(draw: st.DrawFn) -> tuple[list[Provider], float, int]:
             preference=record[2],
             services={TOW if tow else TAXI: ROW},
             partners=frozenset({CLIENT} if partner else {OTHER_CLIENT}),
+            working_radius_km=None if own is None else own * radius,
         )
         providers.append(Provider(entry, live, busy))
     return providers, radius, resolution
@@ -190,6 +194,35 @@ def _with(q: SearchQuery, changes: dict[str, object]) -> SearchQuery:
     from dataclasses import replace
 
     return replace(q, **changes)  # type: ignore[arg-type]
+
+
+def test_a_provider_is_a_candidate_only_where_its_own_radius_reaches() -> None:
+    # The case: listed 17 to 31 km away with working radii of 15 to 25 km.
+    near = provider(1, 12.0, working_radius_km=15)
+    short = provider(2, 17.0, 90.0, working_radius_km=15)
+    wide = provider(3, 17.0, 180.0, working_radius_km=25)
+    beyond_search = provider(4, 31.0, 270.0, working_radius_km=40)  # the search's 20 km
+    just_in = provider(5, 14.9, 45.0, working_radius_km=15)
+    unlimited = provider(6, 19.0, 135.0)  # no radius of its own
+    everyone = [near, short, wide, beyond_search, just_in, unlimited]
+    catalogue = Catalogue(p.entry for p in everyone)
+    found = run(catalogue, FakeLive(everyone, 8), query(n=10))
+    assert sorted(ids(found)) == [1, 3, 5, 6]
+    assert all(c.facts.distance_km <= 20.0 for c in found)
+
+
+def test_the_own_radius_is_measured_from_where_the_provider_counts() -> None:
+    back = provider(1, 18.0, working_radius_km=15)
+    back.live = (*destination(*SE, 1.0, 0.0), NOW_MS - 1_000)  # fresh, 1 km from the job
+    out = provider(2, 3.0, 180.0, working_radius_km=15)
+    out.live = (*destination(*SE, 19.0, 180.0), NOW_MS - 1_000)  # on a job far away
+    partner = provider(3, 16.0, 90.0, working_radius_km=15, partners=frozenset({CLIENT}))
+    stale = provider(4, 16.0, 270.0, working_radius_km=15)
+    stale.live = (*destination(*SE, 1.0, 270.0), NOW_MS - 600_000)  # old news: its base
+    everyone = [back, out, partner, stale]
+    found = run(Catalogue(p.entry for p in everyone), FakeLive(everyone, 8), query())
+    assert ids(found) == [1]
+    assert found[0].facts.distance_km == pytest.approx(1.0, abs=0.01)
 
 
 def test_a_busy_provider_is_flagged_and_penalised() -> None:

@@ -35,7 +35,9 @@ async def _world(
 ) -> tuple[int, int, dict[int, Truth]]:
     """Providers scattered around the origin; returns (service type, client, truth).
 
-    truth: id -> (lat, lng, on_time, acceptance, preference, partner, eligible, busy)."""
+    truth: id -> (lat, lng, on_time, acceptance, preference, partner, eligible, busy);
+    eligible: active, serving tows, and no further from the origin (where it counts)
+    than its own working radius."""
     truth: dict[int, Truth] = {}
     live: list[tuple[int, PositionFix, int]] = []
     async with db() as session, session.begin():
@@ -48,6 +50,7 @@ async def _world(
             lat = ORIGIN[0] + rng.uniform(-0.2, 0.2)
             lng = ORIGIN[1] + rng.uniform(-0.2, 0.2)
             blocked = rng.random() < 0.1
+            own_radius = rng.choice([8, 15, 30, 60])
             provider = m.Provider(
                 person_kind=PersonKind.PJ,
                 document=make_cnpj(1000 + i),
@@ -58,6 +61,7 @@ async def _world(
                 on_time_rate=Decimal(f"{rng.random():.4f}") if rng.random() < 0.8 else None,
                 acceptance_rate=Decimal(f"{rng.random():.4f}") if rng.random() < 0.8 else None,
                 status=ProviderStatus.BLOCKED if blocked else ProviderStatus.ACTIVE,
+                working_radius_km=own_radius,
             )
             session.add(provider)
             await session.flush()
@@ -88,7 +92,7 @@ async def _world(
                 float(provider.acceptance_rate) if provider.acceptance_rate is not None else None,
                 provider.preference,
                 partner,
-                serves_tow and not blocked,
+                serves_tow and not blocked and haversine_km(*ORIGIN, *counted) <= own_radius,
                 rng.random() < 0.2,
             )
         tow_id, client_id = tow.id, client.id

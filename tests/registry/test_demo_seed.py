@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from operations.models import Job
 from registry.cells import point_cell
 from registry.db import transaction
 from registry.demo import DEMO_PASSWORD, DEMO_USERS, DemoSummary, seed_demo
@@ -170,6 +171,22 @@ async def test_seed_demo_command_reports_logins_and_password(
 ) -> None:
     first = await seed_demo_command(settings)
     second = await seed_demo_command(settings)
+    async with db() as session:  # each job given by hand went to a provider that tows
+        given = (
+            await session.execute(
+                select(Job.service_type_id, Provider, ProviderService.id)
+                .join(Provider, Provider.id == Job.provider_id)
+                .outerjoin(
+                    ProviderService,
+                    (ProviderService.provider_id == Provider.id)
+                    & (ProviderService.service_type_id == Job.service_type_id),
+                )
+            )
+        ).all()
+    assert len(given) == 3  # the demo's assigned, en route and on site jobs
+    for _, provider, price_row in given:
+        assert price_row is not None, provider.name
+        assert Channel.VERBAL in provider.channels and (provider.phone or provider.whatsapp)
     assert "admin" in first and "prestador" in first and DEMO_PASSWORD in first
     assert f"providers {settings.demo_providers}" in first
     assert "nothing (already seeded)" in second

@@ -120,6 +120,36 @@ def test_documents_with_or_without_punctuation(text: str, digits: str, complete:
     assert classify(text) == SearchQuery(QueryKind.DOCUMENT, (digits,), complete=complete)
 
 
+@pytest.mark.parametrize(
+    ("text", "characters", "complete"),
+    [
+        ("12.ABC.345/01DE-35", "12ABC34501DE35", True),
+        ("12abc34501de35", "12ABC34501DE35", True),
+        ("12.abc.345/01DE", "12ABC34501DE", False),
+        ("12.ABC", "12ABC", False),
+        ("12ABC345", "12ABC345", False),
+    ],
+)
+def test_alphanumeric_cnpjs_are_documents(text: str, characters: str, complete: bool) -> None:
+    assert classify(text) == SearchQuery(QueryKind.DOCUMENT, (characters,), complete=complete)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("ABC1D23", QueryKind.PLATE),
+        ("abc-12", QueryKind.PLATE),
+        ("Rua 25 de Março", QueryKind.NAME),
+        ("12.ABC.345/01DE-35X", QueryKind.NAME),  # longer than a CNPJ
+        ("12.ABC.345/01DE-3X", QueryKind.NAME),  # a letter among the check digits
+    ],
+)
+def test_letters_and_digits_that_cannot_start_a_cnpj_are_not_documents(
+    text: str, kind: QueryKind
+) -> None:
+    assert classify(text).kind is kind
+
+
 def test_more_digits_than_a_cnpj_search_nothing() -> None:
     assert classify("1" * 15).kind is QueryKind.NONE
 
@@ -174,7 +204,7 @@ def test_any_text_classifies_into_searchable_terms(text: str) -> None:
     elif query.kind is QueryKind.PLATE:
         assert all(re.fullmatch("[A-Z]{3}[0-9][A-Z0-9]{0,3}", term) for term in query.terms)
     elif query.kind is QueryKind.DOCUMENT:
-        assert query.terms[0].isdigit() and len(query.terms[0]) <= 14
+        assert re.fullmatch("[0-9A-Z]{3,12}[0-9]{0,2}", query.terms[0])
     else:
         assert query.terms == ()
 
@@ -327,6 +357,17 @@ async def test_cnpj(db: Sessions, registry: Registry) -> None:
         hits = await _search(db, text)
         assert _names(hits) == ["Transportes Silva Ltda"]
         assert hits[0].person_kind is PersonKind.PJ
+
+
+async def test_an_alphanumeric_cnpj_by_itself_formatted_or_its_start(db: Sessions) -> None:
+    async with transaction(db) as session:
+        client = await _client(session, 474445550001, "Seguradora Nova")
+        cnpj = make_cnpj("12ABC34501DE")
+        await _person(session, client, "Logística Alfa Ltda", cnpj, kind=PersonKind.PJ)
+        await _person(session, client, "Transportes Silva Ltda", COMPANY_CNPJ, kind=PersonKind.PJ)
+    for text in ("12.ABC.345/01DE-35", "12abc34501de35", "12.abc", "12ABC345"):
+        assert _names(await _search(db, text)) == ["Logística Alfa Ltda"], text
+    assert _names(await _search(db, "112")) == ["Transportes Silva Ltda"]
 
 
 async def test_inactive_records_are_found_and_marked(db: Sessions, registry: Registry) -> None:

@@ -18,6 +18,7 @@ from registry.validation import (
     make_cnpj,
     make_cpf,
     normalize_cep,
+    normalize_cnpj,
     normalize_document,
     normalize_phone,
     normalize_plate,
@@ -120,6 +121,77 @@ def test_changing_one_digit_of_a_cpf_invalidates_it(base: str, position: int, de
     cpf = make_cpf(base)
     altered = cpf[:position] + str((int(cpf[position]) + delta) % 10) + cpf[position + 1 :]
     assert not cpf_is_valid(altered)
+
+
+# --- the alphanumeric CNPJ (from July 2026) ---------------------------------------------
+
+OFFICIAL_ALPHANUMERIC_CNPJ = "12.ABC.345/01DE-35"
+"""Receita Federal's example of an alphanumeric CNPJ."""
+CNPJ_CHARACTERS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _mod11(values: list[int], weights: list[int]) -> int:
+    rest = sum(v * w for v, w in zip(values, weights, strict=True)) % 11
+    return 0 if rest < 2 else 11 - rest
+
+
+def cnpj_check_digits(base12: str) -> str:
+    """The check digits of a CNPJ's 12 first characters, by Receita Federal's rule:
+    each character is worth its ASCII code minus 48, then the mod-11 weights."""
+    values = [ord(ch) - 48 for ch in base12]
+    first = _mod11(values, [5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2])
+    second = _mod11([*values, first], [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2])
+    return f"{first}{second}"
+
+
+def test_the_official_alphanumeric_cnpj_is_valid() -> None:
+    assert cnpj_check_digits("12ABC34501DE") == "35"
+    for text in (OFFICIAL_ALPHANUMERIC_CNPJ, "12ABC34501DE35", "12.abc.345/01de-35"):
+        assert cnpj_is_valid(text), text
+    assert make_cnpj("12ABC34501DE") == "12ABC34501DE35"
+    assert format_cnpj("12ABC34501DE35") == OFFICIAL_ALPHANUMERIC_CNPJ
+
+
+@pytest.mark.parametrize(
+    "cnpj",
+    [
+        "12.ABC.345/01DE-36",  # wrong second check digit
+        "12.ABC.345/01DE-45",  # wrong first check digit
+        "12.ABC.345/01DF-35",  # a letter changed
+        "12.ABC.345/01D3-5E",  # a letter among the check digits
+        "12.ABC.345/01DE-3",  # 13 characters
+        "12.ÀBC.345/01DE-35",  # not A-Z
+        "12.ıBC.345/01DE-35",  # upper-cases to I, but is no ASCII letter
+        "AAAAAAAAAAAAAA",
+    ],
+)
+def test_invalid_alphanumeric_cnpjs_are_rejected(cnpj: str) -> None:
+    assert not cnpj_is_valid(cnpj)
+
+
+def test_an_alphanumeric_cnpj_is_stored_upper_case_without_punctuation() -> None:
+    assert normalize_cnpj("12.abc.345/01de-35") == "12ABC34501DE35"
+    assert normalize_cnpj(" 12 ABC 345 01DE 35 ") == "12ABC34501DE35"
+    assert normalize_cnpj("11.222.333/0001-81") == "11222333000181"
+    assert normalize_document(OFFICIAL_ALPHANUMERIC_CNPJ, PersonKind.PJ) == "12ABC34501DE35"
+    with pytest.raises(ValidationError) as info:
+        normalize_cnpj("12.ABC.345/01DE-36", "document")
+    assert (info.value.field, info.value.message) == ("document", "CNPJ inválido")
+    with pytest.raises(ValidationError, match="CPF inválido"):
+        normalize_document(OFFICIAL_ALPHANUMERIC_CNPJ, PersonKind.PF)
+
+
+cnpj_bases = st.text(alphabet=CNPJ_CHARACTERS, min_size=12, max_size=12).filter(
+    lambda base: len(set(base)) > 1
+)
+
+
+@given(cnpj_bases)
+def test_any_alphanumeric_base_with_its_check_digits_is_valid(base: str) -> None:
+    cnpj = base + cnpj_check_digits(base)
+    assert make_cnpj(base) == cnpj
+    assert cnpj_is_valid(cnpj) and cnpj_is_valid(format_cnpj(cnpj).lower())
+    assert normalize_cnpj(format_cnpj(cnpj)) == cnpj
 
 
 def test_formatting() -> None:

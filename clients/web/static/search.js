@@ -8,7 +8,8 @@ let inFlight = null;
 
 function formatDocument(doc) {
   if (doc.length === 11) return doc.replace(/(\d{3})(\d{3})(\d{3})(\d{2})/, "$1.$2.$3-$4");
-  if (doc.length === 14) return doc.replace(/(\d{2})(\d{3})(\d{3})(\d{4})(\d{2})/, "$1.$2.$3/$4-$5");
+  // A CNPJ's first 12 characters may be letters (the alphanumeric CNPJ).
+  if (doc.length === 14) return doc.replace(/(\w{2})(\w{3})(\w{3})(\w{4})(\d{2})/, "$1.$2.$3/$4-$5");
   return doc;
 }
 

@@ -22,6 +22,7 @@ from registry import models as m
 from registry.cells import point_cell
 from registry.enums import (
     CancelledJobCount,
+    Channel,
     LimitPeriod,
     PersonKind,
     PlanKind,
@@ -137,11 +138,21 @@ async def _ops(db: Sessions, world: World, *, tow_limit: int = 3, period: LimitP
             person_kind=PersonKind.PJ,
             document=make_cnpj(77),
             name="Guincho Rápido",
+            phone="+5511912345678",
+            channels=[Channel.APP, Channel.WEB, Channel.VERBAL],
             base_location="SRID=4326;POINT(-46.63 -23.55)",
             base_h3=point_cell(-23.55, -46.63),
         )
         session.add_all([car, site, provider])
         await session.flush()
+        session.add(
+            m.ProviderService(
+                provider_id=provider.id,
+                service_type_id=tow.id,
+                departure_fee=Decimal("120.00"),
+                price_per_km=Decimal("4.00"),
+            )
+        )
         return Ops(
             tow.id,
             taxi.id,
@@ -273,6 +284,56 @@ async def test_the_articles_example_end_to_end(
     known = await operator.get("/api/v1/addresses/search", params={"q": "praca da se"})
     assert known.status_code == 200, known.text
     assert any(a["source"] == "job" for a in known.json()["addresses"]), known.json()
+
+
+# A place link whose name is Google's formatted address, CEP included.
+PLACE_URL = (
+    "https://www.google.com.br/maps/place/Av.+Paulista,+1578+-+Bela+Vista,+S%C3%A3o+Paulo+-+SP,"
+    "+01310-200/@-23.5613,-46.6565,17z/data=!3m1!4b1!4m6!3m5!1s0x94ce59c8da0aa315:"
+    "0xd59f9431f2c9776a!8m2!3d-23.5612843!4d-46.6559029!16s%2Fg%2F11c1p8m3q1?entry=ttu"
+)
+ADDRESS_FIELDS = ("street", "number", "complement", "neighbourhood", "city", "state", "cep")
+
+
+async def test_a_maps_link_gives_a_job_the_address_it_gives_the_address_search(
+    operator: httpx.AsyncClient, world: World, ops: Ops
+) -> None:
+    link = await operator.post("/api/v1/addresses/from-maps-url", json={"url": PLACE_URL})
+    assert link.status_code == 200, link.text
+    from_link = link.json()["origin"]
+    incident = await _incident(operator, world, ops)
+    body = _tow(ops, origin={"maps_url": PLACE_URL, "reference": "em frente ao MASP"})
+    job = await _job(operator, incident, body)
+    assert job.status_code == 201, job.text
+    origin = job.json()["origin"]
+    assert {f: origin[f] for f in ADDRESS_FIELDS} == {f: from_link[f] for f in ADDRESS_FIELDS}
+    assert (origin["street"], origin["number"], origin["cep"]) == (
+        "Av. Paulista",
+        "1578",
+        "01310200",
+    )
+    assert origin["point"] == from_link["point"] == {"lat": -23.5612843, "lng": -46.6559029}
+    assert (origin["source"], origin["reference"]) == ("maps_url", "em frente ao MASP")
+
+    typed = {"maps_url": PLACE_URL, "number": "1580", "complement": "portão 2"}
+    patched = await operator.patch(f"/api/v1/jobs/{job.json()['id']}", json={"origin": typed})
+    assert patched.status_code == 200, patched.text
+    kept = patched.json()["origin"]  # what the operator typed beside the link wins
+    assert (kept["street"], kept["number"], kept["complement"]) == (
+        "Av. Paulista",
+        "1580",
+        "portão 2",
+    )
+    assert kept["cep"] == "01310200"
+    elsewhere = {"maps_url": PLACE_URL, "street": "Alameda Santos"}  # another street typed
+    patched = await operator.patch(f"/api/v1/jobs/{job.json()['id']}", json={"origin": elsewhere})
+    moved = patched.json()["origin"]  # the link's number and CEP are its own street's
+    assert (moved["street"], moved["number"], moved["cep"]) == ("Alameda Santos", None, None)
+    assert (moved["neighbourhood"], moved["city"], moved["state"]) == (
+        "Bela Vista",
+        "São Paulo",
+        "SP",
+    )
 
 
 # --- coverage and limits ------------------------------------------------------------
@@ -415,6 +476,82 @@ async def test_a_job_goes_through_its_states_and_leaves_a_timeline(
     ]
     assert timeline[0]["actor_user_id"] == world.users["operacao"]
     assert timeline[3]["channel"] == "app" and timeline[-1]["note"] == "entregue na oficina"
+
+
+async def test_assigning_by_hand_follows_the_rules_of_dispatch(
+    operator: httpx.AsyncClient, world: World, ops: Ops, db: Sessions
+) -> None:
+    incident = await _incident(operator, world, ops)
+    job_id = (await _job(operator, incident, _tow(ops))).json()["id"]
+    url = f"/api/v1/jobs/{job_id}/status"
+    async with db() as session, session.begin():
+        locksmith = m.Provider(
+            person_kind=PersonKind.PJ,
+            document=make_cnpj(79),
+            name="Chaveiro Central",
+            phone="+5511912345679",
+            channels=[Channel.VERBAL],
+            base_location="SRID=4326;POINT(-46.63 -23.55)",
+            base_h3=point_cell(-23.55, -46.63),
+        )
+        session.add(locksmith)
+    no_tows = await operator.post(url, json={"to": "assigned", "provider_id": locksmith.id})
+    assert no_tows.status_code == 422
+    assert no_tows.json()["error"]["fields"] == [
+        {
+            "field": "provider_id",
+            "message": "Chaveiro Central não atende este serviço (tabela de preços).",
+        }
+    ]
+    offline = await operator.post(  # the portal is not open
+        url, json={"to": "assigned", "provider_id": ops.provider, "channel": "web"}
+    )
+    assert offline.status_code == 409
+    assert offline.json()["error"] == {
+        "code": "channel_unavailable",
+        "message": "Guincho Rápido não pode ser acionado por web agora.",
+    }
+    assert (await operator.get(f"/api/v1/jobs/{job_id}")).json()["status"] == "open"
+    by_phone = await operator.post(url, json={"to": "assigned", "provider_id": ops.provider})
+    assert by_phone.status_code == 200, by_phone.text
+    timeline = (await operator.get(f"/api/v1/jobs/{job_id}/timeline")).json()
+    assert timeline[-1]["channel"] == "verbal"
+
+
+async def test_a_move_to_dispatching_takes_no_provider(
+    operator: httpx.AsyncClient, world: World, ops: Ops
+) -> None:
+    incident = await _incident(operator, world, ops)
+    job_id = (await _job(operator, incident, _tow(ops))).json()["id"]
+    url = f"/api/v1/jobs/{job_id}/status"
+    refused = await operator.post(url, json={"to": "dispatching", "provider_id": ops.provider})
+    assert refused.status_code == 422
+    [field] = refused.json()["error"]["fields"]
+    assert field["field"] == "provider_id" and "envie uma oferta" in field["message"]
+    job = (await operator.get(f"/api/v1/jobs/{job_id}")).json()
+    assert (job["status"], job["provider_id"]) == ("open", None)
+
+
+async def test_closing_a_job_needs_the_closing_permission(
+    operator: httpx.AsyncClient, login: Login, world: World, ops: Ops
+) -> None:
+    incident = await _incident(operator, world, ops)
+    job_id = (await _job(operator, incident, _tow(ops))).json()["id"]
+    url = f"/api/v1/jobs/{job_id}/status"
+    steps: list[dict[str, Any]] = [
+        {"to": "assigned", "provider_id": ops.provider, "channel": "verbal"},
+        {"to": "on_site"},
+        {"to": "completed"},
+    ]
+    for step in steps:
+        assert (await operator.post(url, json=step)).status_code == 200
+    refused = await operator.post(url, json={"to": "closed"})  # Operação lacks closing.close_jobs
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "forbidden"
+    assert (await operator.get(f"/api/v1/jobs/{job_id}")).json()["status"] == "completed"
+    admin = await login("admin")
+    closed = await admin.post(url, json={"to": "closed"})
+    assert closed.status_code == 200 and closed.json()["status"] == "closed"
 
 
 async def test_cancelling_needs_a_known_reason(

@@ -72,6 +72,41 @@ async def test_company_beneficiary_takes_a_cnpj(login: Login, world: World) -> N
     assert (await created(response))["document"] == "11222333000181"
 
 
+ALPHANUMERIC_CNPJ = "12.abc.345/01de-35"  # Receita Federal's example, typed in lower case
+STORED_CNPJ = "12ABC34501DE35"
+
+
+async def test_alphanumeric_cnpjs_are_taken_wherever_a_cnpj_is(login: Login, world: World) -> None:
+    admin = await login("admin")
+    client = await admin.post(
+        "/api/v1/clients",
+        json={"cnpj": ALPHANUMERIC_CNPJ, "trade_name": "Nova", "legal_name": "Nova Seguros SA"},
+    )
+    assert (await created(client))["cnpj"] == STORED_CNPJ
+    company = {"person_kind": "pj", "document": ALPHANUMERIC_CNPJ}
+    beneficiary = await admin.post(
+        "/api/v1/beneficiaries",
+        json={"client_id": world.client_id, "name": "Transportes Ltda", **company},
+    )
+    assert (await created(beneficiary))["document"] == STORED_CNPJ
+    provider = await admin.post(
+        "/api/v1/providers",
+        json={"name": "Guincho Novo", "base_location": {"lat": -23.55, "lng": -46.63}, **company},
+    )
+    assert (await created(provider))["document"] == STORED_CNPJ
+    supplier = await admin.post("/api/v1/suppliers", json={"name": "Peças SA", **company})
+    assert (await created(supplier))["document"] == STORED_CNPJ
+    broker = await admin.post(
+        "/api/v1/representatives", json={"name": "Corretora", "document": ALPHANUMERIC_CNPJ}
+    )
+    assert (await created(broker))["document"] == STORED_CNPJ
+    wrong = await admin.post(
+        "/api/v1/clients",
+        json={"cnpj": "12.ABC.345/01DE-36", "trade_name": "X", "legal_name": "X SA"},
+    )
+    assert field_messages(wrong) == {"cnpj": "CNPJ inválido"}
+
+
 @pytest.mark.parametrize(
     ("plate", "stored"),
     [("abc-1234", "ABC1234"), ("ABC1D23", "ABC1D23"), ("bra 2e19", "BRA2E19")],
