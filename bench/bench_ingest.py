@@ -155,6 +155,8 @@ SERVER_ENV = {
     "WS_RATE_LIMIT_BURST": "1000",
     "WS_AUTH_DEADLINE_S": "30",
     "WS_IDLE_TIMEOUT_S": "900",
+    # every simulated app connects from 127.0.0.1: lift the per-address cap
+    "HTTP_MAX_CONNECTIONS_PER_ADDRESS": "100000",
 }
 
 

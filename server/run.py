@@ -7,6 +7,7 @@ import logging
 import uvicorn
 
 from server.app import create_app
+from server.http_guard import GuardLimits, guarded_protocol
 from server.logs import configure_logging
 from server.settings import Settings
 from server.ws_provider import websocket_protocol
@@ -14,14 +15,33 @@ from server.ws_provider import websocket_protocol
 log = logging.getLogger("acionar")
 
 
+def guard_limits(settings: Settings) -> GuardLimits:
+    """The HTTP read deadlines and connection cap the settings ask for."""
+    return GuardLimits(
+        header_timeout_s=settings.http_header_timeout_s,
+        body_timeout_s=settings.http_body_timeout_s,
+        max_per_address=settings.http_max_connections_per_address,
+        spared=settings.trusted_proxy_networks,
+    )
+
+
 def serve(settings: Settings, host: str, port: int) -> None:
     """Serve until SIGINT/SIGTERM; open connections get SHUTDOWN_TIMEOUT_S to finish."""
     configure_logging(settings.log_format, settings.log_level)
     app = create_app(settings)
+    proxies = settings.trusted_proxy_networks
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
+        # uvicorn's httptools protocol with read deadlines and a cap of connections
+        # per address (server/http_guard.py).
+        http=guarded_protocol(guard_limits(settings)),
+        timeout_keep_alive=settings.http_keep_alive_s,
+        # X-Forwarded-For/-Proto are believed from the listed proxies only; uvicorn's
+        # default believes any local peer (docs/security.md, "Proxies").
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=[str(network) for network in proxies],
         # /ws/provider skips ASGI (server/ws_provider.py); other websocket paths get
         # uvicorn's sans-I/O websockets protocol.
         ws=websocket_protocol(app),

@@ -97,7 +97,7 @@ async def show(request: Request) -> Response:
 <circle cx="0" cy="0" r="95" fill="#eef2f6"/>
 <circle cx="0" cy="0" r="47" fill="none" stroke="#c9d3de"/>
 <circle cx="0" cy="0" r="5" fill="#c62828"/><text x="8" y="4" font-size="9">Você</text>
-<g id="provider" style="display:none"><circle r="6" fill="#0b5cab"/></g>
+<g id="provider" display="none"><circle r="6" fill="#0b5cab"/></g>
 <text id="scale" x="-95" y="96" font-size="8"></text></svg>
 {maps}<p class="hint">Esta página se atualiza sozinha.</p>"""
     return _document("Acompanhe o atendimento", body)

@@ -12,13 +12,13 @@
   const url = location.pathname.replace(/\/$/, "") + "/state";
 
   function draw(offset) {
-    if (!offset) { dot.style.display = "none"; scaleText.textContent = ""; return; }
+    if (!offset) { dot.setAttribute("display", "none"); scaleText.textContent = ""; return; }
     const far = Math.max(Math.abs(offset.east_m), Math.abs(offset.north_m), 200);
     const radius = [500, 1000, 2000, 5000, 10000, 20000, 50000].find((r) => r >= far) || far;
     const x = (offset.east_m / radius) * 90;
     const y = (-offset.north_m / radius) * 90;
     dot.setAttribute("transform", `translate(${x.toFixed(1)} ${y.toFixed(1)})`);
-    dot.style.display = "";
+    dot.removeAttribute("display"); // an attribute, not a style: the CSP allows no inline style
     scaleText.textContent = `raio ${radius >= 1000 ? radius / 1000 + " km" : radius + " m"}`;
   }
 
