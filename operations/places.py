@@ -3,9 +3,11 @@ the :class:`geo.addresses.Place` each request resolves to.
 
 An origin or destination comes from exactly one source (:class:`PlaceRequest`): a
 Google Maps link (its pin; of a route, its start for an origin and its end for a
-destination), one of the incident client's partner sites, the incident
-beneficiary's registered address, or a point with the address fields (typed in,
-or an address search's suggestion). Whatever the source, the point must lie in
+destination; with the address its place name spells out, as
+``POST /addresses/from-maps-url`` gives it, under what the operator typed beside
+it), one of the incident client's partner sites, the incident beneficiary's
+registered address, or a point with the address fields (typed in, or an address
+search's suggestion). Whatever the source, the point must lie in
 Brazil unless the deployment allows otherwise.
 
 Errors name the request's field the way the API takes it (``origin.maps_url``,
@@ -24,6 +26,7 @@ from geo.addresses import (
     AddressError,
     AddressSource,
     Place,
+    address_from_place_name,
     beneficiary_address,
     check_territory,
     parse_maps_url,
@@ -33,10 +36,21 @@ from operations.errors import InvalidInputError
 from operations.models import Incident
 from registry.models import Beneficiary, PartnerSite
 
-ONE_SOURCE = (
-    "Informe uma só fonte para o endereço: coordenadas, link do Google Maps, "
-    "estabelecimento parceiro ou endereço do beneficiário"
-)
+ADDRESS_FIELDS = ("street", "number", "complement", "neighbourhood", "city", "state", "cep")
+"""What a Maps link's place name may spell out (its reference is the operator's)."""
+STREET_FIELDS = frozenset({"street", "number", "cep"})
+"""A link's fields that hold only for its own street."""
+
+SOURCES = "coordenadas, link do Google Maps, estabelecimento parceiro ou endereço do beneficiário"
+ONE_SOURCE = f"Informe uma só fonte para o endereço: {SOURCES}"
+NO_SOURCE = f"Informe de onde vem o endereço: {SOURCES}"
+
+
+def source_problem(given: int) -> str | None:
+    """What is wrong with ``given`` sources of one place (None: exactly one)."""
+    if given == 1:
+        return None
+    return NO_SOURCE if given == 0 else ONE_SOURCE
 
 
 class PlaceRole(enum.StrEnum):
@@ -54,7 +68,8 @@ class PlaceRequest:
     ``partner_site_id``, ``beneficiary`` or ``given.point``.
 
     ``given`` holds the address fields the operator typed or picked (kept beside a
-    Maps link's point), its ``source`` and, for the point source, the point.
+    Maps link's point and address, and preferred to the link's), its ``source``
+    and, for the point source, the point.
     """
 
     given: Address
@@ -69,8 +84,8 @@ class PlaceRequest:
             self.beneficiary,
             self.given.point is not None,
         )
-        if sum(sources) != 1:
-            raise InvalidInputError("source", ONE_SOURCE)
+        if problem := source_problem(sum(sources)):
+            raise InvalidInputError("source", problem)
 
 
 async def resolve_place(
@@ -110,11 +125,28 @@ def _from_maps_url(request: PlaceRequest, role: PlaceRole) -> Place:
         link = parse_maps_url(request.maps_url, allow_outside_brazil=True)  # checked later
     except AddressError as exc:
         raise InvalidInputError(f"{role.value}.maps_url", exc.message) from exc
-    ends = (link.destination, link.origin)
+    ends = [(link.destination, link.destination_name), (link.origin, link.origin_name)]
     if role is PlaceRole.ORIGIN:
-        ends = (link.origin, link.destination)
-    point = next(p for p in ends if p is not None)
-    return Place.of(request.given, point=point, source=AddressSource.MAPS_URL)
+        ends.reverse()
+    point, name = next((p, n) for p, n in ends if p is not None)
+    return Place.of(
+        request.given,
+        point=point,
+        source=AddressSource.MAPS_URL,
+        **_under_typed(request.given, address_from_place_name(name, point)),
+    )
+
+
+def _under_typed(typed: Address, from_link: Address) -> dict[str, str | None]:
+    """The address fields: what the operator typed, the link's where they typed
+    nothing; once they typed a street, the link's street, number and CEP (which
+    describe its own street) are not used."""
+    own_street = typed.street is not None
+    fields = {}
+    for name in ADDRESS_FIELDS:
+        linked = None if own_street and name in STREET_FIELDS else getattr(from_link, name)
+        fields[name] = getattr(typed, name) or linked
+    return fields
 
 
 async def _from_partner_site(

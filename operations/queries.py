@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from operations import incidents, jobs
 from operations.coverage import CoverageReport
 from operations.errors import NotFoundError
-from operations.lifecycle import JobStatus
+from operations.lifecycle import JobKind, JobStatus
 from operations.models import Incident, Job, JobTransition, TrackPoint
 from operations.views import IncidentView, JobView, incident_view, job_view
 from registry.models import Beneficiary, Client, Vehicle
@@ -81,10 +81,13 @@ async def list_jobs(
     offset: int,
     client_id: int | None = None,
     oldest_first: bool = False,
+    kind: JobKind | None = None,
 ) -> list[JobView]:
     """Jobs, newest first (or oldest: the longest waiting), filtered by status (any
-    of), incident, provider or client."""
+    of), kind, incident, provider or client."""
     stmt = select(Job).order_by(Job.id if oldest_first else Job.id.desc())
+    if kind is not None:
+        stmt = stmt.where(Job.kind == kind)
     if client_id is not None:
         stmt = stmt.where(Job.client_id == client_id)
     if statuses:

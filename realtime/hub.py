@@ -19,6 +19,7 @@ class HubNews(enum.Enum):
 
     REPLACED = "replaced"  # a newer connection of its provider took over (here or elsewhere)
     REVOKED = "revoked"  # the token it signed in with was revoked
+    BLOCKED = "blocked"  # its provider was blocked in the registry
     SHUTDOWN = "shutdown"  # the server is stopping
 
 
@@ -67,6 +68,12 @@ class Hub:
         handle = self._by_provider.get(provider_id)
         if handle is not None and handle.credential_id == credential_id:
             handle.notify(HubNews.REVOKED)
+
+    def block(self, provider_id: int) -> None:
+        """The provider was blocked: close its connection here, if any."""
+        handle = self._by_provider.get(provider_id)
+        if handle is not None:
+            handle.notify(HubNews.BLOCKED)
 
     def send(self, provider_id: int, message: ServerMessage) -> bool:
         """Send ``message`` to the provider's app if its connection is here; whether

@@ -11,7 +11,8 @@ executes the :mod:`~realtime.actions` each event returns, in order::
     #   each frame:          run(conn.receive_frame(data, monotonic(), time()))
     #   at next_deadline():  run(conn.tick(monotonic()))
     #   after CheckToken:    run(conn.token_checked(provider_id_or_none, monotonic(), time()))
-    #   hub / bus events:    conn.replaced(now), conn.token_revoked(now), conn.shutdown(now)
+    #   hub / bus events:    conn.replaced(now), conn.token_revoked(now), conn.blocked(now),
+    #                        conn.shutdown(now)
     #   socket gone:         run(conn.connection_lost(now))
 
 States::
@@ -271,6 +272,11 @@ class ProviderConnection:
         """The device token was revoked: ``ProviderOffline`` and ``Close(4004)``."""
         self._require("token_revoked", _S.AUTHENTICATED)
         return self._close(CloseCode.TOKEN_REVOKED, "device token revoked", now)
+
+    def blocked(self, now: float) -> list[Action]:
+        """The provider was blocked in the registry: ``ProviderOffline`` and ``Close(4006)``."""
+        self._require("blocked", _S.AUTHENTICATED)
+        return self._close(CloseCode.PROVIDER_BLOCKED, "provider blocked", now)
 
     def shutdown(self, now: float) -> list[Action]:
         """The server is stopping: ``Close(1001)`` (and ``ProviderOffline`` if authenticated)."""

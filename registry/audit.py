@@ -23,6 +23,7 @@ from registry.points import point_from_wkb, point_from_wkt
 
 # Never copied into the log, whatever the entity.
 SECRET_FIELDS = frozenset({"password_hash", "token_hash", "csrf_token", "id_hash"})
+SECRET_SHOWN = "***"  # what the audit shows of a secret that changed (never its value)
 
 
 @dataclass(frozen=True, slots=True)

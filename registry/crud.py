@@ -13,7 +13,7 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.audit import Actor, diff, record
+from registry.audit import SECRET_FIELDS, SECRET_SHOWN, Actor, diff, record
 from registry.db import Base
 from registry.enums import AuditAction
 from registry.errors import InUse
@@ -66,11 +66,15 @@ async def update_row(
     values: dict[str, Any],
     parent: ParentRef = None,
 ) -> dict[str, list[Any]]:
-    """Apply ``values`` to ``row``; audit and return the fields that really changed."""
+    """Apply ``values`` to ``row``; audit and return the fields that really changed
+    (a secret, such as a password hash, is applied and audited as changed, its values
+    never written to the audit)."""
     before = column_values(row)
     changes = diff(before, {**before, **values})
-    for name in changes:
+    secrets = [n for n in SECRET_FIELDS if n in values and values[n] != before.get(n)]
+    for name in [*changes, *secrets]:
         setattr(row, name, values[name])
+    changes.update({name: [SECRET_SHOWN, SECRET_SHOWN] for name in secrets})
     if changes:
         await session.flush()
         await session.refresh(row)

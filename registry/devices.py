@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import bindparam, func, text, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from registry.audit import Actor
 from registry.crud import create_row
@@ -66,3 +66,16 @@ async def token_owner(engine: AsyncEngine, token: str) -> tuple[int, int] | None
         found = await connection.execute(_TOKEN_OWNER, {"digest": token_digest(token)})
         row = found.first()
     return None if row is None else (int(row[0]), int(row[1]))
+
+
+async def blocked_among(sessions: async_sessionmaker[AsyncSession], ids: set[int]) -> list[int]:
+    """Which of the providers ``ids`` are blocked (their sockets must close)."""
+    if not ids:
+        return []
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(Provider.id).where(
+                Provider.id.in_(sorted(ids)), Provider.status == ProviderStatus.BLOCKED
+            )
+        )
+        return list(rows)

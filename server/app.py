@@ -20,8 +20,9 @@ from server.api import api_routes
 from server.http import error_response
 from server.live import open_live
 from server.logs import RequestIdMiddleware
-from server.metrics import metrics
+from server.metrics import Metrics, MetricsMiddleware, metrics, route_templates
 from server.resources import open_resources
+from server.security_headers import SecurityHeadersMiddleware, content_security_policy
 from server.settings import PROJECT_ROOT, Settings, load_settings
 
 WEB_STATIC = PROJECT_ROOT / "clients" / "web" / "static"
@@ -84,12 +85,14 @@ async def _portal(request: Request) -> Response:
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the application; its lifespan owns the database engine and Redis client."""
     settings = settings or load_settings()
+    measured = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_resources(settings) as resources, open_live(resources) as live:
             app.state.resources = resources
             app.state.live = live
+            measured.watch(live)
             # Objects alive after start-up (modules, routes, schemas) live as long as
             # the process: keep them out of the collector's full passes, which
             # otherwise pause requests for tens of milliseconds (measured in search).
@@ -118,9 +121,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ),
         Mount("/static", StaticFiles(directory=WEB_STATIC), name="static"),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(RequestIdMiddleware, max_len=settings.request_id_max_len)],
+        middleware=[
+            Middleware(MetricsMiddleware, metrics=measured, templates=route_templates(routes)),
+            Middleware(RequestIdMiddleware, max_len=settings.request_id_max_len),
+            Middleware(
+                SecurityHeadersMiddleware,
+                policy=content_security_policy(settings.map_tile_url, settings.public_url),
+            ),
+        ],
         exception_handlers={HTTPException: _http_error, Exception: _unexpected},
     )
+    app.state.metrics = measured
+    return app

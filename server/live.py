@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 
 from geo.ranking import ScoreOptions, Weights
 from geo.source import RESOLUTION, CatalogueKeeper
@@ -72,6 +73,7 @@ from realtime.session import ConnectionConfig
 from realtime.store import LiveStore
 from realtime.tasks import owned_task
 from realtime.writer import PositionWriter, WriterConfig
+from registry.devices import blocked_among
 from server.dispatching import (
     AppDispatch,
     LiveReach,
@@ -211,6 +213,7 @@ def _subscribe(live: Live) -> None:
             live.catalogue.invalidate_all()
         else:
             live.catalogue.invalidate(ids)
+        await _close_blocked(live, None if ids is None else set(ids))
 
     def missed_news() -> None:
         live.catalogue.invalidate_all()
@@ -228,10 +231,26 @@ def _subscribe(live: Live) -> None:
     live.panels.subscribe(live.bus)
 
 
+async def _close_blocked(live: Live, ids: set[int] | None) -> None:
+    """Close the sockets held here of providers (among ``ids``; None: any) that the
+    registry now says are blocked (close 4006)."""
+    held = set(live.hub.providers())
+    try:
+        blocked = await blocked_among(live.operations.sessions, held if ids is None else held & ids)
+    except (SQLAlchemyError, OSError) as exc:
+        log.warning("blocked providers not checked (%s)", exc)
+        return
+    for provider_id in blocked:
+        log.info("provider %d blocked: closing its socket", provider_id)
+        live.hub.block(provider_id)
+
+
 async def _announce(live: Live) -> None:
-    """Tell the other nodes which providers changed here (None: reload them all)."""
+    """Tell the other nodes which providers changed here (None: reload them all),
+    and close the sockets of those blocked here."""
     while True:
         ids = await live.announcements.get()
+        await _close_blocked(live, ids)
         payload = ProvidersChangedEvent(provider_ids=None if ids is None else sorted(ids))
         try:
             await live.bus.publish(PROVIDERS_CHANGED, payload)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import ipaddress
 import math
 import os
 import re
@@ -27,6 +28,7 @@ from typing import Any
 from server.errors import SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 MAX_SLA_MINUTES = 7 * 24 * 60  # operations.sla.MAX_SLA_MINUTES (a test keeps them equal)
 
 
@@ -66,6 +68,24 @@ class Settings:
     ready_timeout_s: float = _s(2.0, "Seconds each /readyz check may take before it fails.")
     shutdown_timeout_s: float = _s(10.0, "Seconds open connections get to finish on shutdown.")
     request_id_max_len: int = _s(64, "Longest X-Request-ID accepted from a client.")
+    metrics_token: str = _s(
+        "", "Bearer token that may read /metrics; empty: only clients on this machine may."
+    )
+    http_header_timeout_s: float = _s(
+        10.0, "A request's head must arrive within this long of the connection or last answer."
+    )
+    http_body_timeout_s: float = _s(
+        30.0, "A declared request body that stops arriving this long is answered 408."
+    )
+    http_keep_alive_s: int = _s(5, "Whole seconds an idle keep-alive connection stays open.")
+    http_max_connections_per_address: int = _s(
+        256, "Open connections (websockets too) per client address; TRUSTED_PROXIES are spared."
+    )
+    trusted_proxies: str = _s(
+        "",
+        "Proxy addresses or networks (comma-separated) whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed. Empty: none; the peer is the client.",
+    )
     local_services_dir: str = _s(
         ".var", "Where local PostgreSQL and Redis keep data (relative to the project)."
     )
@@ -74,8 +94,20 @@ class Settings:
     api_max_body_bytes: int = _s(1_048_576, "Largest JSON request body accepted by the API.")
     session_ttl_hours: float = _s(12.0, "Longest a web session lasts, active or not.")
     session_idle_minutes: float = _s(120.0, "A web session unused this long expires.")
-    login_max_failures: int = _s(10, "Failed logins allowed per address and per login...")
+    login_max_failures: int = _s(10, "Failed logins allowed per login from one address...")
     login_window_s: int = _s(300, "...in this many seconds, before login answers 429.")
+    login_max_failures_per_address: int = _s(
+        50, "Failed logins allowed per address, whatever the login, in the same window."
+    )
+    login_slow_after: int = _s(
+        20, "Failed logins of one login (all addresses) after which unknown addresses wait."
+    )
+    login_slow_delay_s: float = _s(
+        2.0, "How long such a sign-in waits before its password is checked."
+    )
+    login_known_days: float = _s(
+        30.0, "An address where a login signed in this recently is never slowed down."
+    )
     api_token_max_days: int = _s(365, "Longest validity of an API token.")
     files_dir: str = _s(".var/files", "Where attached files are stored (by content hash).")
     files_max_bytes: int = _s(10_485_760, "Largest attached file accepted.")
@@ -239,6 +271,16 @@ class Settings:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        """TRUSTED_PROXIES as networks (an address alone is a network of one).
+
+        Raises:
+            ValueError: an entry is neither an IP address nor a network.
+        """
+        entries = (entry.strip() for entry in self.trusted_proxies.split(","))
+        return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries if entry)
+
+    @property
     def uses_local_postgres(self) -> bool:
         return self.database_url == ""
 
@@ -305,9 +347,15 @@ class Settings:
                 ("demo_providers", 0),
                 ("demo_beneficiaries", 0),
                 ("request_id_max_len", 8),
+                ("http_keep_alive_s", 1),
+                ("http_max_connections_per_address", 1),
                 ("api_max_body_bytes", 1024),
                 ("login_max_failures", 1),
                 ("login_window_s", 1),
+                ("login_max_failures_per_address", 1),
+                ("login_slow_after", 1),
+                ("login_slow_delay_s", 0),
+                ("login_known_days", 0),
                 ("api_token_max_days", 1),
                 ("files_max_bytes", 1),
                 ("import_max_bytes", 1),
@@ -335,6 +383,8 @@ class Settings:
                 "redis_timeout_s",
                 "ready_timeout_s",
                 "shutdown_timeout_s",
+                "http_header_timeout_s",
+                "http_body_timeout_s",
                 "session_ttl_hours",
                 "session_idle_minutes",
                 "ws_auth_deadline_s",
@@ -403,6 +453,10 @@ class Settings:
             problems.append("GEOCODER_NOMINATIM_URL must start with http:// or https://")
         if self.geocoder_min_interval_s < 0:
             problems.append("GEOCODER_MIN_INTERVAL_S must be at least 0")
+        try:
+            self.trusted_proxy_networks  # noqa: B018 - parsed to be checked
+        except ValueError:
+            problems.append("TRUSTED_PROXIES must list IP addresses or networks, comma-separated")
         problems += _ranking_problems(self)
         if problems:
             raise SettingsError("invalid settings: " + "; ".join(problems), problems)

@@ -268,6 +268,8 @@ class ProviderProtocol(asyncio.Protocol):
                 self._run(self.conn.replaced(now))
             elif news is HubNews.REVOKED:
                 self._run(self.conn.token_revoked(now))
+            elif news is HubNews.BLOCKED:
+                self._run(self.conn.blocked(now))
             else:
                 self._run(self.conn.shutdown(now))
         elif news is HubNews.SHUTDOWN and self.conn.state in _OPEN_STATES:

@@ -52,6 +52,7 @@ class CloseCode(IntEnum):
     REPLACED = 4003
     TOKEN_REVOKED = 4004
     IDLE_TIMEOUT = 4005
+    PROVIDER_BLOCKED = 4006
     RATE_LIMITED = 4008
 
 
@@ -62,6 +63,7 @@ NO_RECONNECT = frozenset(
         CloseCode.AUTH_FAILED,
         CloseCode.REPLACED,
         CloseCode.TOKEN_REVOKED,
+        CloseCode.PROVIDER_BLOCKED,
     }
 )
 """Close codes after which the app must not reconnect on its own."""

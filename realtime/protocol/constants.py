@@ -80,7 +80,6 @@ class CloseCode(IntEnum):
     """Close codes the server uses; stable (apps switch on them)."""
 
     GOING_AWAY = 1001
-    POLICY_VIOLATION = 1008
     MESSAGE_TOO_BIG = 1009
     INTERNAL_ERROR = 1011
     UNSUPPORTED_PROTOCOL = 4000
@@ -89,6 +88,7 @@ class CloseCode(IntEnum):
     REPLACED = 4003
     TOKEN_REVOKED = 4004
     IDLE_TIMEOUT = 4005
+    PROVIDER_BLOCKED = 4006
     RATE_LIMITED = 4008
 
 

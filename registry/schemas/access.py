@@ -10,12 +10,12 @@ from pydantic import Field, model_validator
 from registry.enums import UserKind
 from registry.errors import ValidationError
 from registry.permissions import Permission
-from registry.schemas.common import Id, InModel, OptEmail, Stamped
+from registry.schemas.common import ONE_LINE, Id, InModel, OptEmail, Stamped
 from registry.users import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, normalize_login
 
 
 class RoleIn(InModel):
-    name: Annotated[str, Field(min_length=1, max_length=60)]
+    name: Annotated[str, Field(min_length=1, max_length=60), ONE_LINE]
     permissions: list[Permission] = Field(default_factory=list, max_length=len(Permission))
 
 
@@ -28,8 +28,8 @@ class UserIn(InModel):
     """A user. ``password`` is required on creation and never returned; portal users
     (``client`` / ``provider``) must name their client or provider."""
 
-    login: Annotated[str, Field(min_length=1, max_length=60)]
-    name: Annotated[str, Field(min_length=1, max_length=120)]
+    login: Annotated[str, Field(min_length=1, max_length=60), ONE_LINE]
+    name: Annotated[str, Field(min_length=1, max_length=120), ONE_LINE]
     email: OptEmail = None
     password: (
         Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)] | None

@@ -10,14 +10,14 @@ from pydantic import Field
 
 from registry.enums import LedgerKind, ServiceTarget
 from registry.schemas.clients import Money
-from registry.schemas.common import InModel, Stamped
+from registry.schemas.common import ONE_LINE, InModel, Stamped
 
-Title = Annotated[str, Field(min_length=1, max_length=120)]
+Title = Annotated[str, Field(min_length=1, max_length=120), ONE_LINE]
 
 
 class ServiceTypeIn(InModel):
     code: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")]
-    name: Annotated[str, Field(min_length=1, max_length=80)]
+    name: Annotated[str, Field(min_length=1, max_length=80), ONE_LINE]
     needs_destination: bool = False
     target: ServiceTarget = ServiceTarget.VEHICLE
     active: bool = True
@@ -45,7 +45,7 @@ class NamedEntryOut(Stamped):
 
 class ExtraItemIn(InModel):
     name: Title
-    unit: Annotated[str, Field(min_length=1, max_length=20)]
+    unit: Annotated[str, Field(min_length=1, max_length=20), ONE_LINE]
     price: Money
     active: bool = True
 

@@ -13,17 +13,24 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from geoalchemy2 import WKBElement
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from registry.errors import ValidationError
 from registry.points import Point, point_from_wkb
 from registry.validation import (
-    cnpj_is_valid,
     normalize_cep,
+    normalize_cnpj,
     normalize_phone,
     normalize_plate,
     normalize_uf,
-    only_digits,
 )
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
@@ -37,9 +44,7 @@ def normalize_email(value: str) -> str:
 
 
 def _cnpj(value: str) -> str:
-    if not cnpj_is_valid(value):
-        raise ValidationError("cnpj", "CNPJ inválido")
-    return only_digits(value)
+    return normalize_cnpj(value)
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -73,26 +78,61 @@ Instant = Annotated[AwareDatetime, AfterValidator(_plausible_instant)]
 """A moment with its UTC offset, between 1900 and 2200: the ends of the calendar
 (year 1, or 9999 at -12:00, beyond what Python's datetime can convert) are refused."""
 
-Name = Annotated[str, Field(min_length=1, max_length=160)]
-ShortText = Annotated[str, Field(min_length=1, max_length=80)]
+# Control characters (C0 and C1; line breaks and tabs excepted) and the invisible
+# marks that reorder text (bidi embeddings, overrides, isolates: "Trojan Source").
+_HIDDEN = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+_BREAKS = re.compile("[\t\n\r]")
+HIDDEN_MESSAGE = "Caracteres de controle ou invisíveis não são permitidos"
 
-# Optional text of a bounded length; "" and spaces mean no value.
-Text20 = Annotated[Annotated[str, Field(max_length=20)] | None, Optional]
-Text30 = Annotated[Annotated[str, Field(max_length=30)] | None, Optional]
-Text40 = Annotated[Annotated[str, Field(max_length=40)] | None, Optional]
-Text60 = Annotated[Annotated[str, Field(max_length=60)] | None, Optional]
-Text80 = Annotated[Annotated[str, Field(max_length=80)] | None, Optional]
-Text120 = Annotated[Annotated[str, Field(max_length=120)] | None, Optional]
-Text160 = Annotated[Annotated[str, Field(max_length=160)] | None, Optional]
+
+def has_hidden_characters(text: str) -> bool:
+    """Whether ``text`` holds a control character (other than a line break or a
+    tab) or a mark that reorders text."""
+    return _HIDDEN.search(text) is not None
+
+
+def _one_line(value: str) -> str:
+    if _BREAKS.search(value):
+        raise ValueError("use uma só linha, sem quebras nem tabulações")
+    return value
+
+
+ONE_LINE = AfterValidator(_one_line)
+"""Put after a text's length constraints: one line, no breaks nor tabs (names,
+codes, streets...). After them, so that a length error keeps its own message."""
+
+Name = Annotated[str, Field(min_length=1, max_length=160), ONE_LINE]
+ShortText = Annotated[str, Field(min_length=1, max_length=80), ONE_LINE]
+
+# Optional one-line text of a bounded length; "" and spaces mean no value.
+Text20 = Annotated[Annotated[str, Field(max_length=20), ONE_LINE] | None, Optional]
+Text30 = Annotated[Annotated[str, Field(max_length=30), ONE_LINE] | None, Optional]
+Text40 = Annotated[Annotated[str, Field(max_length=40), ONE_LINE] | None, Optional]
+Text60 = Annotated[Annotated[str, Field(max_length=60), ONE_LINE] | None, Optional]
+Text80 = Annotated[Annotated[str, Field(max_length=80), ONE_LINE] | None, Optional]
+Text120 = Annotated[Annotated[str, Field(max_length=120), ONE_LINE] | None, Optional]
+Text160 = Annotated[Annotated[str, Field(max_length=160), ONE_LINE] | None, Optional]
 LongText = Annotated[Annotated[str, Field(max_length=20000)] | None, Optional]
 OptEmail = Annotated[Email | None, Optional]
 OptPhone = Annotated[Phone | None, Optional]
 
 
 class InModel(BaseModel):
-    """Base of request bodies: unknown fields are refused, text is trimmed."""
+    """Base of request bodies: unknown fields are refused, text is trimmed, and no
+    text field holds a control character or a mark that reorders text (names,
+    notes, file names alike; one-line fields refuse line breaks too)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="after")
+    def _visible_text(self) -> InModel:
+        for name, value in self.__dict__.items():
+            texts = value if isinstance(value, list | tuple) else (value,)
+            if any(isinstance(t, str) and has_hidden_characters(t) for t in texts):
+                raise ValidationError(name, HIDDEN_MESSAGE)
+        return self
 
 
 class OutModel(BaseModel):

@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 from registry.enums import Channel, PersonKind, ProviderStatus
 from registry.schemas.clients import Money
 from registry.schemas.common import (
+    ONE_LINE,
     AddressIn,
     AddressOut,
     Id,
@@ -51,7 +52,7 @@ class ProviderIn(AddressIn):
     max_active_jobs: Annotated[int, Field(ge=1, le=MAX_ACTIVE_JOBS)] = 1
     on_time_rate: Rate | None = None
     acceptance_rate: Rate | None = None
-    cities_served: list[Annotated[str, Field(min_length=1, max_length=80)]] = Field(
+    cities_served: list[Annotated[str, Field(min_length=1, max_length=80), ONE_LINE]] = Field(
         default_factory=list, max_length=200
     )
     vehicle_plate: Plate | None = None

@@ -10,8 +10,9 @@ from sqlalchemy import delete, select
 
 from registry.db import utcnow
 from registry.enums import TokenKind, UserKind
-from registry.models import ApiToken, Role, UserSession
-from registry.schemas.common import InModel
+from registry.models import ApiToken, Role, User, UserSession
+from registry.permissions import Permission
+from registry.schemas.common import ONE_LINE, InModel
 from registry.users import authenticate as check_credentials
 from server.api.auth import COOKIE, digest, new_secret, open_session, principal_of
 from server.api.core import Access, BodyKind, Ctx, Operation
@@ -21,7 +22,7 @@ from server.api.principal import AuthVia, Principal
 
 
 class LoginIn(InModel):
-    login: Annotated[str, Field(min_length=1, max_length=60)]
+    login: Annotated[str, Field(min_length=1, max_length=60), ONE_LINE]
     password: Annotated[str, Field(min_length=1, max_length=256)]
 
 
@@ -38,7 +39,7 @@ class MeOut(BaseModel):
 
 
 class TokenIn(InModel):
-    name: Annotated[str, Field(min_length=1, max_length=80)]
+    name: Annotated[str, Field(min_length=1, max_length=80), ONE_LINE]
     expires_in_days: Annotated[int, Field(ge=1)] = 90
 
 
@@ -141,19 +142,44 @@ async def create_token(ctx: Ctx) -> NewTokenOut:
 
 
 async def list_tokens(ctx: Ctx) -> list[TokenOut]:
+    return await _tokens_of(ctx, ctx.user.user_id)
+
+
+async def revoke_token(ctx: Ctx) -> None:
+    await _revoke(ctx, ctx.user.user_id)
+
+
+async def _revoke(ctx: Ctx, user_id: int) -> None:
+    token = await ctx.session.get(ApiToken, ctx.path["token_id"])
+    if token is None or token.user_id != user_id or token.kind != TokenKind.API:
+        raise not_found("Token")
+    token.revoked_at = token.revoked_at or utcnow()
+
+
+async def _tokens_of(ctx: Ctx, user_id: int) -> list[TokenOut]:
     rows = await ctx.session.scalars(
         select(ApiToken)
-        .where(ApiToken.user_id == ctx.user.user_id, ApiToken.kind == TokenKind.API)
+        .where(ApiToken.user_id == user_id, ApiToken.kind == TokenKind.API)
         .order_by(ApiToken.id)
     )
     return [TokenOut.model_validate(row, from_attributes=True) for row in rows]
 
 
-async def revoke_token(ctx: Ctx) -> None:
-    token = await ctx.session.get(ApiToken, ctx.path["token_id"])
-    if token is None or token.user_id != ctx.user.user_id or token.kind != TokenKind.API:
-        raise not_found("Token")
-    token.revoked_at = token.revoked_at or utcnow()
+async def _user(ctx: Ctx) -> int:
+    user_id: int = ctx.path["user_id"]
+    if await ctx.session.get(User, user_id) is None:
+        raise not_found("Usuário")
+    return user_id
+
+
+async def list_user_tokens(ctx: Ctx) -> list[TokenOut]:
+    """An administrator lists another user's API tokens (never their secrets)."""
+    return await _tokens_of(ctx, await _user(ctx))
+
+
+async def revoke_user_token(ctx: Ctx) -> None:
+    """An administrator revokes one of another user's API tokens."""
+    await _revoke(ctx, await _user(ctx))
 
 
 OPERATIONS = [
@@ -167,6 +193,7 @@ OPERATIONS = [
         body=LoginIn,
         body_kind=BodyKind.MODEL,
         response=MeOut,
+        errors=(401, 429),
     ),
     Operation("POST", "/auth/logout", logout, "Sign out", "auth", access=Access.USER, status=204),
     Operation(
@@ -200,6 +227,24 @@ OPERATIONS = [
         "Revoke an API token",
         "auth",
         access=Access.USER,
+        status=204,
+    ),
+    Operation(
+        "GET",
+        "/users/{user_id:int}/tokens",
+        list_user_tokens,
+        "A user's API tokens (administrators)",
+        "auth",
+        permission=Permission.SECURITY_MANAGE_USERS,
+        response=list[TokenOut],
+    ),
+    Operation(
+        "DELETE",
+        "/users/{user_id:int}/tokens/{token_id:int}",
+        revoke_user_token,
+        "Revoke a user's API token (administrators)",
+        "auth",
+        permission=Permission.SECURITY_MANAGE_USERS,
         status=204,
     ),
 ]

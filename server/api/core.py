@@ -124,6 +124,9 @@ class Operation:
     raw_content_types: tuple[str, ...] = ()
     # Request fields that errors of these classes are about (when they name none).
     blame: Mapping[type[BaseException], str] | None = None
+    # Statuses it may answer beyond those every operation of its kind may (the
+    # OpenAPI document lists both: server/api/openapi.py).
+    errors: tuple[int, ...] = ()
 
 
 def _authorised(op: Operation, principal: Principal | None) -> None:
@@ -290,6 +293,9 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
                 raise
             if error.status == 503:
                 log.warning("%s %s: a service is unavailable: %r", op.method, op.path, exc)
+            metrics = getattr(request.app.state, "metrics", None)
+            if metrics is not None:
+                metrics.api_errors.labels(error.code).inc()
             return _error(error)
 
     return handle

@@ -10,6 +10,7 @@ schema as POST, so cross-field rules hold on updates too.
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated, Any, Literal
 
 import pydantic
@@ -22,7 +23,7 @@ from registry.points import Point
 from registry.resource import ResourceSpec, Values
 from registry.schemas.common import Id
 from server.api.core import Access, BodyKind, Ctx, Operation
-from server.api.errors import invalid, not_found
+from server.api.errors import ApiError, invalid, not_found
 from server.api.principal import Principal
 
 MAX_PAGE_SIZE = 200
@@ -52,8 +53,8 @@ def _column_type(spec: ResourceSpec, name: str) -> Any:
         return str
     if python_type is int:
         return Id if column.foreign_keys or name == "id" else INT4
-    if python_type is bool:
-        return bool
+    if python_type is bool or (isinstance(python_type, type) and issubclass(python_type, Enum)):
+        return python_type  # an enum: its values, listed in the OpenAPI document too
     return Annotated[str, Field(max_length=MAX_QUERY_TEXT)]
 
 
@@ -234,6 +235,7 @@ async def _update(ctx: Ctx, spec: ResourceSpec) -> BaseModel:
     merged = {**_current_input(spec, await out(spec, ctx.session, row)), **ctx.body}
     data = _validate_in(spec, merged)
     _forbid_foreign_client(ctx, data)
+    _forbid_own_user(ctx, spec, row, data)
     values = await _columns(ctx, spec, data, ids, row)
     await update_row(ctx.session, ctx.actor, spec.entity, row, values, _parent_ref(spec, ids))
     if spec.after_write is not None:
@@ -248,8 +250,19 @@ def _forbid_foreign_client(ctx: Ctx, data: BaseModel) -> None:
         raise invalid([{"field": "client_id", "message": "Cliente não permitido"}])
 
 
+def _forbid_own_user(ctx: Ctx, spec: ResourceSpec, row: Any, data: BaseModel | None) -> None:
+    """Nobody deletes or deactivates the user they are signed in as: the last
+    administrator would lock everyone out, and the deletion's audit line would name
+    an actor that no longer exists."""
+    if spec.entity != "user" or ctx.principal is None or row.id != ctx.principal.user_id:
+        return
+    if data is None or not getattr(data, "active", True):
+        raise ApiError(409, "own_user", "Você não pode excluir nem desativar o próprio usuário.")
+
+
 async def _delete(ctx: Ctx, spec: ResourceSpec) -> None:
     row, ids = await _get_row(ctx, spec)
+    _forbid_own_user(ctx, spec, row, None)
     await delete_row(ctx.session, ctx.actor, spec.entity, row, _parent_ref(spec, ids))
 
 

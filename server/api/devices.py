@@ -20,7 +20,7 @@ from registry.db import utcnow
 from registry.devices import issue_device_token
 from registry.enums import AuditAction
 from registry.permissions import Permission
-from registry.schemas.common import InModel
+from registry.schemas.common import ONE_LINE, InModel
 from server.api.core import BodyKind, Ctx, Operation
 from server.api.errors import not_found
 
@@ -28,7 +28,7 @@ P = Permission
 
 
 class DeviceTokenIn(InModel):
-    name: Annotated[str, Field(min_length=1, max_length=80)]
+    name: Annotated[str, Field(min_length=1, max_length=80), ONE_LINE]
 
 
 class DeviceTokenOut(BaseModel):

@@ -151,9 +151,20 @@ def _field(error: Any, prefix: str) -> str:
     return ".".join([prefix, *path] if prefix else path) or "body"
 
 
+MAX_REPORTED_FIELDS = 50  # a 422 lists at most this many fields, then says how many more
+
+
 def pydantic_fields(exc: pydantic.ValidationError, prefix: str = "") -> list[Field]:
-    """Each error of a pydantic validation as ``{"field", "message"}`` in pt-BR."""
-    return [{"field": _field(e, prefix), "message": _message(e)} for e in exc.errors()]
+    """Each error of a pydantic validation as ``{"field", "message"}`` in pt-BR (the
+    first :data:`MAX_REPORTED_FIELDS`, then one line counting the rest)."""
+    errors = exc.errors(include_url=False, include_input=False)
+    fields = [
+        {"field": _field(e, prefix), "message": _message(e)} for e in errors[:MAX_REPORTED_FIELDS]
+    ]
+    if len(errors) > MAX_REPORTED_FIELDS:
+        more = len(errors) - MAX_REPORTED_FIELDS
+        fields.append({"field": prefix or "body", "message": f"e mais {more} erro(s)"})
+    return fields
 
 
 def _field_error(status: int, code: str, message: str, field: str) -> ApiError:

@@ -17,7 +17,7 @@ from geo.addresses import Address, AddressSource
 from operations.coverage import CoverageReport, Standing
 from operations.jobs import JobDraft
 from operations.lifecycle import ActorKind, JobKind, JobStatus
-from operations.places import ONE_SOURCE, PlaceRequest
+from operations.places import PlaceRequest, source_problem
 from operations.queries import IncidentWithJobs
 from operations.sla import lateness
 from operations.views import IncidentView, JobView
@@ -59,8 +59,9 @@ class PlaceIn(InModel):
     """An origin or destination, from exactly one source:
 
     * ``lat``/``lng`` with the address fields (a geocoder result, or typed in);
-    * ``maps_url``: a Google Maps URL (its coordinates; the address fields given
-      alongside are kept);
+    * ``maps_url``: a Google Maps URL (its coordinates, and the address its place
+      name spells out, as ``POST /addresses/from-maps-url`` gives it; the address
+      fields given alongside win);
     * ``partner_site_id``: one of the incident's client's partner sites;
     * ``beneficiary: true``: the incident beneficiary's address.
     """
@@ -88,8 +89,8 @@ class PlaceIn(InModel):
             self.partner_site_id is not None,
             self.beneficiary,
         ]
-        if sum(given) != 1:
-            raise ValidationError("source", ONE_SOURCE)
+        if problem := source_problem(sum(given)):
+            raise ValidationError("source", problem)
         if given[0] and (self.lat is None or self.lng is None):
             raise ValidationError("lat", "Informe latitude e longitude")
         return self
@@ -271,9 +272,11 @@ class IncidentListQuery(InModel):
 
 
 class JobListQuery(InModel):
-    """``status``: one or more, comma-separated (``open,dispatching``)."""
+    """``status``: one or more, comma-separated (``open,dispatching``); ``kind``:
+    ``assistance`` for the dispatch queue (inquiries and thefts need no provider)."""
 
     status: Annotated[str, Field(max_length=200)] | None = None
+    kind: JobKind | None = None
     incident_id: Id | None = None
     provider_id: Id | None = None
     client_id: Id | None = None

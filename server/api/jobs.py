@@ -53,6 +53,7 @@ async def list_jobs(ctx: Ctx) -> list[JobOut]:
     views = await queries.list_jobs(
         ctx.session,
         statuses=q.statuses(),
+        kind=q.kind,
         incident_id=q.incident_id,
         provider_id=q.provider_id,
         client_id=q.client_id,
@@ -80,9 +81,17 @@ async def patch_job(ctx: Ctx) -> JobOut:
     return job_out(view, utcnow())
 
 
+MOVE_PERMISSIONS = {
+    JobStatus.CANCELLED: P.OPERATIONS_CANCEL_JOB,
+    JobStatus.CLOSED: P.CLOSING_CLOSE_JOBS,
+}
+"""Moves that need a permission of their own besides ``operations.dispatch``."""
+
+
 async def change_status(ctx: Ctx) -> JobOut:
     body: StatusIn = ctx.body
-    if body.to is JobStatus.CANCELLED and not ctx.user.can(P.OPERATIONS_CANCEL_JOB):
+    needed = MOVE_PERMISSIONS.get(body.to)
+    if needed is not None and not ctx.user.can(needed):
         raise forbidden()
     view = await service.move_job(
         ctx.uow,
@@ -168,7 +177,8 @@ OPERATIONS = [
         "POST",
         JOB + "/status",
         change_status,
-        "Move a job along its state machine (assign needs provider_id; cancel a reason)",
+        "Move a job along its state machine (assign needs provider_id; cancel a reason and "
+        "operations.cancel_job; close closing.close_jobs)",
         TAG,
         permission=P.OPERATIONS_DISPATCH,
         body=StatusIn,

@@ -459,6 +459,7 @@ OPERATIONS = [
         body=DeliveryReportIn,
         body_kind=BodyKind.MODEL,
         response=DeliveryReportOut,
+        errors=(401,),
     ),
     Operation(
         "GET",

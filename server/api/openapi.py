@@ -78,14 +78,27 @@ def _responses(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
             else {}
         )
         responses[str(op.status)] = {"description": "OK", "content": content}
-    codes = ["400", "422"] if op.body_kind is not BodyKind.NONE or op.query else []
+    return {**responses, **{str(code): error for code in sorted(_error_codes(op))}}
+
+
+def _names_rows(model: type[BaseModel] | None) -> bool:
+    return model is not None and any(name.endswith(("_id", "_ids")) for name in model.model_fields)
+
+
+def _error_codes(op: Operation) -> set[int]:
+    """Every error status ``op`` may answer: by its kind, and its own ``errors``."""
+    codes = {503, *op.errors}  # PostgreSQL or Redis unavailable
+    if op.body_kind is not BodyKind.NONE or op.query:
+        codes |= {400, 422}
+    if op.body_kind is not BodyKind.NONE:
+        codes.add(413)
     if op.access is not Access.PUBLIC:
-        codes += ["401", "403"]
-    if "{" in op.path:
-        codes.append("404")
-    if op.method in ("POST", "PATCH", "DELETE"):
-        codes.append("409")
-    return {**responses, **{code: error for code in codes}}
+        codes |= {401, 403}
+    if "{" in op.path or _names_rows(op.query) or _names_rows(op.body):
+        codes.add(404)  # a row the path, the query or the body names does not exist
+    if op.method in ("POST", "PATCH", "PUT", "DELETE"):
+        codes.add(409)
+    return codes
 
 
 def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:

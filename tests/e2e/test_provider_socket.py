@@ -226,6 +226,26 @@ async def test_newest_connection_wins_and_revoking_closes(
     assert await _closed_with(await _open(server)) == 4001
 
 
+async def test_blocking_a_connected_provider_closes_its_socket(
+    server: ServerProcess, world: World
+) -> None:
+    ws = await _open(server)
+    await _recv(ws)
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        login = await http.post("/api/v1/auth/login", json={"login": "admin", "password": PASSWORD})
+        csrf = {"X-CSRF-Token": login.json()["csrf_token"]}
+        url = f"/api/v1/providers/{world.provider_id}"
+        blocked = await http.patch(url, json={"status": "blocked"}, headers=csrf)
+        assert blocked.status_code == 200, blocked.text
+        assert await _closed_with(ws) == 4006
+        assert await _closed_with(await _open(server)) == 4001  # and it cannot come back
+        active = await http.patch(url, json={"status": "active"}, headers=csrf)
+        assert active.status_code == 200
+    again = await _open(server)
+    assert (await _recv(again))["type"] == "welcome"
+    await again.close()
+
+
 # -- timing: heartbeat, idle timeout, shutdown --------------------------------------------
 
 PING_S = 0.2  # the timing server pings this often and waits this long for the pong

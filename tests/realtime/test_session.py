@@ -348,6 +348,13 @@ def test_token_revoked_closes_4004_and_goes_offline() -> None:
     closed_with(conn, actions, CloseCode.TOKEN_REVOKED)
 
 
+def test_a_blocked_provider_is_closed_4006_and_goes_offline() -> None:
+    conn = authenticated()
+    actions = conn.blocked(T0 + 3)
+    assert actions[0] == ProviderOffline(PROVIDER)
+    closed_with(conn, actions, CloseCode.PROVIDER_BLOCKED)
+
+
 @pytest.mark.parametrize("authed", [False, True])
 def test_shutdown_closes_1001(authed: bool) -> None:
     conn = authenticated() if authed else connect()

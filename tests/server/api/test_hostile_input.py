@@ -6,6 +6,8 @@ a client-portal user asking for a provider's file must all get a clear 4xx.
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -16,9 +18,9 @@ PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 TOO_BIG = 2**31
 
 
-def _clear(response: httpx.Response, *statuses: int) -> dict:
+def _clear(response: httpx.Response, *statuses: int) -> dict[str, Any]:
     assert response.status_code in statuses, (response.status_code, response.text)
-    body = response.json()
+    body: dict[str, Any] = response.json()
     assert body["error"]["message"], body
     return body
 
@@ -135,3 +137,56 @@ async def test_a_client_portal_user_never_sees_a_providers_file(login: Login, wo
     _clear(await portal.get(f"/api/v1/files/{uploaded['id']}"), 404)
     _clear(await portal.delete(f"/api/v1/files/{uploaded['id']}"), 404)
     assert (await admin.get(f"/api/v1/files/{uploaded['id']}")).status_code == 200
+
+
+@pytest.mark.parametrize("q", ["%", "_", "Cliente_0", "%0"])
+async def test_like_wildcards_in_q_are_letters(login: Login, world: World, q: str) -> None:
+    admin = await login("admin")
+    listed = await admin.get("/api/v1/clients", params={"q": q})
+    assert listed.status_code == 200
+    assert listed.json()["total"] == 0, listed.json()
+    assert (await admin.get("/api/v1/clients", params={"q": "Cliente 0"})).json()["total"] == 1
+
+
+async def test_a_422_for_thousands_of_unknown_keys_stays_small(login: Login, world: World) -> None:
+    admin = await login("admin")
+    body = {"name": "Pane", **{f"k{i}": i for i in range(20_000)}}
+    response = await admin.post("/api/v1/incident_types", json=body)
+    fields = _clear(response, 422)["error"]["fields"]
+    assert len(fields) == 51 and fields[-1]["message"] == "e mais 19950 erro(s)"
+    assert len(response.content) < 8_000
+
+
+@pytest.mark.parametrize(
+    "name", ["Pane\u202eseca", "Pane\u2066seca", "Pane\x1bseca", "Pane\x85seca", "Pane\nseca"]
+)
+async def test_names_refuse_control_and_reordering_characters(
+    login: Login, world: World, name: str
+) -> None:
+    admin = await login("admin")
+    response = await admin.post("/api/v1/incident_types", json={"name": name})
+    body = _clear(response, 422)
+    assert [f["field"] for f in body["error"]["fields"]] == ["name"], body
+
+
+async def test_a_file_name_that_reorders_its_extension_is_refused(
+    login: Login, world: World
+) -> None:
+    admin = await login("admin")
+    person = await make_beneficiary(admin, world.client_id, 3)
+    response = await admin.post(
+        f"/api/v1/beneficiaries/{person['id']}/files",
+        params={"filename": "fatura\u202efdp.exe"},
+        content=PDF,
+        headers={"content-type": "application/pdf"},
+    )
+    _clear(response, 422)
+
+
+async def test_notes_keep_their_line_breaks(login: Login, world: World) -> None:
+    admin = await login("admin")
+    response = await admin.patch(
+        f"/api/v1/clients/{world.client_id}", json={"operator_script": "linha 1\nlinha 2"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["operator_script"] == "linha 1\nlinha 2"

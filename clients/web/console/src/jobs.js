@@ -113,10 +113,11 @@ export class Operations {
     }
   }
 
-  /** Jobs without a provider, the longest waiting first. */
+  /** Jobs waiting for a provider, the longest waiting first (inquiries and thefts
+   * need none: they never queue for dispatch). */
   waiting() {
     return [...this.jobs.values()]
-      .filter((j) => AWAITING_PROVIDER.has(j.status))
+      .filter((j) => AWAITING_PROVIDER.has(j.status) && (j.kind ?? "assistance") === "assistance")
       .sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at));
   }
 

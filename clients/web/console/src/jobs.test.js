@@ -16,6 +16,14 @@ describe("Operations", () => {
     expect(ops.lastSeq).toBe(5);
   });
 
+  it("keeps inquiries and thefts out of the dispatch queue", () => {
+    const ops = new Operations();
+    ops.loadJobs([job(1, "open"), { ...job(2, "open"), kind: "inquiry" }]);
+    ops.apply({ type: "job.created", event_id: 3, seq: 3, job: { ...job(3, "open"), kind: "theft" } });
+    ops.apply({ type: "job.created", event_id: 4, seq: 4, job: { ...job(4, "open"), kind: "assistance" } });
+    expect(ops.waiting().map((j) => j.id)).toEqual([1, 4]);
+  });
+
   it("applies each event once and never lets an older view win", () => {
     const ops = new Operations();
     let changes = 0;

@@ -243,7 +243,7 @@ async function resync() {
   }
   const head = await get(`/events?after=${HEAD}&limit=1`); // the newest position
   const [waiting, following, offers] = await Promise.all([
-    get(`/jobs?status=${WAITING}&order=oldest&limit=500`),
+    get(`/jobs?status=${WAITING}&kind=assistance&order=oldest&limit=500`),
     get(`/jobs?status=${FOLLOWING}&order=oldest&limit=500`),
     get("/offers/waiting"),
   ]);
