@@ -219,7 +219,7 @@ async def _samples(settings: Settings, port: int, world: dict[str, int]) -> Time
 
 async def _next_id(http: httpx.AsyncClient) -> int:
     """The id the next job will get (the benchmark is the only writer)."""
-    jobs = (await http.get("/jobs?limit=1")).json()
+    jobs = (await http.get("/jobs?page_size=1")).json()["items"]
     return int(jobs[0]["id"]) + 1 if jobs else 1
 
 

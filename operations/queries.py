@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from operations import incidents, jobs
@@ -48,6 +48,23 @@ async def with_jobs(session: AsyncSession, rows: Sequence[Incident]) -> list[Inc
     return [IncidentWithJobs(incident_view(i), by_incident.get(i.id, [])) for i in rows]
 
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a list, and how many items the whole list holds."""
+
+    items: list[T]
+    total: int
+
+
+async def _page(session: AsyncSession, stmt: Select[Any], limit: int, offset: int) -> Page[Any]:
+    total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = (await session.execute(stmt.limit(limit).offset(offset))).scalars().all()
+    return Page(list(rows), int(total or 0))
+
+
 async def list_incidents(
     session: AsyncSession,
     *,
@@ -55,15 +72,15 @@ async def list_incidents(
     beneficiary_id: int | None,
     limit: int,
     offset: int,
-) -> list[IncidentWithJobs]:
+) -> Page[IncidentWithJobs]:
     """Incidents, newest first, with their jobs."""
     stmt = select(Incident).order_by(Incident.opened_at.desc(), Incident.id.desc())
     if client_id is not None:
         stmt = stmt.where(Incident.client_id == client_id)
     if beneficiary_id is not None:
         stmt = stmt.where(Incident.beneficiary_id == beneficiary_id)
-    rows = (await session.execute(stmt.limit(limit).offset(offset))).scalars().all()
-    return await with_jobs(session, rows)
+    page = await _page(session, stmt, limit, offset)
+    return Page(await with_jobs(session, page.items), page.total)
 
 
 async def incident(session: AsyncSession, incident_id: int) -> IncidentWithJobs:
@@ -82,7 +99,7 @@ async def list_jobs(
     client_id: int | None = None,
     oldest_first: bool = False,
     kind: JobKind | None = None,
-) -> list[JobView]:
+) -> Page[JobView]:
     """Jobs, newest first (or oldest: the longest waiting), filtered by status (any
     of), kind, incident, provider or client."""
     stmt = select(Job).order_by(Job.id if oldest_first else Job.id.desc())
@@ -96,8 +113,8 @@ async def list_jobs(
         stmt = stmt.where(Job.incident_id == incident_id)
     if provider_id is not None:
         stmt = stmt.where(Job.provider_id == provider_id)
-    rows = (await session.execute(stmt.limit(limit).offset(offset))).scalars().all()
-    return await job_views(session, rows)
+    page = await _page(session, stmt, limit, offset)
+    return Page(await job_views(session, page.items), page.total)
 
 
 async def job(session: AsyncSession, job_id: int) -> JobView:

@@ -24,19 +24,11 @@ from registry.resource import ResourceSpec, Values
 from registry.schemas.common import Id
 from server.api.core import Access, BodyKind, Ctx, Operation
 from server.api.errors import ApiError, invalid, not_found
+from server.api.paging import DEFAULT_PAGE_SIZE, Page, PageOut, PageSize
 from server.api.principal import Principal
 
-MAX_PAGE_SIZE = 200
-DEFAULT_PAGE_SIZE = 50
 MAX_QUERY_TEXT = 100
 INT4 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]  # a PostgreSQL integer
-
-
-class PageOut(BaseModel):
-    items: list[Any]
-    total: int
-    page: int
-    page_size: int
 
 
 def _camel(name: str) -> str:
@@ -62,8 +54,8 @@ def list_query_model(spec: ResourceSpec) -> type[BaseModel]:
     """The query parameters of a list endpoint, as a pydantic model (for OpenAPI too)."""
     sort_values = tuple(s for name in spec.sort for s in (name, f"-{name}"))
     fields: dict[str, Any] = {
-        "page": (Annotated[int, Field(ge=1, le=100_000)], 1),
-        "page_size": (Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)], DEFAULT_PAGE_SIZE),
+        "page": (Page, 1),
+        "page_size": (PageSize, DEFAULT_PAGE_SIZE),
         "sort": (Literal[sort_values] | None, None),
     }
     if spec.text_search:

@@ -19,6 +19,7 @@ from server.api.job_schemas import (
     IncidentIn,
     IncidentListQuery,
     IncidentOut,
+    IncidentPage,
     OccurrencesOut,
     PrefillOut,
     PrefillQuery,
@@ -46,17 +47,20 @@ async def create_incident(ctx: Ctx) -> IncidentOut:
     return IncidentOut.model_construct(**dict(view), jobs=[])
 
 
-async def list_incidents(ctx: Ctx) -> list[IncidentOut]:
+async def list_incidents(ctx: Ctx) -> IncidentPage:
     q: IncidentListQuery = ctx.query
     found = await queries.list_incidents(
         ctx.session,
         client_id=q.client_id,
         beneficiary_id=q.beneficiary_id,
-        limit=q.limit,
+        limit=q.page_size,
         offset=q.offset,
     )
     now = utcnow()
-    return [incident_out(i, now) for i in found]
+    items = [incident_out(i, now) for i in found.items]
+    return IncidentPage.model_construct(
+        items=items, total=found.total, page=q.page, page_size=q.page_size
+    )
 
 
 async def get_incident(ctx: Ctx) -> IncidentOut:
@@ -130,7 +134,7 @@ OPERATIONS = [
         TAG,
         permission=P.OPERATIONS_VIEW,
         query=IncidentListQuery,
-        response=list[IncidentOut],
+        response=IncidentPage,
     ),
     Operation(
         "GET",

@@ -39,6 +39,7 @@ from registry.schemas.common import (
     Text160,
     Uf,
 )
+from server.api.paging import PageOut, PageQuery
 
 MAX_URL = 2048
 
@@ -208,6 +209,14 @@ def incident_out(found: IncidentWithJobs, now: datetime) -> IncidentOut:
     return IncidentOut.model_construct(**dict(found.incident), jobs=jobs)
 
 
+class JobPage(PageOut):
+    items: list[JobOut]
+
+
+class IncidentPage(PageOut):
+    items: list[IncidentOut]
+
+
 class OccurrencesOut(BaseModel):
     """Ocorrências: the beneficiary's incidents with their jobs, newest first."""
 
@@ -264,14 +273,12 @@ class CoverageOut(BaseModel):
     plans: list[PlanUsageOut]
 
 
-class IncidentListQuery(InModel):
+class IncidentListQuery(PageQuery):
     client_id: Id | None = None
     beneficiary_id: Id | None = None
-    limit: Annotated[int, Field(ge=1, le=200)] = 50
-    offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0
 
 
-class JobListQuery(InModel):
+class JobListQuery(PageQuery):
     """``status``: one or more, comma-separated (``open,dispatching``); ``kind``:
     ``assistance`` for the dispatch queue (inquiries and thefts need no provider)."""
 
@@ -281,8 +288,6 @@ class JobListQuery(InModel):
     provider_id: Id | None = None
     client_id: Id | None = None
     order: Literal["newest", "oldest"] = "newest"
-    limit: Annotated[int, Field(ge=1, le=500)] = 100
-    offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0
 
     @field_validator("status")
     @classmethod

@@ -23,6 +23,7 @@ from server.api.job_schemas import (
     JobIn,
     JobListQuery,
     JobOut,
+    JobPage,
     JobPatch,
     StatusIn,
     TimelineOut,
@@ -48,9 +49,9 @@ async def create_job(ctx: Ctx) -> JobOut:
     return job_out(view, utcnow())
 
 
-async def list_jobs(ctx: Ctx) -> list[JobOut]:
+async def list_jobs(ctx: Ctx) -> JobPage:
     q: JobListQuery = ctx.query
-    views = await queries.list_jobs(
+    found = await queries.list_jobs(
         ctx.session,
         statuses=q.statuses(),
         kind=q.kind,
@@ -58,11 +59,14 @@ async def list_jobs(ctx: Ctx) -> list[JobOut]:
         provider_id=q.provider_id,
         client_id=q.client_id,
         oldest_first=q.order == "oldest",
-        limit=q.limit,
+        limit=q.page_size,
         offset=q.offset,
     )
     now = utcnow()
-    return [job_out(v, now) for v in views]
+    items = [job_out(v, now) for v in found.items]
+    return JobPage.model_construct(
+        items=items, total=found.total, page=q.page, page_size=q.page_size
+    )
 
 
 async def get_job(ctx: Ctx) -> JobOut:
@@ -159,7 +163,7 @@ OPERATIONS = [
         TAG,
         permission=P.OPERATIONS_VIEW,
         query=JobListQuery,
-        response=list[JobOut],
+        response=JobPage,
     ),
     Operation("GET", JOB, get_job, "One job", TAG, permission=P.OPERATIONS_VIEW, response=JobOut),
     Operation(

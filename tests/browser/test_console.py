@@ -40,7 +40,8 @@ async def _operator(browser: Browser, url: str) -> tuple[BrowserContext, Page]:
 async def _pos(ws: ClientConnection, seq: int, lat: float, lng: float) -> None:
     fix = {"lat": lat, "lng": lng, "accuracy_m": 5, "time_ms": int(time.time() * 1000)}
     await ws.send(orjson.dumps({"type": "pos", "seq": seq, **fix}).decode())
-    await next_frame(ws, "ack", seq)
+    ack = await next_frame(ws, "ack", seq)
+    assert ack["accepted"] == 1, ack  # a fix the filter refused would never reach the map
 
 
 async def _send(ws: ClientConnection, frame: dict[str, Any]) -> dict[str, Any]:
@@ -104,14 +105,15 @@ async def test_two_operators_follow_a_job_dispatched_by_app_live(
         await expect(a.locator("#map canvas").first).to_be_visible()
         following = "() => window.acionar.state.page.map?.trailOf"
         await a.wait_for_function(following, timeout=unit(3 * LIVE_MS))
-        await _pos(app, 4, -23.5600, -46.6405)
+        # 35 m from the first fix: a few seconds apart, any pace the filter believes
+        await _pos(app, 4, -23.5583, -46.6401)
         moved = (
             f"() => window.acionar.state.page.map?.providers.get({world['p'][0]})"
-            "?.marker.getLatLng().lat === -23.56"
+            "?.marker.getLatLng().lat === -23.5583"
         )
         await a.wait_for_function(moved, timeout=unit(LIVE_MS))
         trail = "() => window.acionar.state.page.map.trail.getLatLngs().map((p) => p.lat)"
-        assert -23.56 in await a.evaluate(trail)  # the assigned provider's track, live
+        assert -23.5583 in await a.evaluate(trail)  # the assigned provider's track, live
         await a.screenshot(path=str(screenshot_path("console-map")))
 
         await b.click("text=Painel de Acompanhamento")

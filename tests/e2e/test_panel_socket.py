@@ -125,7 +125,9 @@ async def test_the_console_page_and_its_map_snapshot(server: ServerProcess, db: 
                 json={"provider_id": world["p"][1], "channel": "app"},
             )
             assert made.status_code == 201, made.text
-            oldest = (await http.get("/api/v1/jobs?status=open,dispatching&order=oldest")).json()
+            oldest = (await http.get("/api/v1/jobs?status=open,dispatching&order=oldest")).json()[
+                "items"
+            ]
             waiting = (await http.get("/api/v1/offers/waiting")).json()
         assert [j["id"] for j in oldest] == [first, second]
         assert [(o["job_id"], o["provider_id"]) for o in waiting] == [(first, world["p"][1])]

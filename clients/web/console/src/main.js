@@ -243,11 +243,11 @@ async function resync() {
   }
   const head = await get(`/events?after=${HEAD}&limit=1`); // the newest position
   const [waiting, following, offers] = await Promise.all([
-    get(`/jobs?status=${WAITING}&kind=assistance&order=oldest&limit=500`),
-    get(`/jobs?status=${FOLLOWING}&order=oldest&limit=500`),
+    get(`/jobs?status=${WAITING}&kind=assistance&order=oldest&page_size=500`),
+    get(`/jobs?status=${FOLLOWING}&order=oldest&page_size=500`),
     get("/offers/waiting"),
   ]);
-  ops.loadJobs([...waiting, ...following]);
+  ops.loadJobs([...waiting.items, ...following.items]);
   for (const offer of offers) ops.putOffer(offer);
   ops.lastSeq = Math.max(ops.lastSeq, head.last_seq);
   state.synced = true;
