@@ -5,7 +5,7 @@
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help setup sync services browser web migrate seed run test stop status lint format bench
+.PHONY: help setup sync services browser web migrate seed run test stop status lint format bench fuzz
 
 UV = $(shell ./scripts/bootstrap-uv.sh)
 BIN := .venv/bin
@@ -20,6 +20,7 @@ help:
 	@echo "make status show the local services"
 	@echo "make lint   ruff and mypy"
 	@echo "make bench  run the benchmarks and record docs/benchmarks.md"
+	@echo "make fuzz   the long API fuzzing profile (FUZZ_EXAMPLES=200, a fresh seed)"
 
 sync:
 	@$(UV) sync --frozen --quiet
@@ -65,3 +66,6 @@ format: sync
 
 bench: migrate web browser
 	@$(BIN)/python -m bench
+
+fuzz: services
+	@FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} FUZZ_SEED=$${FUZZ_SEED:-$$RANDOM} $(BIN)/pytest tests/e2e/test_api_fuzz.py

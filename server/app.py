@@ -66,7 +66,7 @@ async def _index(request: Request) -> Response:
 
 
 NOT_BUILT = """<!doctype html><html lang="pt-BR"><meta charset="utf-8">
-<title>Acionar — console</title><body style="font-family:sans-serif;margin:2rem">
+<title>Acionar — console</title><link rel="stylesheet" href="/static/acionar.css"><body>
 <h1>Console não compilado</h1><p>Rode <code>make web</code> (ou <code>make run</code>)
 e recarregue a página.</p></body></html>"""
 
