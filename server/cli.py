@@ -1,8 +1,8 @@
 """The ``acionar`` console command.
 
 Subcommands: ``serve``, ``migrate``, ``seed-demo``, ``create-user``,
-``services up|down|status``. Each prints what it did and exits non-zero, with one
-clear line on standard error, when it could not.
+``services up|down|status``, ``sim providers ...``. Each prints what it did and
+exits non-zero, with one clear line on standard error, when it could not.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
 import sys
 from collections.abc import Sequence
 
@@ -60,6 +61,19 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     serve(settings, host=args.host or settings.host, port=args.port or settings.port)
 
 
+SIM_COMMANDS = {"providers": "clients.provider_app_sim.providers"}
+"""``acionar sim <name>``: the simulator module each runs."""
+
+
+def _cmd_sim(settings: Settings, args: argparse.Namespace) -> None:
+    # The simulator is a client of the public protocol and API, kept out of the
+    # server's imports (tests/test_imports.py): it runs as its own program, in this
+    # process's place, so that Ctrl-C reaches it directly.
+    argv = [sys.executable, "-m", SIM_COMMANDS[args.what], *args.sim_args]
+    sys.stdout.flush()
+    os.execv(sys.executable, argv)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="acionar", description="Acionar operations platform")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -86,6 +100,15 @@ def build_parser() -> argparse.ArgumentParser:
     services = sub.add_parser("services", help="local PostgreSQL and Redis instances")
     services.add_argument("action", choices=["up", "down", "status"])
     services.set_defaults(func=_cmd_services)
+
+    sim = sub.add_parser(
+        "sim",
+        help="simulators for demos and measurements",
+        description="acionar sim providers --help: the options of the provider fleet",
+    )
+    sim.add_argument("what", choices=sorted(SIM_COMMANDS), help="providers: a fleet of apps")
+    sim.add_argument("sim_args", nargs=argparse.REMAINDER, help="the simulator's options")
+    sim.set_defaults(func=_cmd_sim)
     return parser
 
 

@@ -2,11 +2,12 @@
 
 One run: sign in as a user who may edit clients and dispatch (the demo's admin);
 set the client's ranking (its configured weights, or the nearest provider only) and
-turn automatic dispatch on; open the scenario's calls at their times (an incident and a tow for each, as an
-operator would: within the plan, or as a chargeable serviço avulso when the plan
-refuses); wait until every job has ended or ``drain_s`` has passed; read each job and
-its offers and summarise (:mod:`.outcomes`). Providers must be answering meanwhile:
-``acionar sim providers`` (or the demo fleet of ``make run``).
+turn automatic dispatch on; open the scenario's calls at their times (an incident
+and a tow for each, as an operator would: within the plan, or as a chargeable
+serviço avulso when the plan refuses); wait until every job has ended or
+``drain_s`` has passed; read each job and its offers and summarise
+(:mod:`.outcomes`). Providers must be answering meanwhile: ``acionar sim
+providers`` (or the demo fleet of ``make run``).
 
 The client's ranking weights are put back as they were at the end of a run.
 """

@@ -10,17 +10,22 @@ The app does what docs/protocol.md asks of an Android app:
   stop-and-wait (:class:`~clients.provider_app_sim.outbox.Outbox`): buffered fixes
   go as batches after a reconnect;
 * reconnects after a drop with exponential backoff and full jitter, except after the
-  close codes that forbid it (4001, 4003, 4004...).
+  close codes that forbid it (4001, 4003, 4004...);
+* in answering mode (an :class:`~clients.provider_app_sim.config.Answering`), answers
+  offers and drives its jobs through their statuses: a
+  :class:`~clients.provider_app_sim.duty.Duty` decides, this class carries its
+  actions out (send, follow a street route, roam), connected or not; it may also
+  lose its signal now and then (``AppConfig.signal_loss_per_h``).
 
 Two other modes serve benchmarks: ``idle`` (authenticate, say hello, then send
 nothing; the websocket library still answers pings) and *load*, driven by a
 :class:`~clients.provider_app_sim.load.LoadPlan` shared by the fleet (see
 :mod:`~clients.provider_app_sim.load`).
 
-Task ownership: :meth:`SimulatedApp.run` owns the sampler task; each connection
-owns its reader and pump tasks (none in load mode with a window of one: sending and
-reading take turns in the app's own task); all are cancelled and awaited before
-they return.
+Task ownership: :meth:`SimulatedApp.run` owns the sampler, duty and signal-loss
+tasks; each connection owns its reader and pump tasks (none in load mode with a
+window of one: sending and reading take turns in the app's own task); all are
+cancelled and awaited before they return.
 
 The clock, the load plan and pacer, and the options have modules of their own
 (:mod:`.clock`, :mod:`.load`, :mod:`.config`), re-exported here for the fleet and
@@ -33,6 +38,7 @@ import asyncio
 import contextlib
 import random
 import time
+from collections.abc import Coroutine
 from enum import Enum
 from typing import Any
 
@@ -42,10 +48,20 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.typing import Subprotocol
 
 from clients.provider_app_sim.clock import SYSTEM_CLOCK, Clock, SystemClock
-from clients.provider_app_sim.config import MAX_FRAME_BYTES, USER_AGENT, AppConfig
+from clients.provider_app_sim.config import (
+    DUTY_TICK_S,
+    MAX_FRAME_BYTES,
+    SIGNAL_LOSS_S,
+    USER_AGENT,
+    Answering,
+    AppConfig,
+)
+from clients.provider_app_sim.driving import carry_out, local_hour
+from clients.provider_app_sim.duty import Action, Duty
 from clients.provider_app_sim.load import LoadPlan, Pacer
 from clients.provider_app_sim.movement import Vehicle
 from clients.provider_app_sim.outbox import Backoff, Fix, FixBuffer, Outbox, PosMessage, Reply
+from clients.provider_app_sim.profiles import profile_for
 from clients.provider_app_sim.protocol import (
     DEFAULT_POSITION_INTERVAL_S,
     SUBPROTOCOL,
@@ -56,6 +72,7 @@ from clients.provider_app_sim.stats import Stats
 
 __all__ = [
     "SYSTEM_CLOCK",
+    "Answering",
     "AppConfig",
     "AppState",
     "Clock",
@@ -104,6 +121,7 @@ class SimulatedApp:
         stats: counters, possibly shared by a fleet.
         gate: bounds concurrent connection attempts (held until ``welcome``).
         load: a load plan; ``None`` streams at the position interval.
+        answering: answer offers and drive jobs (``None``: only stream positions).
         name: for task names and logs; also the ``hello.device_id``.
 
     Attributes:
@@ -113,6 +131,8 @@ class SimulatedApp:
         close_codes: close codes of ended connections (``None``: no close frame).
         largest_batch: most fixes sent in one message.
         last_acked: the newest fix of the last message acknowledged.
+        duty: answering mode's offers and job (made at the first ``welcome``, which
+            names the provider whose profile it follows).
     """
 
     def __init__(
@@ -127,6 +147,7 @@ class SimulatedApp:
         stats: Stats | None = None,
         gate: asyncio.Semaphore | None = None,
         load: LoadPlan | None = None,
+        answering: Answering | None = None,
         name: str = "app",
     ) -> None:
         self.url = url
@@ -159,22 +180,33 @@ class SimulatedApp:
         self._unacked: dict[int, float] = {}  # load mode: seq -> monotonic send time
         self._moved_at = clock.monotonic()
         self._last_time_ms = 0
+        self.answering = answering
+        self.duty: Duty | None = None
+        self._offline_until = 0.0
+        self._commands: list[str] = []  # duty messages to send, oldest first
 
     # -- life -----------------------------------------------------------------------
 
     async def run(self) -> None:
         """Connect, stream and reconnect until :meth:`stop` or a close code that
         forbids reconnecting."""
-        sampler = None
+        jobs: list[tuple[str, Coroutine[Any, Any, None]]] = []
         if self.load is None and not self.config.idle:
-            sampler = asyncio.create_task(self._sample_forever(), name=f"{self.name}-sampler")
+            jobs.append(("sampler", self._sample_forever()))
+            if self.answering is not None:
+                jobs.append(("duty", self._duty_forever()))
+            if self.config.signal_loss_per_h > 0:
+                jobs.append(("signal", self._lose_signal_forever()))
+        helpers = [asyncio.create_task(job, name=f"{self.name}-{what}") for what, job in jobs]
         try:
             await self._connect_loop()
         finally:
-            if sampler is not None:
-                sampler.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sampler
+            for helper in helpers:
+                helper.cancel()
+            results = await asyncio.gather(*helpers, return_exceptions=True)
+            for result in results:
+                if isinstance(result, Exception):
+                    raise result
 
     async def stop(self) -> None:
         """Stop: close the connection (1000) and do not reconnect."""
@@ -199,6 +231,12 @@ class SimulatedApp:
 
     async def _connect_loop(self) -> None:
         while not self._stopping.is_set():
+            offline_s = self._offline_until - self.clock.monotonic()
+            if offline_s > 0:  # no signal: no connection either
+                self.state = AppState.WAITING
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), offline_s)
+                continue
             code = await self._session()
             if self._stopping.is_set():
                 break
@@ -233,6 +271,9 @@ class SimulatedApp:
             self.stats.connected -= 1
             self._ws = None
             self.outbox.connection_lost()
+            if self.duty is not None:
+                self.duty.connection_lost()
+                self._commands.clear()
             self._unacked.clear()
             ws.transport.abort()  # no-op when already closed
         code = _close_code(ws)
@@ -304,6 +345,8 @@ class SimulatedApp:
             if isinstance(max_age, int | float) and max_age > 0:
                 self.buffer.max_age_ms = int(max_age * 1000)
         self.backoff.reset()
+        if self.answering is not None and self.duty is None:
+            self.duty = self._new_duty(self.answering, self.provider_id)
         if self.connects:
             self.stats.reconnects += 1
         self.connects += 1
@@ -315,6 +358,8 @@ class SimulatedApp:
         """Say hello, then read replies and send until the connection ends."""
         hello = {"type": "hello", "app_version": self.config.app_version, "device_id": self.name}
         await ws.send(orjson.dumps(hello).decode())
+        if self.duty is not None:
+            self.duty.connected = True
         if self._stopping.is_set():
             return
         if self.load is not None and self.load.window == 1:
@@ -423,11 +468,15 @@ class SimulatedApp:
     def _fresh_fix(self) -> Fix:
         """Advance the vehicle to now; a fix whose device time is now (strictly after
         the previous fix's, as the server's filter requires)."""
-        now = self.clock.monotonic()
-        self.vehicle.advance(now - self._moved_at)
-        self._moved_at = now
+        self._move_vehicle()
         self._last_time_ms = max(self.clock.wall_ms(), self._last_time_ms + 1)
         return self.vehicle.fix(self._last_time_ms)
+
+    def _move_vehicle(self) -> None:
+        """Drive the vehicle to now (in simulated time)."""
+        now = self.clock.monotonic()
+        self.vehicle.advance((now - self._moved_at) * self.config.time_scale)
+        self._moved_at = now
 
     async def _sample_forever(self) -> None:
         # A random phase: a fleet started at once does not send in lockstep.
@@ -448,11 +497,18 @@ class SimulatedApp:
             self.stats.errors["bad_server_frame"] += 1
             return
         kind = message.get("type")
+        duty = self.duty
         if kind == "ack":
             self._on_ack(message)
-        elif kind == "error":
+        elif kind == "error" and not (duty is not None and duty.owns(message.get("seq"))):
             self._on_error(message)
-        # Other types (a later version's offers...) are ignored, as the protocol asks.
+        elif duty is not None and kind in DUTY_MESSAGES:
+            if kind == "error":
+                self.stats.errors[str(message.get("code"))] += 1
+            self._move_vehicle()
+            now, at = self.clock.monotonic(), (self.vehicle.lat, self.vehicle.lng)
+            self._act(duty.on_message(message, now, local_hour(self.clock.wall_ms()), at))
+        # Other types (a later version's messages...) are ignored, as the protocol asks.
 
     def _on_ack(self, message: dict[str, Any]) -> None:
         seq = _int_or_none(message.get("seq"))
@@ -500,6 +556,56 @@ class SimulatedApp:
         self.stats.fixes_acked += 1
         self.stats.record_rtt(now - sent_at, self.rng.random())
         self._wake.set()
+
+    # -- answering ---------------------------------------------------------------------
+
+    def _new_duty(self, answering: Answering, provider_id: int) -> Duty:
+        history = answering.histories.get(provider_id)
+        profile = profile_for(provider_id, answering.seed, answering.knobs, history)
+        return Duty(
+            profile,
+            answering.reason_ids,
+            random.Random(f"acionar-sim-duty:{answering.seed}:{provider_id}"),
+            self.outbox.take_seq,
+            time_scale=self.config.time_scale,
+            arrival_radius_m=answering.arrival_radius_m,
+            counts=self.stats.duty,
+        )
+
+    async def _duty_forever(self) -> None:
+        while True:
+            await asyncio.sleep(DUTY_TICK_S)
+            duty = self.duty
+            if duty is None:
+                continue  # no welcome yet: the provider is not known
+            self._move_vehicle()
+            at = (self.vehicle.lat, self.vehicle.lng)
+            self._act(duty.tick(self.clock.monotonic(), at, self.vehicle.arrived))
+            ws = self._ws
+            with contextlib.suppress(ConnectionClosed):  # the duty resends after reconnecting
+                while self._commands and ws is not None:
+                    await ws.send(self._commands.pop(0))
+
+    def _act(self, actions: list[Action]) -> None:
+        """Carry out a duty's actions (messages wait in ``_commands`` for the duty
+        task, which sends them; here may be a socket's reader)."""
+        hour = local_hour(self.clock.wall_ms())
+        for message in carry_out(actions, self.vehicle, self.rng, hour):
+            self._commands.append(orjson.dumps(message).decode())
+
+    async def _lose_signal_forever(self) -> None:
+        mean_s = 3600.0 / self.config.signal_loss_per_h
+        while True:
+            await asyncio.sleep(self.rng.expovariate(1.0 / mean_s))
+            self._offline_until = self.clock.monotonic() + self.rng.uniform(*SIGNAL_LOSS_S)
+            self.stats.duty["signal_losses"] += 1
+            ws = self._ws
+            if ws is not None:
+                ws.transport.abort()  # no close frame: the network is gone
+
+
+DUTY_MESSAGES = frozenset({"offer", "offer.withdrawn", "job.update", "result", "error"})
+"""Server messages an answering app hands to its duty."""
 
 
 def _int_or_none(value: object) -> int | None:

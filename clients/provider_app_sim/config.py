@@ -8,9 +8,12 @@ from docs/protocol.md (:mod:`~clients.provider_app_sim.protocol`), the buffer's 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
+from clients.provider_app_sim.duty import ARRIVAL_RADIUS_M
 from clients.provider_app_sim.outbox import DEFAULT_BUFFER_FIXES
+from clients.provider_app_sim.profiles import History, ProfileKnobs
 from clients.provider_app_sim.protocol import (
     BACKOFF_BASE_S,
     BACKOFF_CAP_S,
@@ -41,6 +44,16 @@ PING_TIMEOUT_S = 20.0
 MAX_FRAME_BYTES = 1 << 20
 """Largest frame accepted from the server."""
 
+DUTY_TICK_S = 0.25
+"""How often an answering app looks at its offers, its job and its vehicle."""
+
+SIGNAL_LOSS_S = (5.0, 40.0)
+"""Range of the length of a simulated signal loss."""
+
+MAX_TIME_SCALE = 100.0
+"""Fastest simulated time (the server rejects fixes implying over 200 km/h: above
+a scale of about 3, fixes on the road are rejected as ``implied_speed``)."""
+
 
 @dataclass(frozen=True, slots=True)
 class AppConfig:
@@ -57,6 +70,11 @@ class AppConfig:
         compression: offer permessage-deflate, as OkHttp does by default.
         idle: authenticate, say hello, then send nothing.
         app_version: ``hello.app_version``.
+        time_scale: simulated seconds per real second: the vehicle drives, and an
+            answering provider answers and works, this many times faster. Device
+            times stay real.
+        signal_loss_per_h: mean signal losses per hour (the app drops its socket
+            and stays offline, buffering fixes, for a time in :data:`SIGNAL_LOSS_S`).
     """
 
     interval_s: float | None = None
@@ -73,3 +91,32 @@ class AppConfig:
     compression: bool = True
     idle: bool = False
     app_version: str = APP_VERSION
+    time_scale: float = 1.0
+    signal_loss_per_h: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.time_scale <= MAX_TIME_SCALE:
+            raise ValueError(f"time_scale must lie in (0, {MAX_TIME_SCALE}]")
+        if not 0.0 <= self.signal_loss_per_h <= 3600.0:
+            raise ValueError("signal_loss_per_h must lie in [0, 3600]")
+
+
+@dataclass(frozen=True, slots=True)
+class Answering:
+    """Answering mode: the app answers offers and drives its jobs
+    (:class:`~clients.provider_app_sim.duty.Duty`).
+
+    Attributes:
+        reason_ids: the assistance's refusal reasons (``GET /api/v1/refusal_reasons``);
+            empty: providers let the offers they would refuse expire.
+        seed: with the provider id, draws each provider's profile.
+        knobs: fleet-wide adjustments of the profiles.
+        histories: what the registry says about providers, by provider id.
+        arrival_radius_m: ``on_site`` within this of the origin.
+    """
+
+    reason_ids: tuple[int, ...] = ()
+    seed: int = 1
+    knobs: ProfileKnobs = field(default_factory=ProfileKnobs)
+    histories: Mapping[int, History] = field(default_factory=dict)
+    arrival_radius_m: float = ARRIVAL_RADIUS_M

@@ -17,6 +17,7 @@ from typing import Any
 
 from clients.provider_app_sim.app import (
     SYSTEM_CLOCK,
+    Answering,
     AppConfig,
     AppState,
     Clock,
@@ -158,11 +159,13 @@ def build_fleet(
     movement: MovementConfig | None = None,
     config: AppConfig | None = None,
     load: LoadPlan | None = None,
+    answering: Answering | None = None,
     seed: int = 1,
     connect_concurrency: int = CONNECT_CONCURRENCY,
     clock: Clock = SYSTEM_CLOCK,
 ) -> Fleet:
-    """One app per token, each with its own seeded vehicle and random generator.
+    """One app per token, each with its own seeded vehicle and random generator;
+    with ``answering``, each answers offers and drives jobs by its provider's profile.
 
     Must be called inside the event loop that will run the fleet (the apps create
     asyncio primitives).
@@ -184,6 +187,7 @@ def build_fleet(
                 stats=stats,
                 gate=gate,
                 load=load,
+                answering=answering,
                 name=f"sim-{index:06d}",
             )
         )

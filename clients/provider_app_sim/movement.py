@@ -7,15 +7,23 @@ that would cross the edge is taken towards the centre instead. Time only moves w
 :meth:`Vehicle.advance` is called with the elapsed seconds, and every random choice
 comes from the :class:`random.Random` passed in, so a run is reproducible.
 
-Reported positions are the true ones: the accuracy a fix claims (3 to 20 m) is not
-turned into noise, because white noise of that size between fixes taken a fraction
-of a second apart (load mode) would imply speeds that no car reaches.
+By default reported positions are the true ones: the accuracy a fix claims (3 to
+20 m) is not turned into noise, because white noise of that size between fixes taken
+a fraction of a second apart (load mode) would imply speeds that no car reaches.
+Answering mode (fixes every few seconds) turns on ``jitter`` (noise of a fraction
+of the claimed accuracy) and ``poor_fix_p`` (now and then a fix of 120 to 400 m
+accuracy, as under a viaduct: the server rejects it as ``poor_accuracy``).
+
+On a job the vehicle follows a route instead (:meth:`Vehicle.follow`, corners from
+:func:`~clients.provider_app_sim.routes.street_route`): straight legs, slowing at
+each corner, still stopping at lights; at its end it parks until told to roam.
 """
 
 from __future__ import annotations
 
 import math
 import random
+from collections import deque
 from dataclasses import dataclass
 from enum import Enum
 
@@ -35,6 +43,12 @@ INWARD_MARGIN = 0.9
 
 START_MARGIN = 0.9
 """Vehicles start within this fraction of the radius."""
+
+POOR_ACCURACY_M = (120.0, 400.0)
+"""Range of the accuracy of a poor fix (above the server's 100 m bound)."""
+
+CORNER_KMH = 15.0
+"""Speed through a corner of a route."""
 
 
 def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
@@ -89,6 +103,10 @@ class MovementConfig:
         mean_s_between_cruise_changes: mean time between changes of cruise speed.
         wander_deg_per_s: largest drift of the heading per second (road curves).
         accuracy_m: range of the accuracy radius fixes report.
+        jitter: reported positions move by Gaussian noise of this fraction of the
+            accuracy they claim (0: true positions).
+        poor_fix_p: the chance that a fix claims :data:`POOR_ACCURACY_M` (and is
+            that far off).
     """
 
     centre: tuple[float, float] = (-23.5505, -46.6333)
@@ -103,6 +121,8 @@ class MovementConfig:
     mean_s_between_cruise_changes: float = 30.0
     wander_deg_per_s: float = 3.0
     accuracy_m: tuple[float, float] = (3.0, 20.0)
+    jitter: float = 0.0
+    poor_fix_p: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.radius_m >= MIN_RADIUS_M:
@@ -118,6 +138,8 @@ class MovementConfig:
         for name in ("accel_kmh_per_s", "brake_kmh_per_s", "mean_s_between_turns"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive")
+        if not 0.0 <= self.jitter <= 1.0 or not 0.0 <= self.poor_fix_p <= 1.0:
+            raise ValueError("jitter and poor_fix_p must lie in [0, 1]")
 
 
 class Phase(Enum):
@@ -150,6 +172,40 @@ class Vehicle:
         self.phase = Phase.DRIVING
         self._cruise_kmh = rng.uniform(*config.cruise_kmh)
         self._stop_left_s = 0.0
+        self._route: deque[tuple[float, float]] = deque()
+        self._route_kmh: tuple[float, float] | None = None  # cruise range on a route
+        self.parked = False
+
+    # -- on a job ---------------------------------------------------------------------
+
+    def follow(self, corners: list[tuple[float, float]], speed_factor: float = 1.0) -> None:
+        """Drive through ``corners`` (the last one is the destination), cruising at
+        the config's speeds times ``speed_factor`` (traffic, the driver); park there."""
+        low, high = self.config.cruise_kmh
+        top = self.config.max_speed_kmh
+        factor = max(0.05, speed_factor)
+        self._route = deque(corners)
+        self._route_kmh = (min(top, low * factor), min(top, high * factor))
+        self._cruise_kmh = self.rng.uniform(*self._route_kmh)
+        self.parked = not corners
+        if self.phase is Phase.STOPPED:
+            self._stop_left_s = min(self._stop_left_s, 3.0)
+
+    @property
+    def arrived(self) -> bool:
+        """The route is driven: the vehicle is parked at its end."""
+        return self.parked
+
+    def roam(self) -> None:
+        """Leave the route (or the parking spot) and wander again."""
+        self._route.clear()
+        self._route_kmh = None
+        self.parked = False
+        self._cruise_kmh = self.rng.uniform(*self.config.cruise_kmh)
+
+    def distance_to_m(self, lat: float, lng: float) -> float:
+        """Straight-line metres from the vehicle to (lat, lng)."""
+        return haversine_m(self.lat, self.lng, lat, lng)
 
     def advance(self, seconds: float) -> None:
         """Drive for ``seconds`` (split into steps of at most :data:`MAX_STEP_S`)."""
@@ -164,12 +220,23 @@ class Vehicle:
 
         The heading is absent while stopped (a phone has no bearing then).
         """
-        low, high = self.config.accuracy_m
+        cfg = self.config
+        low, high = cfg.accuracy_m
         speed = round(self.speed_kmh, 1)
+        accuracy = self.rng.uniform(low, high)
+        lat, lng = self.lat, self.lng
+        poor = cfg.poor_fix_p > 0.0 and self.rng.random() < cfg.poor_fix_p
+        if poor:
+            accuracy = self.rng.uniform(*POOR_ACCURACY_M)
+        if poor or cfg.jitter > 0.0:
+            sigma = accuracy * (0.5 if poor else cfg.jitter)
+            lat, lng = destination(
+                lat, lng, self.rng.uniform(0, 360), abs(self.rng.gauss(0, sigma))
+            )
         return Fix(
-            lat=round(self.lat, 6),
-            lng=round(self.lng, 6),
-            accuracy_m=round(self.rng.uniform(low, high), 1),
+            lat=round(lat, 6),
+            lng=round(lng, 6),
+            accuracy_m=round(accuracy, 1),
             time_ms=time_ms,
             speed_kmh=speed,
             heading_deg=round(self.heading_deg, 1) % 360.0 if speed > 0.0 else None,
@@ -182,11 +249,46 @@ class Vehicle:
     # -- one integration step --------------------------------------------------------
 
     def _step(self, dt: float) -> None:
+        if self.parked:
+            self.speed_kmh, self.phase = 0.0, Phase.DRIVING
+            return
+        if self._route_kmh is not None:
+            self._step_on_route(dt)
+            return
         self._decide(dt)
         self._change_speed(dt)
         if self.speed_kmh > 0.0:
             self._wander(dt)
             self._move(self.speed_kmh / 3.6 * dt)
+
+    def _step_on_route(self, dt: float) -> None:
+        cfg = self.config
+        if self.phase is Phase.DRIVING and self._happens(cfg.mean_s_between_stops, dt):
+            self.phase = Phase.STOPPING  # a light, a jam
+        elif self.phase is Phase.STOPPED and self._stop_left_s - dt <= 0.0:
+            self._cruise_kmh = self.rng.uniform(*(self._route_kmh or cfg.cruise_kmh))
+        if self.phase is Phase.STOPPED:
+            self._stop_left_s -= dt
+            if self._stop_left_s > 0.0:
+                self.speed_kmh = 0.0
+                return
+            self.phase = Phase.DRIVING
+        self._change_speed(dt)
+        left = self.speed_kmh / 3.6 * dt
+        while left > 0.0 and self._route:
+            lat, lng = self._route[0]
+            self.heading_deg = bearing_deg(self.lat, self.lng, lat, lng)
+            to_corner = haversine_m(self.lat, self.lng, lat, lng)
+            if to_corner > left:
+                self.lat, self.lng = destination(self.lat, self.lng, self.heading_deg, left)
+                return
+            self.lat, self.lng = lat, lng
+            left -= to_corner
+            self._route.popleft()
+            self.speed_kmh = min(self.speed_kmh, CORNER_KMH)  # slow for the corner
+        if not self._route:
+            self.parked = True
+            self.speed_kmh = 0.0
 
     def _happens(self, mean_s: float, dt: float) -> bool:
         """A Poisson event with mean interval ``mean_s`` occurs within ``dt``."""

@@ -39,6 +39,8 @@ class Stats:
         fixes_dropped: fixes lost to the buffer's bounds.
         gave_up: apps that stopped reconnecting (4001, 4003, 4004...).
         rtt_ms: a sample of the times from sending a ``pos`` to its reply.
+        duty: answering mode: offers, answers, replies, statuses and jobs, by name
+            (:class:`~clients.provider_app_sim.duty.Duty`).
     """
 
     connected: int = 0
@@ -58,6 +60,7 @@ class Stats:
     errors: Counter[str] = field(default_factory=Counter)
     closes: Counter[str] = field(default_factory=Counter)
     rtt_ms: list[float] = field(default_factory=list)
+    duty: Counter[str] = field(default_factory=Counter)
     _rtt_seen: int = 0
 
     def record_rtt(self, seconds: float, slot: float) -> None:
@@ -91,6 +94,7 @@ class Stats:
             "closes": dict(self.closes),
             "rtt_p50_ms": percentile(self.rtt_ms, 0.50),
             "rtt_p99_ms": percentile(self.rtt_ms, 0.99),
+            **({"duty": dict(self.duty)} if self.duty else {}),
         }
 
     def line(self, total_apps: int) -> str:
@@ -104,4 +108,5 @@ class Stats:
             f"errors {dict(self.errors)} closes {dict(self.closes)} "
             f"reconnects {self.reconnects} failures {self.connect_failures} "
             f"dropped {self.fixes_dropped} gave up {self.gave_up}{rtt}"
+            + (f" duty {dict(sorted(self.duty.items()))}" if self.duty else "")
         )
