@@ -1,7 +1,7 @@
 """The ``acionar`` console command.
 
 Subcommands: ``serve``, ``migrate``, ``seed-demo``, ``create-user``,
-``services up|down|status``, ``sim providers ...``. Each prints what it did and
+``services up|down|status``, ``sim providers ...``, ``sim city ...``. Each prints what it did and
 exits non-zero, with one clear line on standard error, when it could not.
 """
 
@@ -61,7 +61,10 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     serve(settings, host=args.host or settings.host, port=args.port or settings.port)
 
 
-SIM_COMMANDS = {"providers": "clients.provider_app_sim.providers"}
+SIM_COMMANDS = {
+    "providers": "clients.provider_app_sim.providers",
+    "city": "clients.city_scenario",
+}
 """``acionar sim <name>``: the simulator module each runs."""
 
 
@@ -104,9 +107,16 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser(
         "sim",
         help="simulators for demos and measurements",
-        description="acionar sim providers --help: the options of the provider fleet",
+        description=(
+            "acionar sim providers --help: the options of the provider fleet; "
+            "acionar sim city --help: the city scenario's"
+        ),
     )
-    sim.add_argument("what", choices=sorted(SIM_COMMANDS), help="providers: a fleet of apps")
+    sim.add_argument(
+        "what",
+        choices=sorted(SIM_COMMANDS),
+        help="providers: a fleet of apps; city: calls over a day, outcomes measured",
+    )
     sim.add_argument("sim_args", nargs=argparse.REMAINDER, help="the simulator's options")
     sim.set_defaults(func=_cmd_sim)
     return parser

@@ -1,23 +1,29 @@
 """The city scenario against a real server, end to end through the API: its calls
 become incidents and tows at their times, automatic dispatch takes them, and their
-outcomes are read back. Here no provider is near, so every job ends untaken: what
-the scenario reports then is checked (the fleet that answers is tested with the
-simulator)."""
+outcomes are read back; first with no provider near (every job ends untaken), then
+with 50 simulated providers answering."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from clients.city_scenario.calls import calls
+from clients.city_scenario.outcomes import Summary
 from clients.city_scenario.scenario import ScenarioConfig, run_once
-from operations.models import DispatchSettings, Incident, Job
+from clients.provider_app_sim import Answering, AppConfig, Fleet, MovementConfig, build_fleet
+from operations.lifecycle import JobStatus
+from operations.models import DispatchSettings, Incident, Job, Offer
+from operations.offers import OPEN, OfferStatus
 from registry import models as m
 from registry.enums import PersonKind
 from registry.validation import make_cpf
 from server.settings import Settings
+from tests.conftest import unit
 from tests.e2e.dispatch_support import PASSWORD, Sessions, dispatch_world
 from tests.support.server import ServerProcess, running_server
 
@@ -69,3 +75,83 @@ async def test_calls_become_jobs_and_their_outcomes_are_reported(
         client = await session.get(m.Client, world["client"])
         assert client is not None and client.ranking_weights is None  # put back as it was
         assert await session.scalar(select(func.count()).select_from(Incident)) == planned
+
+
+PROVIDERS = 50
+
+
+async def test_fifty_simulated_providers_answer_a_short_city_scenario(
+    settings: Settings, db: Sessions, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The issue's acceptance: every generated job reaches ``completed`` or the
+    documented ``attempts_exceeded``, no offer is left pending, no job has two
+    providers. A server of its own: one started earlier would not know providers
+    written straight into the database until its catalogue reloads."""
+    world = await dispatch_world(db, PROVIDERS)
+    async with db() as session, session.begin():
+        session.add_all(
+            m.Beneficiary(
+                client_id=world["client"],
+                person_kind=PersonKind.PF,
+                document=make_cpf(100_000_000 + n),
+                name=f"Cliente {n}",
+            )
+            for n in range(5)
+        )
+        session.add(
+            DispatchSettings(
+                client_id=None,
+                offer_timeout_s=10,
+                max_attempts=10,
+                batch_size=2,
+                radius_steps_km=[10, 40],
+            )
+        )
+    with running_server(settings, tmp_path_factory.mktemp("city-fleet"), **FAST) as server:
+        summary = await _play_with_fleet(server, world)
+    async with db() as session:
+        jobs = list(await session.scalars(select(Job)))
+        offers = list(await session.scalars(select(Offer)))
+    assert summary.jobs > 0 and summary.completed + summary.not_taken == summary.jobs
+    assert {j.status for j in jobs} <= {JobStatus.COMPLETED, JobStatus.ATTEMPTS_EXCEEDED}
+    assert not [o for o in offers if o.status in OPEN], "an offer left pending"
+    for job in jobs:
+        accepted = [o for o in offers if o.job_id == job.id and o.status is OfferStatus.ACCEPTED]
+        assert len(accepted) <= 1, f"job {job.id} has two providers"
+        if job.status is JobStatus.COMPLETED:
+            assert accepted and accepted[0].provider_id == job.provider_id
+    assert summary.completed > 0 and summary.empty_km_mean is not None
+
+
+async def _connected(fleet: Fleet, count: int) -> None:
+    while fleet.stats.connected < count:  # noqa: ASYNC110 (the fleet has no event for it)
+        await asyncio.sleep(0.05)
+
+
+async def _play_with_fleet(server: ServerProcess, world: dict[str, Any]) -> Summary:
+    fleet = build_fleet(
+        f"ws://127.0.0.1:{server.port}/ws/provider",
+        [f"t{i}" for i in range(PROVIDERS)],
+        movement=MovementConfig(centre=(-23.55, -46.63), radius_m=8000, jitter=0.3),
+        config=AppConfig(interval_s=1.0, time_scale=100.0, compression=False),
+        answering=Answering(reason_ids=(world["reason"],), seed=5),
+        seed=5,
+    )
+    stop = asyncio.Event()
+    running = asyncio.create_task(fleet.run(stop=stop))
+    try:
+        await asyncio.wait_for(_connected(fleet, PROVIDERS), unit(15))
+        config = ScenarioConfig(
+            base_url=server.url,
+            login="admin",
+            password=PASSWORD,
+            client_id=world["client"],
+            rate_per_min=30.0,
+            duration_s=12.0,
+            seed=11,
+            drain_s=unit(60),
+        )
+        return await run_once(config, None, lambda done, total, what: None)
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, unit(20))
