@@ -40,7 +40,7 @@ web:
 	@./scripts/build-web.sh
 
 run: setup web
-	@$(BIN)/acionar serve
+	@$(BIN)/acionar serve --demo
 
 browser:
 	@./scripts/ensure-chromium.sh

@@ -56,9 +56,23 @@ def _cmd_create_user(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    from server.companions import Companions
     from server.run import serve
 
-    serve(settings, host=args.host or settings.host, port=args.port or settings.port)
+    host, port = args.host or settings.host, args.port or settings.port
+    demo = Companions(settings, f"http://{_loopback(host)}:{port}") if args.demo else None
+    if demo is not None:
+        demo.start()
+    try:
+        serve(settings, host=host, port=port)
+    finally:
+        if demo is not None:
+            demo.stop()
+
+
+def _loopback(host: str) -> str:
+    """Where a program on this machine reaches a server listening on ``host``."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
 
 
 SIM_COMMANDS = {
@@ -84,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the HTTP and websocket server")
     serve.add_argument("--host", help="listen address (default: HOST)")
     serve.add_argument("--port", type=int, help="listen port (default: PORT)")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="also run the demo's simulated providers and calls (DEMO_SIMULATOR, DEMO_CALLS)",
+    )
     serve.set_defaults(func=_cmd_serve)
 
     migrate = sub.add_parser("migrate", help="apply database migrations")

@@ -264,6 +264,14 @@ class Settings:
     gateway_timeout_s: float = _s(10.0, "Seconds an SMS or e-mail gateway may take per message.")
     demo_providers: int = _s(240, "Providers created by seed-demo.")
     demo_beneficiaries: int = _s(60, "Beneficiaries created by seed-demo.")
+    demo_simulator: bool = _s(
+        True, "make run: simulated apps of the demo providers answer offers and drive jobs."
+    )
+    demo_sim_providers: int = _s(200, "make run: how many demo providers the simulator runs.")
+    demo_calls: bool = _s(
+        True, "make run: a gentle stream of demo calls, dispatched automatically."
+    )
+    demo_calls_per_min: float = _s(0.5, "make run: demo calls per minute.")
 
     @property
     def effective_public_url(self) -> str:
@@ -346,6 +354,8 @@ class Settings:
                 ("local_redis_port", 1),
                 ("demo_providers", 0),
                 ("demo_beneficiaries", 0),
+                ("demo_sim_providers", 1),
+                ("demo_calls_per_min", 0),
                 ("request_id_max_len", 8),
                 ("http_keep_alive_s", 1),
                 ("http_max_connections_per_address", 1),

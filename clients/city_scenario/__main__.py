@@ -15,8 +15,17 @@ import contextlib
 import os
 import sys
 
+import httpx
+
 from clients.city_scenario.outcomes import side_by_side
-from clients.city_scenario.scenario import ScenarioConfig, ScenarioError, compare, run_once
+from clients.city_scenario.scenario import (
+    ScenarioConfig,
+    ScenarioError,
+    compare,
+    no_progress,
+    run_once,
+    text_progress,
+)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -24,7 +33,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--url", default="http://127.0.0.1:8000")
     parser.add_argument("--login", default=os.environ.get("ACIONAR_LOGIN", "admin"))
     parser.add_argument("--password", default=os.environ.get("ACIONAR_PASSWORD", "demo1234"))
-    parser.add_argument("--client-id", type=int, default=1)
+    parser.add_argument(
+        "--client-id", type=int, help="default: the first client with beneficiaries"
+    )
     parser.add_argument("--rate", type=float, default=2.0, help="calls per minute")
     parser.add_argument("--duration", type=float, default=600.0, help="seconds of calls")
     parser.add_argument("--drain", type=float, default=900.0, help="seconds to let jobs end")
@@ -32,6 +43,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--once", action="store_true", help="one run with the configured ranking only"
     )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
 
 
@@ -46,12 +58,13 @@ async def main_async(args: argparse.Namespace) -> int:
         seed=args.seed,
         drain_s=args.drain,
     )
+    progress = no_progress if args.quiet else text_progress
     try:
         if args.once:
-            runs = [("configured ranking", await run_once(config, None))]
+            runs = [("configured ranking", await run_once(config, None, progress))]
         else:
-            runs = await compare(config)
-    except ScenarioError as exc:
+            runs = await compare(config, progress)
+    except (ScenarioError, httpx.HTTPError) as exc:
         print(f"acionar sim city: {exc}", file=sys.stderr)
         return 1
     print(side_by_side(runs))

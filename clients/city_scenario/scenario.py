@@ -50,7 +50,7 @@ class ScenarioConfig:
     base_url: str
     login: str
     password: str
-    client_id: int
+    client_id: int | None  # None: the first client with beneficiaries
     rate_per_min: float = 2.0
     duration_s: float = 600.0
     seed: int = 1
@@ -59,6 +59,10 @@ class ScenarioConfig:
 
 
 Progress = Callable[[int, int, str], None]
+
+
+def no_progress(done: int, total: int, what: str) -> None:
+    """Say nothing (the demo's stream of calls runs beside the server)."""
 
 
 def text_progress(done: int, total: int, what: str) -> None:
@@ -110,27 +114,35 @@ class _World:
     service_type_id: int
 
 
-async def _world(api: Api, config: ScenarioConfig) -> _World:
-    people = await api.get(
-        "/api/v1/beneficiaries", client_id=config.client_id, page_size=MAX_CALLERS
-    )
+async def client_with_callers(api: Api) -> int:
+    """The first client (by id) that has beneficiaries."""
+    clients = await api.get("/api/v1/clients", sort="id", page_size=500)
+    for client in clients["items"]:
+        people = await api.get("/api/v1/beneficiaries", client_id=client["id"], page_size=1)
+        if people["total"]:
+            return int(client["id"])
+    raise ScenarioError("no client has beneficiaries (load the demo: acionar seed-demo)")
+
+
+async def _world(api: Api, client_id: int, config: ScenarioConfig) -> _World:
+    people = await api.get("/api/v1/beneficiaries", client_id=client_id, page_size=MAX_CALLERS)
     services = await api.get("/api/v1/service_types", code=config.service_code)
     kinds = await api.get("/api/v1/incident_types", active=True, page_size=1)
     if not people["items"] or not services["items"] or not kinds["items"]:
         raise ScenarioError(
-            f"client {config.client_id} needs beneficiaries, a service "
+            f"client {client_id} needs beneficiaries, a service "
             f"'{config.service_code}' and an incident type (load the demo: acionar seed-demo)"
         )
     return _World(people["items"], kinds["items"][0]["id"], services["items"][0]["id"])
 
 
-async def _open_call(api: Api, config: ScenarioConfig, world: _World, call: Call) -> int:
+async def _open_call(api: Api, client_id: int, world: _World, call: Call) -> int:
     caller = world.callers[call.caller % len(world.callers)]
     incident = await api.send(
         "POST",
         "/api/v1/incidents",
         {
-            "client_id": config.client_id,
+            "client_id": client_id,
             "incident_type_id": world.incident_type_id,
             "beneficiary_id": caller["id"],
         },
@@ -179,25 +191,26 @@ async def run_once(
     async with httpx.AsyncClient(base_url=config.base_url, timeout=REQUEST_TIMEOUT_S) as http:
         api = Api(http)
         await api.sign_in(config.login, config.password)
-        client = f"/api/v1/clients/{config.client_id}"
+        client_id = config.client_id or await client_with_callers(api)
+        client = f"/api/v1/clients/{client_id}"
         kept = (await api.get(client)).get("ranking_weights")
         if ranking is not None:
             await api.send("PATCH", client, {"ranking_weights": ranking})
         await api.send("PUT", f"{client}/dispatch-settings", {"auto_enabled": True})
         try:
-            return await _play(api, config, progress)
+            return await _play(api, client_id, config, progress)
         finally:
             await api.send("PATCH", client, {"ranking_weights": kept})
 
 
-async def _play(api: Api, config: ScenarioConfig, progress: Progress) -> Summary:
-    world = await _world(api, config)
+async def _play(api: Api, client_id: int, config: ScenarioConfig, progress: Progress) -> Summary:
+    world = await _world(api, client_id, config)
     planned = calls(config.rate_per_min, config.duration_s, len(world.callers), config.seed)
     started = time.monotonic()
     job_ids: list[int] = []
     for call in planned:
         await asyncio.sleep(max(0.0, call.at_s - (time.monotonic() - started)))
-        job_ids.append(await _open_call(api, config, world, call))
+        job_ids.append(await _open_call(api, client_id, world, call))
         progress(len(job_ids), len(planned), f"chamadas ({call.place})")
     deadline = time.monotonic() + config.drain_s
     while (ended := await _ended(api, job_ids)) < len(job_ids):
