@@ -44,6 +44,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--once", action="store_true", help="one run with the configured ranking only"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--service", default="reboque_leve", help="the code of the service the calls ask for"
+    )
     return parser.parse_args(argv)
 
 
@@ -57,6 +60,7 @@ async def main_async(args: argparse.Namespace) -> int:
         duration_s=args.duration,
         seed=args.seed,
         drain_s=args.drain,
+        service_code=args.service,
     )
     progress = no_progress if args.quiet else text_progress
     try:

@@ -55,7 +55,7 @@ class ScenarioConfig:
     duration_s: float = 600.0
     seed: int = 1
     drain_s: float = 900.0  # after the last call, how long jobs may take to end
-    service_code: str = "reboque"
+    service_code: str = "reboque_leve"  # the demo's light tow
 
 
 Progress = Callable[[int, int, str], None]

@@ -60,6 +60,7 @@ async def test_calls_become_jobs_and_their_outcomes_are_reported(
         rate_per_min=60.0,
         duration_s=4.0,
         seed=3,
+        service_code="reboque",
         drain_s=30.0,
     )
     seen: list[tuple[int, int]] = []
@@ -149,6 +150,7 @@ async def _play_with_fleet(server: ServerProcess, world: dict[str, Any]) -> Summ
             rate_per_min=30.0,
             duration_s=12.0,
             seed=11,
+            service_code="reboque",
             drain_s=unit(60),
         )
         return await run_once(config, None, lambda done, total, what: None)
