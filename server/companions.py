@@ -105,12 +105,12 @@ class Companions:
         for companion in self.planned:
             if self._stopping.is_set():
                 return
-            out = (self.logs / f"{companion.name}.log").open("ab")
-            self.running.append(
-                subprocess.Popen(
-                    companion.argv, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT
+            with (self.logs / f"{companion.name}.log").open("ab") as out:  # the child keeps its own
+                self.running.append(
+                    subprocess.Popen(
+                        companion.argv, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT
+                    )
                 )
-            )
             log.info(
                 "demo: %s started (log: %s)", companion.name, self.logs / f"{companion.name}.log"
             )
