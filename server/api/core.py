@@ -30,6 +30,7 @@ from registry.audit import Actor
 from registry.permissions import Permission
 from server.api import auth
 from server.api.errors import (
+    MAX_REPORTED_FIELDS,
     ApiError,
     Field,
     forbidden,
@@ -184,10 +185,11 @@ NUL_MESSAGE = "Caractere nulo (\\0) não é permitido"
 
 def nul_fields(data: Any, prefix: str = "") -> list[Field]:
     """The fields of decoded JSON (or query parameters) whose text holds a NUL
-    character, which no PostgreSQL text can store: refused before they reach it."""
+    character, which no PostgreSQL text can store: refused before they reach it
+    (the first :data:`MAX_REPORTED_FIELDS` found)."""
     found: list[Field] = []
     stack: list[tuple[str, Any]] = [(prefix, data)]
-    while stack:
+    while stack and len(found) < MAX_REPORTED_FIELDS:
         path, value = stack.pop()
         if isinstance(value, str):
             if NUL in value:
