@@ -128,6 +128,23 @@ async def bench_world(settings: Settings, database: str) -> dict[str, int]:
         await conn.close()
 
 
+async def new_job(http: httpx.AsyncClient, world: dict[str, int]) -> int:
+    """An incident and a tow 1 km north of the centre (``http`` under /api/v1)."""
+    incident = await http.post(
+        "/incidents", json={"client_id": world["client"], "incident_type_id": world["kind"]}
+    )
+    job = await http.post(
+        f"/incidents/{incident.json()['id']}/jobs",
+        json={
+            "service_type_id": world["tow"],
+            "ad_hoc": True,
+            "requester": {"name": "Ana", "phone": "11 98888-7777"},
+            "origin": {"lat": CENTRE[0] + 0.01, "lng": CENTRE[1], "street": "Rua A"},
+        },
+    )
+    return int(job.json()["id"])
+
+
 async def bus_baseline(settings: Settings) -> list[float]:
     """Bare Redis publish → subscriber, in ms."""
     channel = PREFIX + "baseline"
@@ -231,19 +248,7 @@ async def _offers(port: int, tokens: list[str], world: dict[str, int], panel: Pa
         http.headers["X-CSRF-Token"] = login.json()["csrf_token"]
         for i in range(WARM_SAMPLES + SAMPLES):
             provider_id, ws = apps[i % len(apps)]
-            incident = await http.post(
-                "/incidents", json={"client_id": world["client"], "incident_type_id": world["kind"]}
-            )
-            job = await http.post(
-                f"/incidents/{incident.json()['id']}/jobs",
-                json={
-                    "service_type_id": world["tow"],
-                    "ad_hoc": True,
-                    "requester": {"name": "Ana", "phone": "11 98888-7777"},
-                    "origin": {"lat": CENTRE[0] + 0.01, "lng": CENTRE[1], "street": "Rua A"},
-                },
-            )
-            job_id = job.json()["id"]
+            job_id = await new_job(http, world)
             started = time.perf_counter()
             made = await http.post(
                 f"/jobs/{job_id}/offers", json={"provider_id": provider_id, "channel": "app"}

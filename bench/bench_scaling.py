@@ -45,9 +45,8 @@ import orjson
 import redis.asyncio as aioredis
 from websockets.asyncio.client import ClientConnection, connect
 
-from bench.bench_dispatch import PASSWORD, bench_world, bus_baseline, percentile
+from bench.bench_dispatch import PASSWORD, bench_world, bus_baseline, new_job, percentile
 from bench.bench_ingest import (
-    CENTRE,
     Cores,
     acionar_server,
     all_connected,
@@ -484,22 +483,6 @@ class Deliveries:
     cross: list[float] = field(default_factory=list)
 
 
-async def _job(http: httpx.AsyncClient, world: dict[str, int]) -> int:
-    incident = await http.post(
-        "/incidents", json={"client_id": world["client"], "incident_type_id": world["kind"]}
-    )
-    job = await http.post(
-        f"/incidents/{incident.json()['id']}/jobs",
-        json={
-            "service_type_id": world["tow"],
-            "ad_hoc": True,
-            "requester": {"name": "Ana", "phone": "11 98888-7777"},
-            "origin": {"lat": CENTRE[0] + 0.01, "lng": CENTRE[1], "street": "Rua A"},
-        },
-    )
-    return int(job.json()["id"])
-
-
 async def offers(
     nodes: tuple[Node, Node], tokens: Sequence[str], world: dict[str, int]
 ) -> Deliveries:
@@ -513,7 +496,7 @@ async def offers(
             http.headers["X-CSRF-Token"] = login.json()["csrf_token"]
             for i in range(WARM_SAMPLES + 2 * SAMPLES):
                 app = apps[i % len(apps)]
-                job_id = await _job(http, world)
+                job_id = await new_job(http, world)
                 started = time.perf_counter()
                 body = {"provider_id": app.provider_id, "channel": "app"}
                 made = await http.post(f"/jobs/{job_id}/offers", json=body)

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import random
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import orjson
@@ -41,7 +39,7 @@ from registry.enums import Channel
 from server.settings import PROJECT_ROOT, Settings
 from tests.conftest import unit
 from tests.e2e.dispatch_support import PASSWORD, Sessions, dispatch_world, login, provider_user
-from tests.support.server import ServerProcess, free_port, running_server
+from tests.support.server import free_port, running_server, server_on
 
 pytestmark = pytest.mark.slow
 FAST = {"AUTO_DISPATCH_POLL_S": "0.1", "OFFER_SWEEP_S": "0.2", "OUTBOX_POLL_S": "0.1"}
@@ -277,33 +275,6 @@ async def test_a_simulated_provider_takes_and_completes_a_job_on_the_web_portal(
 # -- a server restart under a connected fleet ---------------------------------------------
 
 
-@contextlib.contextmanager
-def _server_on(settings: Settings, port: int, logs: Path) -> Iterator[ServerProcess]:
-    """``acionar serve`` on a given port (a restart keeps its address)."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.effective_database_url,
-        "REDIS_URL": settings.effective_redis_url,
-        "REDIS_PREFIX": settings.redis_prefix,
-    }
-    log = logs / f"server-{port}-{time.monotonic_ns()}.log"
-    with log.open("wb") as stderr:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-        server = ServerProcess(proc, port, log)
-        try:
-            yield server
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-
-
 @pytest.mark.parametrize("how", ["sigint", "sigkill"])
 async def test_fifty_providers_reconnect_after_a_restart_and_deliver_their_buffer_in_order(
     settings: Settings,
@@ -325,7 +296,7 @@ async def test_fifty_providers_reconnect_after_a_restart_and_deliver_their_buffe
     )
     stats = fleet.stats
     async with _running(fleet):
-        with _server_on(settings, port, logs) as first:
+        with server_on(settings, logs, port) as first:
             await asyncio.to_thread(first.wait_ready)
             await _eventually(lambda: stats.connected == PROVIDERS, unit(15), "never connected")
             await _eventually(lambda: stats.acks >= 2 * PROVIDERS, unit(5), "no acks")
@@ -338,7 +309,7 @@ async def test_fifty_providers_reconnect_after_a_restart_and_deliver_their_buffe
         await _eventually(lambda: stats.connected == 0, unit(5), "the restart went unnoticed")
         await asyncio.sleep(unit(1.5))  # offline: every app buffers fixes
         assert all(len(app.buffer) >= 3 for app in fleet.apps)
-        with _server_on(settings, port, logs) as second:
+        with server_on(settings, logs, port) as second:
             await asyncio.to_thread(second.wait_ready)
             await _eventually(
                 lambda: (

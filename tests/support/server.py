@@ -63,8 +63,17 @@ class ServerProcess:
 
 @contextlib.contextmanager
 def running_server(settings: Settings, tmp_path: Path, **env: str) -> Iterator[ServerProcess]:
-    """A server process on a free port against the test database and Redis prefix."""
-    port = free_port()
+    """A server process on a free port against the test database and Redis prefix,
+    ready."""
+    with server_on(settings, tmp_path, free_port(), **env) as server:
+        server.wait_ready()
+        yield server
+
+
+@contextlib.contextmanager
+def server_on(settings: Settings, tmp_path: Path, port: int, **env: str) -> Iterator[ServerProcess]:
+    """A server process on ``port`` (a restart keeps its address), not waited for:
+    a caller in an event loop waits with ``asyncio.to_thread(server.wait_ready)``."""
     full_env = {
         **os.environ,
         "DATABASE_URL": settings.effective_database_url,
@@ -72,7 +81,7 @@ def running_server(settings: Settings, tmp_path: Path, **env: str) -> Iterator[S
         "REDIS_PREFIX": settings.redis_prefix,
         **env,
     }
-    stderr_path = tmp_path / f"server-{port}.log"
+    stderr_path = tmp_path / f"server-{port}-{time.monotonic_ns()}.log"  # restarts keep theirs
     with stderr_path.open("wb") as stderr:
         proc = subprocess.Popen(
             [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
@@ -83,7 +92,6 @@ def running_server(settings: Settings, tmp_path: Path, **env: str) -> Iterator[S
         )
         server = ServerProcess(proc, port, stderr_path)
         try:
-            server.wait_ready()
             yield server
         finally:
             if proc.poll() is None:
