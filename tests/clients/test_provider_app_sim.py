@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Iterator
 
 import orjson
 import pytest
@@ -22,13 +21,11 @@ from clients.provider_app_sim import (
     Backoff,
     Fix,
     FixBuffer,
-    Fleet,
     LoadPlan,
     MovementConfig,
     Outbox,
     Pacer,
     PosMessage,
-    Stats,
     Vehicle,
     build_fleet,
 )
@@ -43,6 +40,7 @@ from registry.enums import PersonKind
 from registry.validation import make_cnpj
 from server.settings import Settings
 from tests.conftest import unit
+from tests.support.fleet import eventually, running
 from tests.support.server import ServerProcess, free_port, running_server
 
 T0_MS = 1_718_000_000_000
@@ -321,24 +319,6 @@ async def _providers(db: async_sessionmaker[AsyncSession], count: int) -> list[s
     return tokens
 
 
-async def _eventually(check: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, what
-        await asyncio.sleep(0.02)
-
-
-@contextlib.asynccontextmanager
-async def _running(fleet: Fleet) -> AsyncIterator[asyncio.Task[Stats]]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(fleet.run(stop=stop))
-    try:
-        yield task
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, unit(15))
-
-
 FAST = AppConfig(interval_s=0.1, backoff_base_s=0.05, backoff_cap_s=0.2, compression=False)
 
 
@@ -355,23 +335,23 @@ async def test_a_fleet_streams_then_delivers_its_offline_buffer_after_reconnecti
     url = f"ws://127.0.0.1:{proxy.port}/ws/provider"
     fleet = build_fleet(url, tokens, movement=MovementConfig(centre=CENTRE), config=FAST)
     stats = fleet.stats
-    async with _running(fleet):
-        await _eventually(lambda: stats.connected == 5, unit(5), "the fleet never connected")
-        await _eventually(lambda: stats.acks >= 20, unit(5), "no acks")
+    async with running(fleet):
+        await eventually(lambda: stats.connected == 5, unit(5), "the fleet never connected")
+        await eventually(lambda: stats.acks >= 20, unit(5), "no acks")
 
         await proxy.cut()
-        await _eventually(lambda: stats.connected == 0, unit(2), "the cut went unnoticed")
+        await eventually(lambda: stats.connected == 0, unit(2), "the cut went unnoticed")
         await asyncio.sleep(unit(0.8))
         assert all(len(app.buffer) >= 5 for app in fleet.apps), "fixes buffered offline"
         assert stats.connect_failures > 0, "reconnecting while the network is down"
         await proxy.start()
 
-        await _eventually(
+        await eventually(
             lambda: all(app.connects >= 2 and app.largest_batch >= 5 for app in fleet.apps),
             unit(5),
             "buffered fixes were not delivered as a batch after reconnecting",
         )
-        await _eventually(
+        await eventually(
             lambda: all(len(app.buffer) <= 2 for app in fleet.apps), unit(3), "backlog stuck"
         )
     await proxy.cut()
@@ -408,14 +388,14 @@ async def test_apps_give_up_after_replaced_or_bad_token(
     tokens = await _providers(db, 1)
     url = f"ws://127.0.0.1:{server.port}/ws/provider"
     first = build_fleet(url, tokens, config=FAST, seed=1)
-    async with _running(first):
-        await _eventually(lambda: first.stats.connected == 1, unit(5), "first never connected")
+    async with running(first):
+        await eventually(lambda: first.stats.connected == 1, unit(5), "first never connected")
         second = build_fleet(url, [tokens[0], "dt_no-such-token"], config=FAST, seed=2)
-        async with _running(second):
-            await _eventually(
+        async with running(second):
+            await eventually(
                 lambda: first.apps[0].state is AppState.GAVE_UP, unit(5), "never replaced"
             )
-            await _eventually(
+            await eventually(
                 lambda: second.apps[1].state is AppState.GAVE_UP, unit(5), "bad token accepted"
             )
             await asyncio.sleep(unit(0.5))  # a wrong app would be reconnecting by now
@@ -432,8 +412,8 @@ async def test_load_mode_paces_the_fleet_and_stamps_fixes_with_their_send_time(
     sends: list[tuple[int, int, float]] = []
     plan = LoadPlan(Pacer(200.0), window=1, on_send=lambda *sent: sends.append(sent))
     fleet = build_fleet(f"ws://127.0.0.1:{server.port}/ws/provider", tokens, load=plan)
-    async with _running(fleet):
-        await _eventually(plan.started.is_set, unit(5), "the load never started")
+    async with running(fleet):
+        await eventually(plan.started.is_set, unit(5), "the load never started")
         before, started = len(sends), time.monotonic()
         await asyncio.sleep(unit(1))
         rate = (len(sends) - before) / (time.monotonic() - started)

@@ -5,7 +5,6 @@ with 50 simulated providers answering."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +14,7 @@ from sqlalchemy import func, select
 from clients.city_scenario.calls import calls
 from clients.city_scenario.outcomes import Summary
 from clients.city_scenario.scenario import ScenarioConfig, run_once
-from clients.provider_app_sim import Answering, AppConfig, Fleet, MovementConfig, build_fleet
+from clients.provider_app_sim import Answering, AppConfig, MovementConfig, build_fleet
 from operations.lifecycle import JobStatus
 from operations.models import DispatchSettings, Incident, Job, Offer
 from operations.offers import OPEN, OfferStatus
@@ -25,6 +24,7 @@ from registry.validation import make_cpf
 from server.settings import Settings
 from tests.conftest import unit
 from tests.e2e.dispatch_support import PASSWORD, Sessions, dispatch_world
+from tests.support.fleet import eventually, running
 from tests.support.server import ServerProcess, running_server
 
 pytestmark = pytest.mark.slow
@@ -124,11 +124,6 @@ async def test_fifty_simulated_providers_answer_a_short_city_scenario(
     assert summary.completed > 0 and summary.empty_km_mean is not None
 
 
-async def _connected(fleet: Fleet, count: int) -> None:
-    while fleet.stats.connected < count:  # noqa: ASYNC110 (the fleet has no event for it)
-        await asyncio.sleep(0.05)
-
-
 async def _play_with_fleet(server: ServerProcess, world: dict[str, Any]) -> Summary:
     fleet = build_fleet(
         f"ws://127.0.0.1:{server.port}/ws/provider",
@@ -138,10 +133,8 @@ async def _play_with_fleet(server: ServerProcess, world: dict[str, Any]) -> Summ
         answering=Answering(reason_ids=(world["reason"],), seed=5),
         seed=5,
     )
-    stop = asyncio.Event()
-    running = asyncio.create_task(fleet.run(stop=stop))
-    try:
-        await asyncio.wait_for(_connected(fleet, PROVIDERS), unit(15))
+    async with running(fleet):
+        await eventually(lambda: fleet.stats.connected == PROVIDERS, unit(15), "fleet offline")
         config = ScenarioConfig(
             base_url=server.url,
             login="admin",
@@ -154,6 +147,3 @@ async def _play_with_fleet(server: ServerProcess, world: dict[str, Any]) -> Summ
             drain_s=unit(60),
         )
         return await run_once(config, None, lambda done, total, what: None)
-    finally:
-        stop.set()
-        await asyncio.wait_for(running, unit(20))

@@ -6,12 +6,10 @@ in order."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
 
 import httpx
 import orjson
@@ -23,7 +21,6 @@ from clients.provider_app_sim import (
     Answering,
     AppConfig,
     AppState,
-    Fleet,
     MovementConfig,
     Stats,
     build_fleet,
@@ -39,6 +36,7 @@ from registry.enums import Channel
 from server.settings import PROJECT_ROOT, Settings
 from tests.conftest import unit
 from tests.e2e.dispatch_support import PASSWORD, Sessions, dispatch_world, login, provider_user
+from tests.support.fleet import eventually, running
 from tests.support.server import free_port, running_server, server_on
 
 pytestmark = pytest.mark.slow
@@ -50,24 +48,6 @@ TIME_SCALE = 100.0
 """Most of two minutes of the providers' life per second: a job's drive, work and
 tow take seconds (their fixes on the road then imply more than 200 km/h: the server rejects
 those as ``implied_speed``, as docs/simulator.md says)."""
-
-
-async def _eventually(check: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, what
-        await asyncio.sleep(0.05)
-
-
-@contextlib.asynccontextmanager
-async def _running(fleet: Fleet) -> AsyncIterator[asyncio.Task[Stats]]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(fleet.run(stop=stop))
-    try:
-        yield task
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, unit(20))
 
 
 async def _job(http: httpx.AsyncClient, world: dict[str, object], rng: random.Random) -> int:
@@ -126,8 +106,8 @@ async def test_fifty_simulated_providers_take_auto_dispatched_jobs_to_completed(
             seed=7,
         )
         stats = fleet.stats
-        async with _running(fleet), httpx.AsyncClient(base_url=server.url) as http:
-            await _eventually(
+        async with running(fleet), httpx.AsyncClient(base_url=server.url) as http:
+            await eventually(
                 lambda: stats.connected == PROVIDERS, unit(15), "the fleet never connected"
             )
             await login(http)
@@ -244,7 +224,7 @@ async def test_a_simulated_provider_takes_and_completes_a_job_on_the_web_portal(
         )
         task = asyncio.create_task(portal.run(stop))
         try:
-            await _eventually(lambda: portal.connects == 1, unit(10), "the portal never opened")
+            await eventually(lambda: portal.connects == 1, unit(10), "the portal never opened")
             async with httpx.AsyncClient(base_url=server.url) as http:
                 await login(http)
                 [job_id] = [await _job(http, world, random.Random(2))]
@@ -295,23 +275,23 @@ async def test_fifty_providers_reconnect_after_a_restart_and_deliver_their_buffe
         seed=3,
     )
     stats = fleet.stats
-    async with _running(fleet):
+    async with running(fleet):
         with server_on(settings, logs, port) as first:
             await asyncio.to_thread(first.wait_ready)
-            await _eventually(lambda: stats.connected == PROVIDERS, unit(15), "never connected")
-            await _eventually(lambda: stats.acks >= 2 * PROVIDERS, unit(5), "no acks")
+            await eventually(lambda: stats.connected == PROVIDERS, unit(15), "never connected")
+            await eventually(lambda: stats.acks >= 2 * PROVIDERS, unit(5), "no acks")
             if how == "sigint":
                 assert await asyncio.to_thread(first.interrupt) == 0
             else:
                 first.proc.kill()
                 await asyncio.to_thread(first.proc.wait)
         down_at = time.monotonic()
-        await _eventually(lambda: stats.connected == 0, unit(5), "the restart went unnoticed")
+        await eventually(lambda: stats.connected == 0, unit(5), "the restart went unnoticed")
         await asyncio.sleep(unit(1.5))  # offline: every app buffers fixes
         assert all(len(app.buffer) >= 3 for app in fleet.apps)
         with server_on(settings, logs, port) as second:
             await asyncio.to_thread(second.wait_ready)
-            await _eventually(
+            await eventually(
                 lambda: (
                     all(app.connects >= 2 for app in fleet.apps) and stats.connected == PROVIDERS
                 ),
@@ -319,7 +299,7 @@ async def test_fifty_providers_reconnect_after_a_restart_and_deliver_their_buffe
                 "not every provider reconnected within 30 s",
             )
             back_in = time.monotonic() - down_at
-            await _eventually(
+            await eventually(
                 lambda: all(len(app.buffer) <= 2 for app in fleet.apps), unit(10), "backlog stuck"
             )
             print(f"{how}: all {PROVIDERS} back {back_in:.1f} s after the server went down")
