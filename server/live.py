@@ -68,6 +68,7 @@ from realtime.bus import Bus
 from realtime.events import Received
 from realtime.filter import FilterConfig, RejectionCounts
 from realtime.hub import Hub, HubNews
+from realtime.lag import LagConfig, LoopLag
 from realtime.mirror import MirrorFeed
 from realtime.session import ConnectionConfig
 from realtime.store import LiveStore
@@ -175,6 +176,7 @@ class Live:
     tracking: Tracking
     portal: PortalHub
     panels: PanelHub
+    lag: LoopLag
     rejections: RejectionCounts = field(default_factory=RejectionCounts)
     announcements: asyncio.Queue[set[int] | None] = field(
         default_factory=lambda: asyncio.Queue(ANNOUNCE_QUEUE)
@@ -346,6 +348,13 @@ def _build(resources: Resources, secret: str) -> Live:
         *link_senders(settings, resources, operations, secret),
         portal,
         PanelHub(settings.panel_positions_ms / 1000),
+        LoopLag(
+            LagConfig(
+                probe_s=settings.loop_lag_probe_ms / 1000,
+                ease_above_s=settings.loop_lag_ease_ms / 1000,
+                pause_s=settings.loop_lag_pause_ms / 1000,
+            )
+        ),
     )
 
 
@@ -373,6 +382,7 @@ async def open_live(resources: Resources) -> AsyncIterator[Live]:
     ):
         await _tidy_redis(live)
         async with (
+            owned_task(live.lag.run(), "loop-lag"),
             owned_task(_keep_presence(live), "presence-keeper"),
             owned_task(_announce(live), "catalogue-announcer"),
             owned_task(live.apps.record_deliveries(), "offer-deliveries"),

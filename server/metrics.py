@@ -11,7 +11,8 @@ Aggregates only, never business data:
   (``validation_error``, ``not_found``, ``unavailable``...);
 * sockets held by this process: provider apps, provider portal pages, operators'
   panels; positions written, dropped and rejected (per filter reason); outbox
-  events relayed to the bus.
+  events relayed to the bus; the event loop's lateness and the pauses it asked of
+  provider sockets (load shedding, realtime/lag.py).
 
 Each server process reports its own; a scraper sums them. Who may read it: with
 ``METRICS_TOKEN`` set, a request bearing ``Authorization: Bearer <token>``; without
@@ -115,6 +116,16 @@ class _LiveCollector(Collector):
         yield rejected
         yield CounterMetricFamily(
             "acionar_outbox_relayed", "Outbox events relayed to the bus.", live.relay.relayed
+        )
+        yield GaugeMetricFamily(
+            "acionar_event_loop_lag_seconds",
+            "How late this process's event loop ran its last probe.",
+            value=live.lag.lag_s,
+        )
+        yield CounterMetricFamily(
+            "acionar_provider_reads_eased",
+            "Pauses in reading provider sockets while the event loop ran late.",
+            live.lag.eased,
         )
 
 

@@ -137,6 +137,11 @@ class Settings:
     presence_ttl_s: float = _s(
         60.0, "A provider is online while its socket refreshed presence within this."
     )
+    loop_lag_probe_ms: float = _s(50.0, "How often the event loop's lateness is measured.")
+    loop_lag_ease_ms: float = _s(
+        100.0, "Loop lateness above which provider sockets are read less (load shedding)..."
+    )
+    loop_lag_pause_ms: float = _s(250.0, "...each pausing about this long after a frame.")
     bus_channel: str = _s("bus", "Redis pub/sub channel (after REDIS_PREFIX) joining the nodes.")
     outbox_poll_s: float = _s(
         1.0, "Each node looks this often for job events no relay published (a node died)."
@@ -410,6 +415,9 @@ class Settings:
                 "position_fresh_s",
                 "position_flush_ms",
                 "presence_ttl_s",
+                "loop_lag_probe_ms",
+                "loop_lag_ease_ms",
+                "loop_lag_pause_ms",
                 "track_flush_ms",
                 "catalogue_reload_s",
                 "geocoder_timeout_s",

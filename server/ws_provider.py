@@ -17,6 +17,10 @@ endpoint: see docs/architecture.md ("The provider socket").
 Timers per connection, none per frame: the keepalive ping (every
 ``ws_ping_interval_s``), and one alarm at the connection's next deadline (auth
 deadline, idle timeout), re-armed when it fires early because frames moved it.
+
+Load shedding: while the event loop runs late (:mod:`realtime.lag`), a socket that
+delivered frames is not read again for a pause, so that a flood of positions cannot
+starve the node's own work (its Redis writes, offers, timers, HTTP requests).
 """
 
 from __future__ import annotations
@@ -132,6 +136,7 @@ class ProviderProtocol(asyncio.Protocol):
     __slots__ = (
         "_alarm",
         "_closer",
+        "_eased",
         "_fragments",
         "_loop",
         "_ping",
@@ -139,6 +144,7 @@ class ProviderProtocol(asyncio.Protocol):
         "_pong",
         "_queue",
         "_worker",
+        "_write_paused",
         "conn",
         "endpoint",
         "handle",
@@ -170,6 +176,8 @@ class ProviderProtocol(asyncio.Protocol):
         self._pong: asyncio.TimerHandle | None = None
         self._closer: asyncio.TimerHandle | None = None
         self._ping_payload: bytes | None = None
+        self._eased: asyncio.TimerHandle | None = None
+        self._write_paused = False
 
     # -- asyncio.Protocol -------------------------------------------------------------
 
@@ -179,6 +187,10 @@ class ProviderProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.ws.receive_data(data)
+        if self._eased is None and not self._ease_off():
+            self._handle_events()
+
+    def _handle_events(self) -> None:
         try:
             for event in self.ws.events_received():
                 if isinstance(event, Frame):
@@ -196,7 +208,7 @@ class ProviderProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.endpoint.connections.discard(self)
-        for timer in (self._alarm, self._ping, self._pong, self._closer):
+        for timer in (self._alarm, self._ping, self._pong, self._closer, self._eased):
             if timer is not None:
                 timer.cancel()
         if self.conn.state in _OPEN_STATES:
@@ -206,12 +218,38 @@ class ProviderProtocol(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         # The app does not read its replies: stop reading its frames until it does.
+        self._write_paused = True
         if self.transport is not None and not self.transport.is_closing():
             self.transport.pause_reading()
 
     def resume_writing(self) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.resume_reading()
+        self._write_paused = False
+        self._read_again()
+
+    def _ease_off(self) -> bool:
+        """If the loop runs late, stop reading this socket for a pause; the frames it
+        delivered wait until the pause ends. Returns whether it paused."""
+        lag = self.live.lag
+        pause = lag.pause(lag.lateness())
+        transport = self.transport
+        if pause is None or transport is None or transport.is_closing():
+            return False
+        transport.pause_reading()
+        self._eased = self._loop.call_later(pause, self._eased_enough)
+        return True
+
+    def _eased_enough(self) -> None:
+        self._eased = None
+        self._handle_events()
+        self._read_again()
+
+    def _read_again(self) -> None:
+        """Read again, unless the app's replies or the loop's lateness still hold it."""
+        transport = self.transport
+        if self._write_paused or self._eased is not None:
+            return
+        if transport is not None and not transport.is_closing():
+            transport.resume_reading()
 
     def shutdown(self) -> None:
         """The server is stopping (called by uvicorn): close with 1001."""

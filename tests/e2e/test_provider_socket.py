@@ -248,6 +248,46 @@ async def test_blocking_a_connected_provider_closes_its_socket(
 
 # -- timing: heartbeat, idle timeout, shutdown --------------------------------------------
 
+
+@pytest.fixture(scope="module")
+def easing_server(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    """A server that finds its loop late at every frame: each socket that delivers
+    one is paused (briefly) and its frames handled when the pause ends."""
+    logs = tmp_path_factory.mktemp("provider-socket-easing")
+    env = {"LOOP_LAG_EASE_MS": "0.001", "LOOP_LAG_PAUSE_MS": "0.00001"}
+    with running_server(settings, logs, **env) as process:
+        yield process
+
+
+async def test_an_easing_socket_loses_nothing_and_keeps_the_order(
+    easing_server: ServerProcess, world: World, settings: Settings, redis: aioredis.Redis
+) -> None:
+    """Load shedding (realtime/lag.py) delays frames, never drops or reorders them."""
+    ws = await _open(easing_server)
+    assert (await _recv(ws))["type"] == "welcome"
+    start = int(time.time() * 1000) - 60_000
+    for seq in range(1, 31):  # all at once: they arrive while the socket is paused
+        fix = {**_fix(-23.55 + seq * 1e-4), "time_ms": start + seq * 1000}
+        await ws.send(orjson.dumps({"type": "pos", "seq": seq, **fix}).decode())
+    acks = [await _recv(ws) for _ in range(30)]
+    assert [(a["seq"], a["accepted"]) for a in acks] == [(seq, 1) for seq in range(1, 31)]
+    store = LiveStore(redis, settings.redis_prefix)
+    deadline = time.monotonic() + unit(2)
+    while (stored := await store.positions([world.provider_id])).get(world.provider_id) is None or (
+        stored[world.provider_id].device_time_ms != start + 30_000
+    ):
+        assert time.monotonic() < deadline, "the last position never reached Redis"
+        await asyncio.sleep(0.02)
+    await asyncio.wait_for(ws.close(), unit(5))  # a close frame waits out a pause too
+    async with httpx.AsyncClient(base_url=easing_server.url) as http:
+        text = (await http.get("/metrics")).text
+    counts = dict(line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
+    assert float(counts["acionar_provider_reads_eased_total"]) >= 1
+    assert float(counts["acionar_event_loop_lag_seconds"]) >= 0
+
+
 PING_S = 0.2  # the timing server pings this often and waits this long for the pong
 
 
