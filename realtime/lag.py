@@ -11,7 +11,8 @@ and every batch of positions was dropped while the apps were told all was well
 
 So the node sheds load where it enters. :class:`LoopLag` knows how late the loop
 runs, two ways: a probe timer (period :attr:`LagConfig.probe_s`) measures how late
-it fired, whatever the cause; and the age of the current *turn*, the time since
+it fired, whatever the cause (smoothed, so that one hiccup does not count as an
+overload); and the age of the current *turn*, the time since
 the first provider frame the loop handled before it last ran its ready callbacks,
 catches a long poll phase while it is still going on. While either is above
 :attr:`LagConfig.ease_above_s`, each provider socket that delivers a frame stops
@@ -29,6 +30,10 @@ from dataclasses import dataclass
 
 PAUSE_JITTER = 0.5
 """A pause lasts its nominal length times a factor drawn from 1 ± this."""
+SMOOTHING = 0.2
+"""Weight of each probe in the smoothed lateness: one stall (a collection, a slow
+callback) moves it a fifth of the way, so sockets ease off for an overload that
+lasts, not for as long as after a single hiccup."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +52,14 @@ class LagConfig:
 class LoopLag:
     """The event loop's lateness, and the pauses asked of provider sockets."""
 
-    __slots__ = ("_armed", "_random", "_turn_started", "config", "eased", "lag_s")
+    __slots__ = ("_armed", "_random", "_turn_started", "config", "eased", "lag_s", "smoothed_s")
 
     def __init__(self, config: LagConfig, rng: random.Random | None = None) -> None:
         self.config = config
         self.lag_s = 0.0
         """How late the last probe fired (seconds)."""
+        self.smoothed_s = 0.0
+        """The probes' lateness, smoothed (:data:`SMOOTHING`)."""
         self.eased = 0
         """Pauses asked of provider sockets so far (a metric)."""
         self._random = rng or random.Random()
@@ -60,8 +67,8 @@ class LoopLag:
         self._turn_started = 0.0
 
     def lateness(self) -> float:
-        """How far behind the loop is now (seconds): the probe's last lateness or the
-        current turn's age, whichever is greater. Called for each provider frame; the
+        """How far behind the loop is now (seconds): the probes' smoothed lateness or
+        the current turn's age, whichever is greater. Called for each provider frame; the
         first of a turn starts it (and asks the loop to end it when it next runs its
         ready callbacks)."""
         now = time.monotonic()
@@ -69,7 +76,7 @@ class LoopLag:
             self._armed = True
             self._turn_started = now
             asyncio.get_running_loop().call_soon(self._turn_over)
-        return max(self.lag_s, now - self._turn_started)
+        return max(self.smoothed_s, now - self._turn_started)
 
     def pause(self, lateness: float) -> float | None:
         """Seconds a socket that just delivered a frame should not be read, or None
@@ -85,6 +92,7 @@ class LoopLag:
     def observe(self, expected: float, fired: float) -> None:
         """A probe due at ``expected`` ran at ``fired`` (loop time)."""
         self.lag_s = max(0.0, fired - expected)
+        self.smoothed_s += SMOOTHING * (self.lag_s - self.smoothed_s)
 
     def _turn_over(self) -> None:
         self._armed = False

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from realtime.lag import PAUSE_JITTER, LagConfig, LoopLag
+from realtime.lag import PAUSE_JITTER, SMOOTHING, LagConfig, LoopLag
 from tests.conftest import unit
 
 CONFIG = LagConfig(probe_s=0.01, ease_above_s=0.1, pause_s=0.25, max_pause_s=5.0)
@@ -38,12 +38,23 @@ def test_a_pause_never_exceeds_its_bound() -> None:
     assert all(lag.pause(60.0) == CONFIG.max_pause_s for _ in range(50))
 
 
-def test_a_late_probe_is_the_lateness_until_the_next_one() -> None:
+def test_one_late_probe_moves_the_smoothed_lateness_a_little() -> None:
     lag = LoopLag(CONFIG)
-    lag.observe(expected=10.0, fired=10.4)
-    assert lag.lag_s == pytest.approx(0.4)
-    lag.observe(expected=11.0, fired=10.99)  # early (a coarse clock): not negative
+    lag.observe(expected=10.0, fired=12.0)  # one stall of 2 s
+    assert lag.lag_s == pytest.approx(2.0)
+    assert lag.smoothed_s == pytest.approx(2.0 * SMOOTHING)
+    lag.observe(expected=12.1, fired=12.09)  # early (a coarse clock): not negative
     assert lag.lag_s == 0.0
+    for _ in range(20):  # the loop keeps up again: the lateness fades
+        lag.observe(expected=13.0, fired=13.0)
+    assert lag.smoothed_s < CONFIG.ease_above_s
+
+
+def test_a_lasting_lateness_is_reached() -> None:
+    lag = LoopLag(CONFIG)
+    for _ in range(40):
+        lag.observe(expected=1.0, fired=1.3)
+    assert lag.smoothed_s == pytest.approx(0.3, rel=0.01)
 
 
 async def test_a_turn_ages_until_the_loop_runs_its_ready_callbacks() -> None:
@@ -67,4 +78,5 @@ async def test_the_probe_measures_a_blocked_loop() -> None:
                 break
             await asyncio.sleep(0)
         assert 0.2 <= lag.lag_s < 0.3 + unit(0.2)
+        assert lag.smoothed_s == pytest.approx(SMOOTHING * lag.lag_s, abs=0.02)
         probe.cancel()
