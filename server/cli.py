@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import getpass
 import os
 import sys
@@ -60,6 +61,8 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     from server.run import serve
 
     host, port = args.host or settings.host, args.port or settings.port
+    # Links and pages name the address served on, unless PUBLIC_URL says otherwise.
+    settings = dataclasses.replace(settings, host=host, port=port)
     demo = Companions(settings, f"http://{_loopback(host)}:{port}") if args.demo else None
     if demo is not None:
         demo.start()

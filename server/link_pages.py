@@ -158,7 +158,8 @@ def _my_job(page: LinkPage, token: str | None) -> str:
             f'<button class="step">{_e(STATUS_BUTTONS[s])}</button></form>'
             for s in moves
         )
-    return f"<dl>{''.join(rows)}</dl>{buttons}"
+    status = _e(job.status.value)
+    return f'<dl data-job-status="{status}">{"".join(rows)}</dl>{buttons}'
 
 
 def _closed(page: LinkPage) -> str:

@@ -2,7 +2,8 @@
 
 A pure client of docs/protocol.md: nothing here imports the server's packages (only
 the standard library, ``websockets``, ``orjson``, ``httpx`` for the public HTTP API
-in answering mode and, when present, ``uvloop``). Layers, from pure to I/O:
+in answering mode, ``starlette`` and ``uvicorn`` for the simulated SMS network and,
+when present, ``uvloop``). Layers, from pure to I/O:
 
 * :mod:`.movement`: a seeded model of a vehicle driving in a city (no clock);
 * :mod:`.outbox`: the offline buffer, stop-and-wait batching, reconnect backoff
@@ -14,8 +15,8 @@ in answering mode and, when present, ``uvloop``). Layers, from pure to I/O:
 * ``python -m clients.provider_app_sim``: the command line (see :mod:`.__main__`);
   ``python -m clients.provider_app_sim.providers`` (``acionar sim providers``):
   a fleet in answering mode, with device tokens minted through the HTTP API
-  (:mod:`.providers`, :mod:`.api`), and providers answering on the web portal
-  (:mod:`.portal`).
+  (:mod:`.providers`, :mod:`.api`), providers answering on the web portal
+  (:mod:`.portal`), and phones answering offers by signed link (:mod:`.phone`).
 """
 
 from clients.provider_app_sim.app import (

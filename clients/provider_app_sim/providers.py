@@ -18,6 +18,12 @@ Where the device tokens come from:
 web portal (``/ws/portal``, the ``web`` channel), e.g. the demo's
 ``prestador:demo1234``.
 
+``--phones HOST:PORT`` serves an SMS provider's JSON endpoint (``POST /sms``) on
+which the providers' phones receive offers by link: run the server with
+``SMS_GATEWAY=http SMS_HTTP_URL=http://HOST:PORT/sms`` and each offer's SMS lands on
+a simulated phone whose owner opens the link and answers (the ``link`` channel,
+:mod:`.phone`).
+
 Refusal reasons: ``--reasons 1,2,3``, else read from the API when signed in, else
 none (providers then let the offers they would refuse expire). Behaviour knobs:
 ``--seed``, ``--time-scale``, ``--accept-bias``, ``--ignore-bias``,
@@ -41,6 +47,7 @@ from clients.provider_app_sim.api import Api, ApiError
 from clients.provider_app_sim.config import MAX_TIME_SCALE, Answering, AppConfig
 from clients.provider_app_sim.fleet import CONNECT_CONCURRENCY, build_fleet
 from clients.provider_app_sim.movement import MovementConfig, Vehicle
+from clients.provider_app_sim.phone import SmsNetwork
 from clients.provider_app_sim.portal import PortalProvider
 from clients.provider_app_sim.processes import raise_open_file_limit
 from clients.provider_app_sim.profiles import History, ProfileKnobs
@@ -69,6 +76,13 @@ def _portal_user(text: str) -> tuple[str, str]:
     return login, password
 
 
+def _host_port(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65_536:
+        raise argparse.ArgumentTypeError("expected HOST:PORT")
+    return host, int(port)
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """The command line's options."""
     parser = argparse.ArgumentParser(
@@ -90,6 +104,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         default=[],
         metavar="LOGIN:PASSWORD",
         help="a provider user answering on the web portal (repeatable)",
+    )
+    parser.add_argument(
+        "--phones",
+        type=_host_port,
+        metavar="HOST:PORT",
+        help="serve POST /sms here: offers by link reach simulated phones",
     )
     parser.add_argument("--reasons", type=_reasons, help="refusal reason ids (default: API)")
     parser.add_argument("--seed", type=int, default=1, help="draws the profiles and vehicles")
@@ -202,6 +222,16 @@ async def main_async(args: argparse.Namespace) -> int:
             )
         )
     portal_tasks = [asyncio.create_task(portal.run(stop)) for portal in portals]
+    if args.phones is not None:
+        network = SmsNetwork(
+            *args.phones,
+            movement=movement,
+            answering=answering,
+            seed=args.seed,
+            stats=fleet.stats,
+            time_scale=args.time_scale,
+        )
+        portal_tasks.append(asyncio.create_task(network.run(stop)))
     try:
         stats = await fleet.run(
             args.duration,

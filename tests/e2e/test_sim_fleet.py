@@ -26,6 +26,7 @@ from clients.provider_app_sim import (
     build_fleet,
 )
 from clients.provider_app_sim.movement import Vehicle, destination
+from clients.provider_app_sim.phone import SmsNetwork
 from clients.provider_app_sim.portal import PortalProvider
 from clients.provider_app_sim.profiles import ProfileKnobs
 from operations.lifecycle import ActorKind, JobStatus
@@ -250,6 +251,65 @@ async def test_a_simulated_provider_takes_and_completes_a_job_on_the_web_portal(
         ("in_transit", Channel.WEB), ("completed", Channel.WEB),
     ]  # fmt: skip
     assert stats.duty["jobs_completed"] == 1 and not stats.errors
+
+
+async def test_a_simulated_phone_takes_and_completes_a_job_by_its_sms_link(
+    settings: Settings, db: Sessions, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The server's HTTP SMS adapter sends the offer's link to the simulated SMS
+    network; the phone's owner opens it, accepts and reports every status by link."""
+    world = await dispatch_world(db, 1, channels=(Channel.LINK,))
+    async with db() as session, session.begin():
+        session.add(
+            DispatchSettings(
+                client_id=world["client"], auto_enabled=True, offer_timeout_s=10, max_attempts=3,
+                radius_steps_km=[30], channels=[Channel.LINK],
+            )
+        )  # fmt: skip
+    sms_port = free_port()
+    sms = {"SMS_GATEWAY": "http", "SMS_HTTP_URL": f"http://127.0.0.1:{sms_port}/sms"}
+    logs = tmp_path_factory.mktemp("sim-phone")
+    stats, stop = Stats(), asyncio.Event()
+    network = SmsNetwork(
+        "127.0.0.1",
+        sms_port,
+        movement=MovementConfig(centre=CENTRE, radius_m=2000),
+        answering=Answering(seed=5, knobs=ProfileKnobs(accept_bias=10, ignore_bias=0)),
+        seed=5,
+        stats=stats,
+        time_scale=TIME_SCALE,
+    )
+    task = asyncio.create_task(network.run(stop))
+    try:
+        with running_server(settings, logs, **FAST, **sms) as server:
+            async with httpx.AsyncClient(base_url=server.url) as http:
+                await login(http)
+                job_id = await _job(http, world, random.Random(3))
+            deadline = time.monotonic() + unit(40)
+            while (job := (await _jobs(db, [job_id]))[0]).status is not JobStatus.COMPLETED:
+                assert time.monotonic() < deadline, f"{job.status.value}; {dict(stats.duty)}"
+                await asyncio.sleep(0.2)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, unit(10))
+    # The provider's phone, and the requester's, which got the tracking link.
+    assert sorted(network.phones) == ["+5511912345678", "+5511988887777"]
+    assert stats.duty["sms_without_offer_link"] == 1 and job.provider_id == world["p"][0]
+    async with db() as session:
+        moves = list(
+            await session.scalars(
+                select(JobTransition)
+                .where(JobTransition.job_id == job_id)
+                .order_by(JobTransition.id)
+            )
+        )
+    own = [(m.to_status.value, m.channel) for m in moves if m.actor is ActorKind.PROVIDER]
+    assert own == [
+        ("assigned", Channel.LINK), ("en_route", Channel.LINK), ("on_site", Channel.LINK),
+        ("in_transit", Channel.LINK), ("completed", Channel.LINK),
+    ]  # fmt: skip
+    assert stats.duty["sms_received"] >= 1 and stats.duty["jobs_completed"] == 1
+    assert not stats.errors, stats.errors
 
 
 # -- a server restart under a connected fleet ---------------------------------------------
