@@ -103,20 +103,21 @@ not pinned, took a few % of a core.
 
 DATABASE = "acionar_bench_ingest"
 REDIS_PREFIX = "acionar-bench-ingest:"
-PROVIDERS = 5_000
+QUICK = os.environ.get("QUICK") == "1"
+PROVIDERS = 500 if QUICK else 5_000
 TOKEN_PREFIX = "dt_bench-"
 CENTRE = (-23.55, -46.63)
 
-WARMUP_S = 5.0
+WARMUP_S = 2.0 if QUICK else 5.0
 """Load before counting starts (every app is connected by then)."""
 
-WINDOW_S = 20.0
+WINDOW_S = 4.0 if QUICK else 20.0
 """Seconds over which accepted positions (or parsed frames) are counted."""
 
 LATENCY_RATE = 2_000.0
 """Total positions per second of the latency measurement."""
 
-LATENCY_WINDOW_S = 30.0
+LATENCY_WINDOW_S = 5.0 if QUICK else 30.0
 """Seconds of sends whose latency is measured (after :data:`WARMUP_S`)."""
 
 CONNECT_TIMEOUT_S = 300.0
@@ -140,7 +141,7 @@ socket callbacks (:mod:`clients.provider_app_sim.callbacks`). The task-based app
 spent about 70 µs of CPU per acknowledged position, so on a core of their own they,
 not the server, set both rates (at about 14 k/s and 32 k/s)."""
 
-ROUNDS = 3
+ROUNDS = 1 if QUICK else 3
 """Alternating rounds (real server, then bare server); figures are their medians."""
 
 TARGET_RATIO = 0.5

@@ -1,6 +1,7 @@
 """Registry search on a full-size registry: 1,000,000 beneficiaries, 1,500,000 vehicles.
 
-The benchmark owns the database ``acionar_bench_search`` on the server of
+With ``QUICK=1``: 100,000 beneficiaries in ``acionar_bench_search_quick``, fewer
+queries. The benchmark owns the database ``acionar_bench_search`` on the server of
 ``settings.effective_database_url``: it creates it, migrates it to head and loads
 it with generated data (in PostgreSQL, with ``generate_series``: weighted Brazilian
 names with accents, valid CPFs and CNPJs, unique plates of both formats, six clients
@@ -15,6 +16,7 @@ Figures are p99 latencies in milliseconds (p50 is printed beside them).
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import statistics
 import time
@@ -34,12 +36,13 @@ from registry.validation import format_cpf, is_mercosul_plate, make_cnpj
 from server.migrate import upgrade
 from server.settings import Settings
 
-DATABASE = "acionar_bench_search"
-BENEFICIARIES = 1_000_000
-VEHICLES = 1_500_000
+QUICK = os.environ.get("QUICK") == "1"
+DATABASE = "acionar_bench_search_quick" if QUICK else "acionar_bench_search"
+BENEFICIARIES = 100_000 if QUICK else 1_000_000
+VEHICLES = BENEFICIARIES * 3 // 2
 BATCH = 100_000
-QUERIES_PER_KIND = 300
-WARMUP_PER_KIND = 30
+QUERIES_PER_KIND = 60 if QUICK else 300
+WARMUP_PER_KIND = 10 if QUICK else 30
 TARGET_MS = 20.0
 SEED = 20261124
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 HEADER = """# Benchmarks
 
-Written by `make bench` (or `.venv/bin/python -m bench NAME...` for some of them).
+Written by `make bench` (or `.venv/bin/python -m bench NAME...` for some of them;
+`make bench QUICK=1` writes `.var/bench/quick.md` instead).
 Each figure sits beside the raw baseline measured in the same run on the same
 machine; each section says which machine and when.
 """

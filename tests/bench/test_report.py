@@ -74,3 +74,12 @@ def test_notes_go_between_the_stamp_and_the_table() -> None:
         "| figure | value | baseline | ratio | target |",
     ]
     assert "What" not in render_section("bench_y", [], machine="A", date="d")
+
+
+def test_a_quick_run_leaves_out_the_long_modules_unless_named() -> None:
+    from bench.__main__ import QUICK_SKIPPED, _modules
+
+    full, quick = _modules(set()), _modules(set(), quick=True)
+    assert set(full) >= QUICK_SKIPPED and not QUICK_SKIPPED & set(quick)
+    assert set(full) - set(quick) == QUICK_SKIPPED
+    assert _modules({"city"}, quick=True) == ["bench_city"]
