@@ -91,8 +91,10 @@ deploy/), which deals its apps half and half to two nodes.
   counts, summed by the simulator); **written to Redis**: the nodes' own
   `acionar_positions_written_total`. Saturated, an app sends its next fix as soon
   as the last is acknowledged; a node's writer keeps only each provider's newest
-  fix, and when the node's core is full (the *no balancer* rows) it falls far
-  behind: the `ack`s go on while Redis's copy goes stale. **Paced**, every app
+  fix, and when the node's core is full (the *no balancer* rows) the node runs
+  late and eases off reading its sockets (docs/operations.md, "An overloaded
+  node") so that the writer keeps up: the `ack`s slow down instead of Redis's copy
+  going stale (compare written with accepted). **Paced**, every app
   sends a fix every few seconds as in the field (written = accepted): the nodes'
   CPU per position there is what docs/scaling.md's capacity model uses, and
   **ack p99** is the simulator's send → `ack` through the balancer.
@@ -665,8 +667,8 @@ def _direct_figures(d1: Saturated, d2: Saturated) -> list[Figure]:
             d1.per_cpu,
         ),
         Figure(
-            "extra: no balancer, positions/s written to Redis, 2 nodes (the writer falls "
-            "behind a saturated node: it keeps each provider's newest fix)",
+            "extra: no balancer, positions/s written to Redis, 2 nodes (a saturated node "
+            "eases off reading so that its writer keeps up)",
             d2.written,
             RATE_UNIT,
             "",
