@@ -175,14 +175,6 @@ def link_in(text: str) -> str | None:
 # -- one phone ---------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _Link:
-    """One offer, as the phone knows it: the link to open next."""
-
-    url: str
-    job_id: int
-
-
 class Phone:
     """A provider's phone: offers by link answered by its owner's Duty.
 
@@ -218,7 +210,7 @@ class Phone:
         self.stats = stats
         self.time_scale = time_scale
         self.duty: Duty | None = None
-        self._links: dict[int, _Link] = {}  # by the phone's offer number
+        self._links: dict[int, str] = {}  # the link to open next, by the phone's offer number
         self._next = itertools.count(1).__next__
         self._moved_at = asyncio.get_running_loop().time()
         self._lock = asyncio.Lock()  # one page at a time, as a person works
@@ -243,7 +235,7 @@ class Phone:
                 return
             duty = self._duty(view.reasons)
             number = self._next()
-            self._links[number] = _Link(url, number)
+            self._links[number] = url
             offer = {"offer_id": number, "job_id": number, "distance_km": view.distance_km}
             self._act(duty.on_message({"type": "offer", "offer": offer}, *self._moment()))
 
@@ -285,11 +277,11 @@ class Phone:
 
     async def _answer(self, message: dict[str, Any], seq: int) -> None:
         number = int(message["offer_id"])
-        link = self._links.get(number)
-        if link is None:
-            return
-        view = await self._open(link.url)  # the owner opens the link to answer
-        if view is None or view.accept is None or view.refuse is None:
+        url = self._links.get(number)
+        view = None if url is None else await self._open(url)  # opened to answer
+        if url is None or view is None or view.accept is None or view.refuse is None:
+            # Expired, withdrawn or taken meanwhile: the page shows a notice.
+            self._feed({"type": "result", "seq": seq, "code": "closed"})
             self._feed({"type": "offer.withdrawn", "offer_id": number, "reason": "closed"})
             self._links.pop(number, None)
             return
@@ -298,7 +290,7 @@ class Phone:
             form, action = {"eta_min": str(message["eta_min"])}, view.accept
         else:
             form, action = {"reason_id": str(message["reason_id"])}, view.refuse
-        answer = await self._post(link.url, action, form)
+        answer = await self._post(url, action, form)
         if answer is None:  # taken, closed meanwhile, or waiting for the operator
             code = "taken" if accepting else "closed"
             self._feed({"type": "result", "seq": seq, "code": code})
@@ -309,29 +301,30 @@ class Phone:
             self._feed({"type": "result", "seq": seq, "code": "refused"})
             self._links.pop(number, None)
             return
-        link.url = next_url
+        self._links[number] = next_url
         self._feed({"type": "result", "seq": seq, "code": "accepted"})
         self._job_update(number, page)
 
     async def _status(self, message: dict[str, Any], seq: int) -> None:
         number = int(message["job_id"])
-        link = self._links.get(number)
-        if link is None:
+        url = self._links.get(number)
+        view = None if url is None else await self._open(url)
+        if url is None or view is None:
+            # The link opens nothing any more (the job was taken back): the job is over.
             self._feed({"type": "result", "seq": seq, "code": "not_found"})
+            self._links.pop(number, None)
             return
-        view = await self._open(link.url)
-        action = None if view is None else view.statuses.get(str(message["status"]))
-        if view is None or action is None:
+        action = view.statuses.get(str(message["status"]))
+        if action is None:
             # Not allowed now: the operator moved or ended the job; the page says how.
             self._feed({"type": "result", "seq": seq, "code": "not_allowed"})
-            if view is not None:
-                self._job_update(number, view)
+            self._job_update(number, view)
             return
-        answer = await self._post(link.url, action, {"status": str(message["status"])})
+        answer = await self._post(url, action, {"status": str(message["status"])})
         if answer is None:
             self._feed({"type": "result", "seq": seq, "code": "unavailable"})
             return
-        link.url, page = answer
+        self._links[number], page = answer
         self._feed({"type": "result", "seq": seq, "code": "ok"})
         self._job_update(number, page)
         if page.job_status in ("completed", "cancelled", "closed"):

@@ -233,6 +233,8 @@ async def test_a_simulated_provider_takes_and_completes_a_job_on_the_web_portal(
             while (job := (await _jobs(db, [job_id]))[0]).status is not JobStatus.COMPLETED:
                 assert time.monotonic() < deadline, f"{job.status.value}; {dict(stats.duty)}"
                 await asyncio.sleep(0.2)
+            # The portal hears the reply to its last status a moment after the commit.
+            await eventually(lambda: stats.duty["jobs_completed"] == 1, unit(5), str(stats.duty))
         finally:
             stop.set()
             await asyncio.wait_for(task, unit(10))
@@ -289,6 +291,8 @@ async def test_a_simulated_phone_takes_and_completes_a_job_by_its_sms_link(
             while (job := (await _jobs(db, [job_id]))[0]).status is not JobStatus.COMPLETED:
                 assert time.monotonic() < deadline, f"{job.status.value}; {dict(stats.duty)}"
                 await asyncio.sleep(0.2)
+            # The phone shows the last page (the job completed) a moment after the commit.
+            await eventually(lambda: stats.duty["jobs_completed"] == 1, unit(5), str(stats.duty))
     finally:
         stop.set()
         await asyncio.wait_for(task, unit(10))
@@ -308,7 +312,7 @@ async def test_a_simulated_phone_takes_and_completes_a_job_by_its_sms_link(
         ("assigned", Channel.LINK), ("en_route", Channel.LINK), ("on_site", Channel.LINK),
         ("in_transit", Channel.LINK), ("completed", Channel.LINK),
     ]  # fmt: skip
-    assert stats.duty["sms_received"] >= 1 and stats.duty["jobs_completed"] == 1
+    assert stats.duty["sms_received"] >= 1 and stats.duty["jobs_completed"] == 1, stats.duty
     assert not stats.errors, stats.errors
 
 
