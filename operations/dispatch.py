@@ -94,7 +94,9 @@ class AcceptResult:
 # -- offering ----------------------------------------------------------------------------
 
 
-async def channels_now(uow: UnitOfWork, providers: list[Provider]) -> dict[int, list[Channel]]:
+async def channels_now(
+    uow: UnitOfWork, providers: Sequence[Provider | offering.ProviderContacts]
+) -> dict[int, list[Channel]]:
     """Per provider, the channels an offer can take this moment: its registered
     channels, ``app``/``web`` only while connected, ``link`` with a phone or an
     e-mail, ``verbal`` with a phone."""
@@ -140,8 +142,7 @@ async def find_for_job(
     )
     result = await uow.candidates.find(session, request)
     ids = [c.facts.provider_id for c in result.candidates]
-    providers = (await session.execute(select(Provider).where(Provider.id.in_(ids)))).scalars()
-    channels = await channels_now(uow, list(providers))
+    channels = await channels_now(uow, await offering.provider_contacts(session, ids))
     return [JobCandidate(c, channels.get(c.facts.provider_id, [])) for c in result.candidates]
 
 

@@ -17,7 +17,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -217,7 +217,40 @@ LIVE_CHANNELS = frozenset({Channel.APP, Channel.WEB})
 """Channels that need the provider connected now (its app, the portal)."""
 
 
-def reachable_channels(provider: Provider, live: Collection[Channel]) -> list[Channel]:
+class Contacts(Protocol):
+    """What says which channels reach a provider: a :class:`Provider`, or its
+    :class:`ProviderContacts` row."""
+
+    @property
+    def channels(self) -> list[Channel]: ...
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def whatsapp(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderContacts:
+    """A provider's channels and contacts, read without loading the whole row."""
+
+    id: int
+    channels: list[Channel]
+    phone: str | None
+    email: str | None
+    whatsapp: str | None
+
+
+async def provider_contacts(session: AsyncSession, ids: list[int]) -> list[ProviderContacts]:
+    """The contacts of the providers ``ids`` (those that exist)."""
+    stmt = select(
+        Provider.id, Provider.channels, Provider.phone, Provider.email, Provider.whatsapp
+    ).where(Provider.id.in_(ids))
+    return [ProviderContacts(*row) for row in await session.execute(stmt)]
+
+
+def reachable_channels(provider: Contacts, live: Collection[Channel]) -> list[Channel]:
     """The provider's registered channels that reach it this moment, given ``live``
     (the live channels connected now): ``app``/``web`` only while connected,
     ``link`` with a phone or an e-mail, ``verbal`` with a phone or a WhatsApp."""
