@@ -378,10 +378,10 @@ class Operator:
         self.http.headers["X-CSRF-Token"] = me["csrf_token"]
 
     async def _list(self) -> None:
-        url = "/jobs?status=open,dispatching&kind=assistance&order=oldest&limit=100"
-        jobs = await self.tally.call(self.http, "GET", LIST_JOBS, url)
-        if jobs:
-            self.jobs = [job["id"] for job in jobs]
+        url = "/jobs?status=open,dispatching&kind=assistance&order=oldest&page_size=100"
+        page = await self.tally.call(self.http, "GET", LIST_JOBS, url)
+        if page and page["items"]:
+            self.jobs = [job["id"] for job in page["items"]]
 
     def _some_job(self) -> int | None:
         return self.rng.choice(self.jobs) if self.jobs else None

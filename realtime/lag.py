@@ -82,11 +82,12 @@ class LoopLag:
         """Seconds a socket that just delivered a frame should not be read, or None
         when the loop keeps up (a pause is counted in :attr:`eased`)."""
         config = self.config
-        if lateness <= config.ease_above_s:
-            return None
+        if config.ease_above_s > 0 and lateness <= config.ease_above_s:
+            return None  # (a threshold of 0 eases at every frame: drills and tests)
         self.eased += 1
         jitter = self._random.uniform(1 - PAUSE_JITTER, 1 + PAUSE_JITTER)
-        nominal = config.pause_s * lateness / config.ease_above_s
+        ratio = lateness / config.ease_above_s if config.ease_above_s > 0 else 1.0
+        nominal = config.pause_s * max(ratio, 1.0)
         return min(nominal * jitter, config.max_pause_s)
 
     def observe(self, expected: float, fired: float) -> None:

@@ -139,7 +139,9 @@ class Settings:
     )
     loop_lag_probe_ms: float = _s(50.0, "How often the event loop's lateness is measured.")
     loop_lag_ease_ms: float = _s(
-        100.0, "Loop lateness above which provider sockets are read less (load shedding)..."
+        100.0,
+        "Loop lateness above which provider sockets are read less (load shedding; 0: at"
+        " every frame, for drills)...",
     )
     loop_lag_pause_ms: float = _s(250.0, "...each pausing about this long after a frame.")
     bus_channel: str = _s("bus", "Redis pub/sub channel (after REDIS_PREFIX) joining the nodes.")
@@ -381,6 +383,7 @@ class Settings:
                 ("ws_rate_limit_burst", 1),
                 ("ws_flood_close_after", 1),
                 ("position_publish_interval_s", 0),
+                ("loop_lag_ease_ms", 0),
                 ("position_flush_max", 1),
                 ("sla_dispatch_minutes", 1),
                 ("sla_arrival_minutes", 1),
@@ -416,7 +419,6 @@ class Settings:
                 "position_flush_ms",
                 "presence_ttl_s",
                 "loop_lag_probe_ms",
-                "loop_lag_ease_ms",
                 "loop_lag_pause_ms",
                 "track_flush_ms",
                 "catalogue_reload_s",

@@ -253,10 +253,10 @@ async def test_blocking_a_connected_provider_closes_its_socket(
 def easing_server(
     settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
-    """A server that finds its loop late at every frame: each socket that delivers
-    one is paused (briefly) and its frames handled when the pause ends."""
+    """A server that eases off at every frame (a threshold of 0): each socket that
+    delivers one is paused (briefly) and its frames handled when the pause ends."""
     logs = tmp_path_factory.mktemp("provider-socket-easing")
-    env = {"LOOP_LAG_EASE_MS": "0.001", "LOOP_LAG_PAUSE_MS": "0.00001"}
+    env = {"LOOP_LAG_EASE_MS": "0", "LOOP_LAG_PAUSE_MS": "0.00001"}
     with running_server(settings, logs, **env) as process:
         yield process
 

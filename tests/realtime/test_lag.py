@@ -80,3 +80,11 @@ async def test_the_probe_measures_a_blocked_loop() -> None:
         assert 0.2 <= lag.lag_s < 0.3 + unit(0.2)
         assert lag.smoothed_s == pytest.approx(SMOOTHING * lag.lag_s, abs=0.02)
         probe.cancel()
+
+
+def test_a_threshold_of_zero_eases_at_every_frame_with_the_nominal_pause() -> None:
+    config = LagConfig(probe_s=0.01, ease_above_s=0.0, pause_s=0.25, max_pause_s=5.0)
+    lag = LoopLag(config, random.Random(3))
+    pauses = [lag.pause(0.0) for _ in range(100)]
+    assert lag.eased == 100
+    assert all(p is not None and 0.125 <= p <= 0.375 for p in pauses)
