@@ -73,6 +73,15 @@ async def _job(http: httpx.AsyncClient, world: dict[str, object], rng: random.Ra
     return int(job.json()["id"])
 
 
+async def _provider_moves(db: Sessions, job_id: int) -> list[tuple[str, Channel | None]]:
+    """The job's moves made by its provider: (status reached, channel), in order."""
+    async with db() as session:
+        moves = await session.scalars(
+            select(JobTransition).where(JobTransition.job_id == job_id).order_by(JobTransition.id)
+        )
+        return [(m.to_status.value, m.channel) for m in moves if m.actor is ActorKind.PROVIDER]
+
+
 async def _jobs(db: Sessions, ids: list[int]) -> list[Job]:
     async with db() as session:
         rows = await session.scalars(select(Job).where(Job.id.in_(ids)).order_by(Job.id))
@@ -239,15 +248,7 @@ async def test_a_simulated_provider_takes_and_completes_a_job_on_the_web_portal(
             stop.set()
             await asyncio.wait_for(task, unit(10))
     assert portal.provider_id == pid and job.provider_id == pid
-    async with db() as session:
-        moves = list(
-            await session.scalars(
-                select(JobTransition)
-                .where(JobTransition.job_id == job_id)
-                .order_by(JobTransition.id)
-            )
-        )
-    own = [(m.to_status.value, m.channel) for m in moves if m.actor is ActorKind.PROVIDER]
+    own = await _provider_moves(db, job_id)
     assert own == [
         ("assigned", Channel.WEB), ("en_route", Channel.WEB), ("on_site", Channel.WEB),
         ("in_transit", Channel.WEB), ("completed", Channel.WEB),
@@ -299,15 +300,7 @@ async def test_a_simulated_phone_takes_and_completes_a_job_by_its_sms_link(
     # The provider's phone, and the requester's, which got the tracking link.
     assert sorted(network.phones) == ["+5511912345678", "+5511988887777"]
     assert stats.duty["sms_without_offer_link"] == 1 and job.provider_id == world["p"][0]
-    async with db() as session:
-        moves = list(
-            await session.scalars(
-                select(JobTransition)
-                .where(JobTransition.job_id == job_id)
-                .order_by(JobTransition.id)
-            )
-        )
-    own = [(m.to_status.value, m.channel) for m in moves if m.actor is ActorKind.PROVIDER]
+    own = await _provider_moves(db, job_id)
     assert own == [
         ("assigned", Channel.LINK), ("en_route", Channel.LINK), ("on_site", Channel.LINK),
         ("in_transit", Channel.LINK), ("completed", Channel.LINK),
