@@ -5,7 +5,8 @@ it answers and a panel computes from the due times and its clock).
 
 Views are pydantic models built from the rows by :func:`job_view` and
 :func:`incident_view`; :class:`AddressOut` shows any :class:`geo.addresses.Address`
-(a job's origin, an address search's suggestion).
+(a job's origin, an address search's suggestion), its point as the API's one point
+schema, :class:`registry.schemas.common.LatLng` (``{lat, lng}``).
 """
 
 from __future__ import annotations
@@ -23,11 +24,7 @@ from operations.models import DispatchRun, Incident, Job, JobPlace, Offer
 from operations.offers import OfferStatus, WithdrawReason
 from operations.places import PlaceRole
 from registry.enums import Channel
-
-
-class PointOut(BaseModel):
-    lat: float
-    lng: float
+from registry.schemas.common import LatLng
 
 
 class AddressOut(BaseModel):
@@ -45,7 +42,7 @@ class AddressOut(BaseModel):
     cep: str | None
     reference: str | None
     label: str | None
-    point: PointOut | None
+    point: LatLng | None
     lat: float | None
     lng: float | None
     one_line: str
@@ -64,7 +61,7 @@ def address_out(address: Address) -> AddressOut:
         cep=address.cep,
         reference=address.reference,
         label=address.label,
-        point=None if point is None else PointOut(lat=point.lat, lng=point.lng),
+        point=None if point is None else LatLng(lat=point.lat, lng=point.lng),
         lat=None if point is None else point.lat,
         lng=None if point is None else point.lng,
         one_line=address.one_line(),

@@ -19,8 +19,8 @@ from registry.enums import (
 from registry.errors import ValidationError
 from registry.schemas.common import (
     ONE_LINE,
+    AddressColumnsOut,
     AddressIn,
-    AddressOut,
     Id,
     InModel,
     LatLng,
@@ -72,7 +72,7 @@ class ClientIn(AddressIn):
         return self
 
 
-class ClientOut(Stamped, AddressOut):
+class ClientOut(Stamped, AddressColumnsOut):
     cnpj: str
     state_registration: str | None
     contract_date: date | None
@@ -208,7 +208,7 @@ class PartnerSiteIn(AddressIn):
     location: LatLng | None = None
 
 
-class PartnerSiteOut(Stamped, AddressOut):
+class PartnerSiteOut(Stamped, AddressColumnsOut):
     client_id: Id
     name: str
     kind: str

@@ -144,6 +144,9 @@ class OutModel(BaseModel):
 class LatLng(BaseModel):
     """A point: latitude and longitude in decimal degrees (WGS 84)."""
 
+    # The API's one point schema, in requests and answers alike (a registry row's
+    # location, an address's point); registry.points.Point is the value behind it.
+
     model_config = ConfigDict(extra="forbid")
 
     lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
@@ -175,7 +178,11 @@ class AddressIn(InModel):
     cep: Annotated[Cep | None, Optional] = None
 
 
-class AddressOut(OutModel):
+class AddressColumnsOut(OutModel):
+    """The address columns of a registry row (:class:`registry.models.columns.Address`)
+    as the row's answer shows them, flat beside its other fields: not a whole address
+    (its source, point and label), which the API shows as operations' view of it."""
+
     street: str | None = None
     number: str | None = None
     complement: str | None = None

@@ -11,8 +11,8 @@ from pydantic import Field, model_validator
 from registry.enums import PersonKind, Sex
 from registry.errors import ValidationError
 from registry.schemas.common import (
+    AddressColumnsOut,
     AddressIn,
-    AddressOut,
     Id,
     InModel,
     LatLng,
@@ -71,7 +71,7 @@ class BeneficiaryIn(AddressIn):
         return self
 
 
-class BeneficiaryOut(Stamped, AddressOut):
+class BeneficiaryOut(Stamped, AddressColumnsOut):
     client_id: Id
     person_kind: PersonKind
     document: str
@@ -191,7 +191,7 @@ class SupplierIn(AddressIn):
         return self
 
 
-class SupplierOut(Stamped, AddressOut):
+class SupplierOut(Stamped, AddressColumnsOut):
     person_kind: PersonKind
     document: str
     name: str

@@ -11,8 +11,8 @@ from registry.enums import Channel, PersonKind, ProviderStatus
 from registry.schemas.clients import Money
 from registry.schemas.common import (
     ONE_LINE,
+    AddressColumnsOut,
     AddressIn,
-    AddressOut,
     Id,
     InModel,
     LatLng,
@@ -64,7 +64,7 @@ class ProviderIn(AddressIn):
         return self
 
 
-class ProviderOut(Stamped, AddressOut):
+class ProviderOut(Stamped, AddressColumnsOut):
     person_kind: PersonKind
     document: str
     name: str
