@@ -3,7 +3,9 @@
 ``POST /api/v1/clients/{client_id}/imports?mode=all_or_nothing|valid_rows`` with the
 CSV file as the raw request body (``text/csv``). The answer is the import report
 (200) whether or not rows were written (``written``); a file that cannot be read at
-all answers 422 with a stable code. The format is in docs/import.md.
+all (:class:`~registry.importing.ImportFileError`) answers 422 with a stable code,
+through the API's error table, about the field ``file``. The format is in
+docs/import.md.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from registry.importing import (
 from registry.permissions import Permission
 from registry.schemas.common import InModel
 from server.api.core import BodyKind, Ctx, Operation
-from server.api.errors import ApiError
 from server.settings import Settings
 
 P = Permission
@@ -64,18 +65,13 @@ async def _audit(ctx: Ctx, client_id: int, report: ImportReport) -> None:
 
 async def import_csv(ctx: Ctx) -> ImportReport:
     client_id = int(ctx.path["client_id"])
-    try:
-        report = await import_beneficiaries(
-            ctx.session,
-            client_id,
-            ctx.request.stream(),
-            ctx.query.mode,
-            limits=limits(ctx.resources.settings),
-        )
-    except ImportFileError as exc:
-        raise ApiError(
-            422, exc.code, exc.message, [{"field": "file", "message": exc.message}]
-        ) from exc
+    report = await import_beneficiaries(
+        ctx.session,
+        client_id,
+        ctx.request.stream(),
+        ctx.query.mode,
+        limits=limits(ctx.resources.settings),
+    )
     if report.written:
         await _audit(ctx, client_id, report)
     return report
@@ -93,5 +89,8 @@ OPERATIONS = [
         body_kind=BodyKind.RAW,
         response=ImportReport,
         raw_content_types=("text/csv",),
+        # A file that cannot be read at all: 422 with its own code (the error
+        # table), about the request's body, the CSV file.
+        blame={ImportFileError: "file"},
     ),
 ]

@@ -79,3 +79,24 @@ async def test_unreadable_files_and_unauthorised_callers(login: Login, world: Wo
     assert missing.status_code == 404
     portal = await login("cliente")
     assert (await portal.post(url, content=EXAMPLE, headers=CSV)).status_code == 403
+
+
+async def test_a_file_error_is_answered_by_the_error_table_and_keeps_nothing(
+    login: Login, world: World
+) -> None:
+    admin = await login("admin")
+    await _catalogue(admin, world.client_id)
+    url = f"/api/v1/clients/{world.client_id}/imports?mode=valid_rows"
+    # Good rows first, then a quote never closed: the file as a whole is refused.
+    unclosed = await admin.post(url, content=EXAMPLE + b'"sem fim;\n', headers=CSV)
+    assert unclosed.status_code == 422, unclosed.text
+    error = unclosed.json()["error"]
+    assert error == {
+        "code": "unclosed_quote",
+        "message": error["message"],
+        "fields": [{"field": "file", "message": error["message"]}],
+    }
+    assert error["message"]
+    assert (await admin.get("/api/v1/beneficiaries")).json()["total"] == 0
+    history = (await admin.get(f"/api/v1/clients/{world.client_id}/history")).json()
+    assert not [e for e in history if e["entity"] == "beneficiary_import"]
