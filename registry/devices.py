@@ -1,16 +1,24 @@
-"""Device tokens: issue a provider app's credential, and find whose a token is."""
+"""Device tokens: issue a provider app's credential, revoke it, and find whose a
+token is.
+
+Revoking here writes the row and its audit entry; closing the sockets that use the
+token is news for every node, which :func:`operations.devices.revoke_device_token`
+(the use case callers run) emits in the same transaction.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
 
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from registry.audit import Actor
+from registry.audit import Actor, record
 from registry.crud import create_row
-from registry.enums import ProviderStatus
+from registry.enums import AuditAction, ProviderStatus
+from registry.errors import NotFound
 from registry.models import DeviceToken, Provider
 
 TOKEN_PREFIX = "dt_"
@@ -36,6 +44,40 @@ async def issue_device_token(
         session, actor, "device_token", DeviceToken, values, ("provider", provider_id)
     )
     return row, secret
+
+
+async def revoke_device_token(
+    session: AsyncSession, actor: Actor, provider_id: int, token_id: int, now: datetime
+) -> DeviceToken | None:
+    """Revoke the provider's token ``token_id`` as of ``now``, with its audit entry.
+
+    Returns:
+        The row, when this call revoked it; ``None`` when it was revoked already
+        (revoking is idempotent: nothing is written then).
+
+    Raises:
+        NotFound: no such provider, or the token is not one of the provider's.
+    """
+    if await session.get(Provider, provider_id) is None:
+        raise NotFound("Prestador não encontrado.")
+    row = await session.get(DeviceToken, token_id)
+    if row is None or row.provider_id != provider_id:
+        raise NotFound("Token não encontrado.")
+    if row.revoked_at is not None:
+        return None
+    row.revoked_at = now
+    changes = {"revoked_at": [None, now.isoformat()]}
+    await record(
+        session,
+        actor,
+        "device_token",
+        row.id,
+        AuditAction.UPDATE,
+        changes,
+        ("provider", provider_id),
+    )
+    await session.flush()
+    return row
 
 
 _NO_SYNC_COMMIT = text("SET LOCAL synchronous_commit TO OFF")

@@ -1,8 +1,9 @@
 """Provider device tokens: the credentials of provider apps on /ws/provider.
 
 Revoking a token closes the sockets that use it, on every node (close code 4004):
-the ``device_token.revoked`` event commits with the revocation (the outbox) and
-reaches every node at least once, even when Redis is down at that moment.
+:func:`operations.devices.revoke_device_token` commits the ``device_token.revoked``
+event with the revocation (the outbox), so it reaches every node at least once, even
+when Redis is down at that moment.
 """
 
 from __future__ import annotations
@@ -13,12 +14,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from operations.events import DEVICE_TOKEN_REVOKED, TokenRevokedEvent
+from operations.devices import revoke_device_token
 from registry import models as m
-from registry.audit import record
-from registry.db import utcnow
 from registry.devices import issue_device_token
-from registry.enums import AuditAction
 from registry.permissions import Permission
 from registry.schemas.common import ONE_LINE, InModel
 from server.api.core import BodyKind, Ctx, Operation
@@ -70,25 +68,7 @@ async def list_tokens(ctx: Ctx) -> list[DeviceTokenOut]:
 
 
 async def revoke(ctx: Ctx) -> None:
-    provider = await _provider(ctx)
-    row = await ctx.session.get(m.DeviceToken, ctx.path["token_id"])
-    if row is None or row.provider_id != provider.id:
-        raise not_found("Token")
-    if row.revoked_at is None:
-        row.revoked_at = utcnow()
-        await record(
-            ctx.session,
-            ctx.actor,
-            "device_token",
-            row.id,
-            AuditAction.UPDATE,
-            {"revoked_at": [None, row.revoked_at.isoformat()]},
-            ("provider", provider.id),
-        )
-        await ctx.session.flush()
-        ctx.uow.emit(
-            DEVICE_TOKEN_REVOKED, TokenRevokedEvent(provider_id=provider.id, token_id=row.id)
-        )
+    await revoke_device_token(ctx.uow, ctx.actor, ctx.path["provider_id"], ctx.path["token_id"])
 
 
 PATH = "/providers/{provider_id:int}/device_tokens"

@@ -1,5 +1,6 @@
 """Device tokens: revoking one while Redis is down commits, answers, and tells every
-node once Redis is back (the event goes through the outbox)."""
+node once Redis is back (the event goes through the outbox); revoking is idempotent
+and finds only the provider's own tokens."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from registry.validation import make_cnpj
 from server.app import create_app
 from server.settings import Settings
 from tests.conftest import unit
-from tests.server.api.conftest import PASSWORD, World, anonymous_client
+from tests.server.api.conftest import PASSWORD, Login, World, anonymous_client
 from tests.support.proxy import TcpProxy
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -56,6 +57,41 @@ async def cut(settings: Settings, redis: aioredis.Redis) -> AsyncIterator[Cut]:
     await proxy.down()
 
 
+async def _provider(db: Sessions, n: int) -> int:
+    async with db() as session, session.begin():
+        provider = m.Provider(
+            person_kind=PersonKind.PJ,
+            document=make_cnpj(n),
+            name=f"Guincho {n}",
+            base_location="SRID=4326;POINT(-46.63 -23.55)",
+            base_h3=point_cell(-23.55, -46.63),
+        )
+        session.add(provider)
+    return provider.id
+
+
+async def test_revoking_is_idempotent_and_only_the_providers_own_token(
+    login: Login, db: Sessions
+) -> None:
+    admin = await login("admin")
+    owner, other = await _provider(db, 41), await _provider(db, 42)
+    tokens = f"/api/v1/providers/{owner}/device_tokens"
+    token = (await admin.post(tokens, json={"name": "celular"})).json()
+    elsewhere = await admin.delete(f"/api/v1/providers/{other}/device_tokens/{token['id']}")
+    assert elsewhere.status_code == 404
+    assert elsewhere.json()["error"] == {"code": "not_found", "message": "Token não encontrado."}
+    nobody = await admin.delete(f"/api/v1/providers/999999/device_tokens/{token['id']}")
+    assert nobody.status_code == 404
+    assert nobody.json()["error"]["message"] == "Prestador não encontrado."
+    assert (await admin.delete(f"{tokens}/{token['id']}")).status_code == 204
+    assert (await admin.delete(f"{tokens}/{token['id']}")).status_code == 204
+    async with db() as session:
+        events = (await session.execute(select(OutboxEvent))).scalars().all()
+        assert [e.type for e in events] == ["device_token.revoked"]  # once
+    listed = (await admin.get(tokens)).json()
+    assert listed[0]["revoked_at"] is not None
+
+
 async def _bus_events(
     redis: aioredis.Redis, channel: str, into: list[dict[str, Any]], arrived: asyncio.Event
 ) -> None:
@@ -70,22 +106,14 @@ async def _bus_events(
 async def test_revoking_while_redis_is_down_commits_answers_and_tells_later(
     cut: Cut, world: World, db: Sessions, redis: aioredis.Redis, settings: Settings
 ) -> None:
-    async with db() as session, session.begin():
-        provider = m.Provider(
-            person_kind=PersonKind.PJ,
-            document=make_cnpj(31),
-            name="Guincho",
-            base_location="SRID=4326;POINT(-46.63 -23.55)",
-            base_h3=point_cell(-23.55, -46.63),
-        )
-        session.add(provider)
+    provider_id = await _provider(db, 31)
     client: httpx.AsyncClient = anonymous_client(cut.app)
     async with client:
         signed = await client.post(
             "/api/v1/auth/login", json={"login": "admin", "password": PASSWORD}
         )
         client.headers["X-CSRF-Token"] = signed.json()["csrf_token"]
-        tokens = f"/api/v1/providers/{provider.id}/device_tokens"
+        tokens = f"/api/v1/providers/{provider_id}/device_tokens"
         token = (await client.post(tokens, json={"name": "celular"})).json()
         heard: list[dict[str, Any]] = []
         arrived = asyncio.Event()
@@ -109,5 +137,5 @@ async def test_revoking_while_redis_is_down_commits_answers_and_tells_later(
         finally:
             await cancel_and_wait(listener)
     event = next(e for e in heard if e["type"] == "device_token.revoked")
-    assert (event["provider_id"], event["token_id"]) == (provider.id, token["id"])
+    assert (event["provider_id"], event["token_id"]) == (provider_id, token["id"])
     assert event["event_id"] == pending.id and event["seq"] >= 1
