@@ -14,7 +14,6 @@ from operations.eta import arrival_facts
 from operations.places import PlaceRole
 from operations.tracking import TRACKED
 from operations.tracks import APPROACHING
-from registry.db import utcnow
 from registry.models import Provider
 from registry.permissions import Permission
 from server.api.core import Ctx, Operation
@@ -45,7 +44,7 @@ async def job_arrival(ctx: Ctx) -> ArrivalOut:
         if at is not None and origin is not None:
             km = haversine_km(at.lat, at.lng, origin.lat, origin.lng)
     facts = arrival_facts(
-        utcnow(), promised_at=job.promised_at, arrived_at=job.arrived_at, km_to_origin=km
+        ctx.now, promised_at=job.promised_at, arrived_at=job.arrived_at, km_to_origin=km
     )
     return ArrivalOut(
         job_id=job.id,
@@ -90,7 +89,7 @@ async def provider_scorecard(ctx: Ctx) -> scorecard.Scorecard:
     if await ctx.session.get(Provider, provider_id) is None:
         raise NotFoundError("Prestador")
     window = ctx.resources.settings.scorecard_window_days
-    return await scorecard.scorecard(ctx.session, provider_id, utcnow(), window)
+    return await scorecard.scorecard(ctx.session, provider_id, ctx.now, window)
 
 
 OPERATIONS = [

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -92,6 +93,13 @@ class Ctx:
             operations = self.request.app.state.live.operations
             self._uow = operations.joined(self.session, self.after_commit)
         return self._uow
+
+    @property
+    def now(self) -> datetime:
+        """This request's instant, from the Operations clock (its unit of work's):
+        what an answer's ``late`` is computed against, the instant its changes were
+        made at, and what tests move instead of sleeping."""
+        return self.uow.now
 
     @property
     def user(self) -> Principal:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from operations import queries, service
 from operations.incidents import IncidentDraft
 from operations.lifecycle import JobActor
-from registry.db import utcnow
 from registry.permissions import Permission
 from server.api.core import Access, BodyKind, Ctx, Operation
 from server.api.job_schemas import (
@@ -56,7 +55,7 @@ async def list_incidents(ctx: Ctx) -> IncidentPage:
         limit=q.page_size,
         offset=q.offset,
     )
-    now = utcnow()
+    now = ctx.now
     items = [incident_out(i, now) for i in found.items]
     return IncidentPage.model_construct(
         items=items, total=found.total, page=q.page, page_size=q.page_size
@@ -64,12 +63,12 @@ async def list_incidents(ctx: Ctx) -> IncidentPage:
 
 
 async def get_incident(ctx: Ctx) -> IncidentOut:
-    return incident_out(await queries.incident(ctx.session, ctx.path["incident_id"]), utcnow())
+    return incident_out(await queries.incident(ctx.session, ctx.path["incident_id"]), ctx.now)
 
 
 async def beneficiary_coverage(ctx: Ctx) -> CoverageOut:
     q: CoverageQuery = ctx.query
-    at = q.at or utcnow()
+    at = q.at or ctx.now
     report = await queries.coverage(ctx.session, ctx.path["beneficiary_id"], q.vehicle_id, at)
     return coverage_out(report)
 
@@ -81,7 +80,7 @@ async def occurrences(ctx: Ctx) -> OccurrencesOut:
     beneficiary_id = ctx.path["item_id"]
     scope = user.client_id if user.is_client_user else None
     found = await queries.occurrences(ctx.session, beneficiary_id, client_id=scope)
-    now = utcnow()
+    now = ctx.now
     return OccurrencesOut(
         beneficiary_id=beneficiary_id, incidents=[incident_out(i, now) for i in found]
     )
@@ -90,7 +89,7 @@ async def occurrences(ctx: Ctx) -> OccurrencesOut:
 async def prefill(ctx: Ctx) -> PrefillOut:
     """The incident screen's data for a beneficiary or vehicle found by the search."""
     q: PrefillQuery = ctx.query
-    now = utcnow()
+    now = ctx.now
     found = await queries.prefill(
         ctx.session,
         beneficiary_id=q.beneficiary_id,

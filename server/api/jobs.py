@@ -14,7 +14,6 @@ from pydantic import BaseModel
 
 from operations import queries, service
 from operations.lifecycle import JobActor, JobStatus
-from registry.db import utcnow
 from registry.permissions import Permission
 from server.api.core import BodyKind, Ctx, Operation
 from server.api.errors import forbidden
@@ -46,7 +45,7 @@ async def create_job(ctx: Ctx) -> JobOut:
         origin=place_request(body.origin),
         destination=place_request(body.destination),
     )
-    return job_out(view, utcnow())
+    return job_out(view, ctx.now)
 
 
 async def list_jobs(ctx: Ctx) -> JobPage:
@@ -62,7 +61,7 @@ async def list_jobs(ctx: Ctx) -> JobPage:
         limit=q.page_size,
         offset=q.offset,
     )
-    now = utcnow()
+    now = ctx.now
     items = [job_out(v, now) for v in found.items]
     return JobPage.model_construct(
         items=items, total=found.total, page=q.page, page_size=q.page_size
@@ -70,7 +69,7 @@ async def list_jobs(ctx: Ctx) -> JobPage:
 
 
 async def get_job(ctx: Ctx) -> JobOut:
-    return job_out(await queries.job(ctx.session, ctx.path["job_id"]), utcnow())
+    return job_out(await queries.job(ctx.session, ctx.path["job_id"]), ctx.now)
 
 
 async def patch_job(ctx: Ctx) -> JobOut:
@@ -82,7 +81,7 @@ async def patch_job(ctx: Ctx) -> JobOut:
         origin=place_request(body.origin),
         destination=place_request(body.destination),
     )
-    return job_out(view, utcnow())
+    return job_out(view, ctx.now)
 
 
 MOVE_PERMISSIONS = {
@@ -106,7 +105,7 @@ async def change_status(ctx: Ctx) -> JobOut:
         cancellation_reason_id=body.cancellation_reason_id,
         note=body.note,
     )
-    return job_out(view, utcnow())
+    return job_out(view, ctx.now)
 
 
 async def cancel_job(ctx: Ctx) -> JobOut:
@@ -118,7 +117,7 @@ async def cancel_job(ctx: Ctx) -> JobOut:
         JobActor.operator(ctx.user.user_id),
         body.note,
     )
-    return job_out(view, utcnow())
+    return job_out(view, ctx.now)
 
 
 MAX_TRACK_POINTS = 2_000
