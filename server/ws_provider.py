@@ -10,9 +10,10 @@ once, the token check and presence (which wait for PostgreSQL or Redis) in one
 worker task per connection, only while there is such work, in order.
 
 It is served on the HTTP port: uvicorn hands every websocket upgrade to
-:func:`websocket_protocol`'s class, which keeps ``/ws/provider`` for itself and gives
-any other path to uvicorn's own ASGI websocket protocol. Why not a Starlette
-endpoint: see docs/architecture.md ("The provider socket").
+:func:`websocket_protocol`'s class (:mod:`server.ws_upgrade`: uvicorn's contract),
+which keeps ``/ws/provider`` for itself and gives any other path to uvicorn's own
+ASGI websocket protocol. Why not a Starlette endpoint: see docs/architecture.md
+("The provider socket").
 
 Timers per connection, none per frame: the keepalive ping (every
 ``ws_ping_interval_s``), and one alarm at the connection's next deadline (auth
@@ -33,11 +34,10 @@ import time
 import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any, ClassVar, cast
+from typing import Any, cast
 
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
 from websockets.protocol import OPEN
@@ -61,6 +61,7 @@ from realtime.store import now_ms
 from registry.devices import token_owner
 from server.live import Live
 from server.resources import Resources
+from server.ws_upgrade import upgrade_dispatch
 
 log = logging.getLogger("acionar.ws.provider")
 wire_log = logging.getLogger("acionar.ws.provider.wire")
@@ -548,72 +549,16 @@ class ProviderProtocol(asyncio.Protocol):
 # -- uvicorn's side ---------------------------------------------------------------------
 
 
-def _request_path(head: bytes) -> bytes:
-    """The path of the request line at the start of ``head`` (query left out)."""
-    line = head[: head.find(b"\r\n")]
-    parts = line.split(b" ")
-    return parts[1].partition(b"?")[0] if len(parts) == 3 else b""
+def websocket_protocol(app: Any, path: str = PATH) -> type[asyncio.Protocol]:
+    """The websocket protocol class to give uvicorn (``ws=``): ``path`` is served by
+    :class:`ProviderProtocol` with the realtime parts in ``app.state``; other paths
+    by uvicorn's ASGI websocket protocol (websockets' sans-I/O core, as before)."""
 
-
-class _UpgradeDispatch(asyncio.Protocol):
-    """Uvicorn's websocket protocol: picks the real one from the request's path.
-
-    Uvicorn builds it for each websocket upgrade with ``(config=, server_state=,
-    app_state=)``, calls ``connection_made`` and ``data_received`` with the request
-    head, then makes it the transport's protocol; every later callback is forwarded.
-    """
-
-    __slots__ = ("_args", "_target", "_transport")
-    app: ClassVar[Any]  # the Starlette app: its state holds live and resources
-    path: ClassVar[bytes]
-
-    def __init__(self, config: Any, server_state: Any, app_state: Any, **_: Any) -> None:
-        self._args = (config, server_state, app_state)
-        self._transport: asyncio.BaseTransport | None = None
-        self._target: asyncio.Protocol | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        if self._target is None:
-            self._target = self._choose(data)
-            assert self._transport is not None
-            self._target.connection_made(self._transport)
-        self._target.data_received(data)
-
-    def _choose(self, head: bytes) -> asyncio.Protocol:
-        config, server_state, app_state = self._args
-        if _request_path(head) != self.path:
-            protocol: asyncio.Protocol = WebSocketsSansIOProtocol(
-                config=config, server_state=server_state, app_state=app_state
-            )
-            return protocol
-        state = self.app.state
+    def provider(server_state: Any) -> asyncio.Protocol:
+        state = app.state
         endpoint = Endpoint(
             state.live, state.resources, server_state.connections, server_state.tasks
         )
         return ProviderProtocol(endpoint)
 
-    def eof_received(self) -> bool | None:
-        return None if self._target is None else self._target.eof_received()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._target is not None:
-            self._target.connection_lost(exc)
-
-    def pause_writing(self) -> None:
-        if self._target is not None:
-            self._target.pause_writing()
-
-    def resume_writing(self) -> None:
-        if self._target is not None:
-            self._target.resume_writing()
-
-
-def websocket_protocol(app: Any, path: str = PATH) -> type[asyncio.Protocol]:
-    """The websocket protocol class to give uvicorn (``ws=``): ``path`` is served by
-    :class:`ProviderProtocol` with the realtime parts in ``app.state``; other paths
-    by uvicorn's ASGI websocket protocol (websockets' sans-I/O core, as before)."""
-    namespace = {"__slots__": (), "app": app, "path": path.encode()}
-    return type("WebSocketProtocol", (_UpgradeDispatch,), namespace)
+    return upgrade_dispatch(path, provider)

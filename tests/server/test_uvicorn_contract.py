@@ -1,14 +1,15 @@
 """uvicorn's contract with the provider socket, checked against the installed uvicorn.
 
-``server/ws_provider.py`` is not an ASGI route: it relies on how uvicorn drives a
-websocket protocol class (docs/architecture.md, "The provider socket"). uvicorn
-builds the class for each upgrade with ``config=``, ``server_state=`` and
-``app_state=``, gives it the request head through ``connection_made`` and
-``data_received`` and then makes it the transport's protocol; when it stops, it
-calls ``shutdown()`` on each member of ``server_state.connections`` and waits until
-that set and ``server_state.tasks`` are empty. These tests run real
-``uvicorn.Server`` instances in this process on a loopback socket, so a uvicorn
-release that changes any of it fails here, not in production.
+``server/ws_provider.py`` is not an ASGI route: it relies (``server/ws_upgrade.py``)
+on how uvicorn drives a websocket protocol class (docs/architecture.md, "The
+provider socket"). uvicorn builds the class for each upgrade with ``config=``,
+``server_state=`` and ``app_state=``, gives it the request head through
+``connection_made`` and ``data_received`` and then makes it the transport's
+protocol; when it stops, it calls ``shutdown()`` on each member of
+``server_state.connections`` and waits until that set and ``server_state.tasks``
+are empty. These tests run real ``uvicorn.Server`` instances in this process on a
+loopback socket, so a uvicorn release that changes any of it fails here, not in
+production.
 """
 
 from __future__ import annotations
