@@ -29,7 +29,7 @@ cancelled and awaited before they return.
 
 The clock, the load plan and pacer, and the options have modules of their own
 (:mod:`.clock`, :mod:`.load`, :mod:`.config`), re-exported here for the fleet and
-the command line.
+the command line; opening a connection up to ``welcome`` is :mod:`.connecting`.
 """
 
 from __future__ import annotations
@@ -43,19 +43,12 @@ from enum import Enum
 from typing import Any
 
 import orjson
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
-from websockets.typing import Subprotocol
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 from clients.provider_app_sim.clock import SYSTEM_CLOCK, Clock, SystemClock
-from clients.provider_app_sim.config import (
-    DUTY_TICK_S,
-    MAX_FRAME_BYTES,
-    SIGNAL_LOSS_S,
-    USER_AGENT,
-    Answering,
-    AppConfig,
-)
+from clients.provider_app_sim.config import DUTY_TICK_S, SIGNAL_LOSS_S, Answering, AppConfig
+from clients.provider_app_sim.connecting import NotWelcomedError, close_code, open_welcomed
 from clients.provider_app_sim.driving import carry_out, local_hour
 from clients.provider_app_sim.duty import Action, Duty
 from clients.provider_app_sim.load import LoadPlan, Pacer
@@ -64,7 +57,6 @@ from clients.provider_app_sim.outbox import Backoff, Fix, FixBuffer, Outbox, Pos
 from clients.provider_app_sim.profiles import profile_for
 from clients.provider_app_sim.protocol import (
     DEFAULT_POSITION_INTERVAL_S,
-    SUBPROTOCOL,
     ErrorCode,
     reconnect_floor_s,
 )
@@ -92,20 +84,6 @@ class AppState(Enum):
     WAITING = "waiting"  # backing off before reconnecting
     GAVE_UP = "gave_up"  # a close code said not to reconnect
     STOPPED = "stopped"
-
-
-class _NotWelcomedError(Exception):
-    """A connection attempt ended before ``welcome``; ``code`` is the close code."""
-
-    def __init__(self, code: int | None) -> None:
-        super().__init__(code)
-        self.code = code
-
-
-def _close_code(ws: ClientConnection) -> int | None:
-    """The close code the server sent, or ``None`` if no close frame came."""
-    received = ws.protocol.close_rcvd
-    return None if received is None else received.code
 
 
 class SimulatedApp:
@@ -255,8 +233,10 @@ class SimulatedApp:
         """One connection, from connecting to its end; returns the close code."""
         self.state = AppState.CONNECTING
         try:
-            ws, welcome = await self._open()
-        except _NotWelcomedError as failed:
+            ws, welcome = await open_welcomed(
+                self.url, self.token, self.config, self.gate, self._stopping
+            )
+        except NotWelcomedError as failed:
             self.stats.connect_failures += 1
             return failed.code
         self._ws = ws
@@ -276,59 +256,10 @@ class SimulatedApp:
                 self._commands.clear()
             self._unacked.clear()
             ws.transport.abort()  # no-op when already closed
-        code = _close_code(ws)
+        code = close_code(ws)
         self.close_codes.append(code)
         self.stats.closes["none" if code is None else str(code)] += 1
         return code
-
-    async def _open(self) -> tuple[ClientConnection, dict[str, Any]]:
-        """Connect and wait for ``welcome``, at most ``gate`` attempts at a time.
-
-        Raises:
-            _NotWelcomedError: the attempt failed (network, handshake, timeout, closed).
-        """
-        cfg = self.config
-        gate = self.gate if self.gate is not None else contextlib.nullcontext()
-        async with gate:
-            if self._stopping.is_set():
-                raise _NotWelcomedError(None)
-            try:
-                ws = await connect(
-                    self.url,
-                    subprotocols=[Subprotocol(SUBPROTOCOL)],
-                    additional_headers={"Authorization": f"Bearer {self.token}"},
-                    compression="deflate" if cfg.compression else None,
-                    user_agent_header=USER_AGENT,
-                    proxy=None,
-                    open_timeout=cfg.open_timeout_s,
-                    close_timeout=cfg.close_timeout_s,
-                    ping_interval=cfg.ping_interval_s,
-                    ping_timeout=cfg.ping_timeout_s,
-                    max_size=MAX_FRAME_BYTES,
-                )
-            except (OSError, TimeoutError, InvalidHandshake) as exc:
-                raise _NotWelcomedError(None) from exc
-            try:
-                return ws, await self._welcome(ws)
-            except BaseException:
-                ws.transport.abort()
-                raise
-
-    async def _welcome(self, ws: ClientConnection) -> dict[str, Any]:
-        try:
-            async with asyncio.timeout(self.config.welcome_timeout_s):
-                raw = await ws.recv()
-        except TimeoutError as exc:
-            raise _NotWelcomedError(None) from exc
-        except ConnectionClosed as exc:
-            raise _NotWelcomedError(_close_code(ws)) from exc
-        try:
-            message = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise _NotWelcomedError(None) from exc
-        if not isinstance(message, dict) or message.get("type") != "welcome":
-            raise _NotWelcomedError(None)
-        return message
 
     def _on_welcome(self, welcome: dict[str, Any]) -> None:
         self.provider_id = int(welcome["provider_id"])
