@@ -20,7 +20,8 @@ serves, for :data:`WARMUP_S` then :data:`SOAK_S` (the steady phase):
   and session: signs in once, then after each think time (about a second) one of:
   list the open jobs, read a job and its offers, search a beneficiary, the
   candidates of a job, or the next step of its own job (register an incident with
-  a job, offer the job by app to one of its first candidates, cancel it);
+  a job, offer the job by app to one of its first candidates, cancel it); they and
+  their world are :mod:`bench.soak_operators`;
 * two probes of this process, the baselines, each every :data:`PROBE_EVERY_S`: a
   bare ``GET /healthz``; and, on a provider socket of their own (the 5,001st
   provider), a fix sent and acknowledged, then a websocket ping → pong (the raw
@@ -37,31 +38,25 @@ wherever the scheduler puts them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import random
 import statistics
 import tempfile
 import time
-from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import orjson
-from argon2 import PasswordHasher
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from bench.bench_dispatch import PASSWORD, bench_world, percentile
+from bench.bench_dispatch import bench_world, percentile
 from bench.bench_ingest import (
     CENTRE,
     Cores,
-    _dsn,
     acionar_server,
     all_connected,
     clear_redis,
@@ -72,12 +67,19 @@ from bench.bench_ingest import (
     write_tokens,
 )
 from bench.report import RATE_UNIT, Figure, format_quantity
+from bench.soak_operators import (
+    REQUEST_TIMEOUT_S,
+    ROUTES,
+    Tally,
+    World,
+    operate,
+    pause,
+    seed_jobs,
+    seed_world,
+)
 from clients.provider_app_sim.outbox import Fix, PosMessage
 from clients.provider_app_sim.processes import Child, cpu_s, raise_open_file_limit, rss_kb
 from clients.provider_app_sim.protocol import SUBPROTOCOL
-from registry.permissions import OPERATIONS as OPERATOR_ROLE
-from registry.permissions import ROLE_PERMISSIONS
-from registry.validation import make_cpf
 from server.settings import Settings
 
 NOTES = """\
@@ -127,18 +129,8 @@ PROBE_EVERY_S = 0.5
 PROGRESS_EVERY_S = 60.0
 STATS_EVERY_S = 5.0
 """The simulator's stats period (each line sorts its 50,000 round-trip samples)."""
-
-THINK_S = (0.5, 1.5)
-"""An operator's pause between two actions: uniform in this range (about 1 s)."""
-
-REQUEST_TIMEOUT_S = 30.0
 PONG_TIMEOUT_S = 10.0
-JOB_SPREAD_DEG = 0.08
-"""Operators' jobs are registered within this of the centre (about 9 km), so that
-their first candidates differ."""
-
-OFFER_AMONG = 5
-"""An operator offers its job to one of this many first candidates reachable by app."""
+"""Longest wait for the probe's ``ack`` or pong."""
 
 TARGET_SLOPE_MIB_PER_MIN = 1.0
 TARGET_GROWTH = 0.05
@@ -146,29 +138,6 @@ TARGET_GROWTH = 0.05
 
 CONTENDED_CORES = 0.5
 """Machine CPU beyond our processes' above which the figures say it was contended."""
-
-SEED = 20_260_501
-
-LIST_JOBS = "GET /jobs?status=open,dispatching"
-GET_JOB = "GET /jobs/{id}"
-JOB_OFFERS = "GET /jobs/{id}/offers"
-SEARCH = "GET /search?q="
-CANDIDATES = "GET /jobs/{id}/candidates"
-OPEN_INCIDENT = "POST /incidents"
-REGISTER_JOB = "POST /incidents/{id}/jobs"
-MAKE_OFFER = "POST /jobs/{id}/offers"
-CANCEL_JOB = "POST /jobs/{id}/cancel"
-ROUTES = (LIST_JOBS, GET_JOB, JOB_OFFERS, SEARCH, CANDIDATES, REGISTER_JOB, MAKE_OFFER, CANCEL_JOB)
-"""The routes with a figure of their own (every route counts in "all routes")."""
-
-FIRST_NAMES = (
-    "Maria", "José", "Ana", "João", "Antônio", "Francisca", "Carlos", "Paulo",
-    "Lúcia", "Pedro", "Juliana", "Marcos", "Fernanda", "Luís", "Beatriz", "Rafael",
-)  # fmt: skip
-SURNAMES = (
-    "da Silva", "dos Santos", "Oliveira", "Souza", "Rodrigues", "Ferreira", "Alves",
-    "Pereira", "Lima", "Gomes", "Costa", "Ribeiro", "Martins", "Carvalho", "Araújo",
-)  # fmt: skip
 
 
 # --- RSS (pure, tested in tests/bench/test_soak.py) ----------------------------------
@@ -225,257 +194,6 @@ def between(samples: Sequence[RssSample], start_s: float, end_s: float) -> list[
     return [s for s in samples if start_s <= s.at_s <= end_s]
 
 
-# --- the world -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class World:
-    """What the operators work with."""
-
-    client: int
-    kind: int
-    tow: int
-    reason: int
-    logins: tuple[str, ...]
-    queries: tuple[str, ...]
-
-
-def _beneficiaries(count: int) -> tuple[list[str], list[str], list[str]]:
-    """Names, CPFs and search queries (a name's start, a CPF's first digits)."""
-    rng = random.Random(SEED)
-    names, documents, queries = [], [], []
-    for i in range(count):
-        first, middle, last = rng.choice(FIRST_NAMES), *rng.sample(SURNAMES, 2)
-        names.append(f"{first} {middle} {last}")
-        documents.append(make_cpf(100_000_000 + i * 7_919 % 900_000_000))
-        if i % 100 == 0:
-            queries.append(f"{first.lower()} {last.split()[-1][:3].lower()}")
-            queries.append(documents[-1][:6])
-    return names, documents, queries
-
-
-async def _seed(settings: Settings, world: dict[str, int]) -> World:
-    """Operators (Operação role) and beneficiaries of the world's client."""
-    logins = tuple(f"op-{i:02d}" for i in range(OPERATORS))
-    names, documents, queries = _beneficiaries(BENEFICIARIES)
-    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
-    conn = await asyncpg.connect(_dsn(settings, DATABASE))
-    try:
-        role = await conn.fetchval(
-            "INSERT INTO roles (name, permissions) VALUES ($1, $2) RETURNING id",
-            OPERATOR_ROLE,
-            sorted(ROLE_PERMISSIONS[OPERATOR_ROLE]),
-        )
-        await conn.execute(
-            "INSERT INTO users (login, name, password_hash, role_id) "
-            "SELECT l, l, $2, $3 FROM unnest($1::text[]) AS t(l)",
-            list(logins),
-            cheap,
-            role,
-        )
-        await conn.execute(
-            "INSERT INTO beneficiaries (client_id, person_kind, document, name) "
-            "SELECT $1, 'pf', d, n FROM unnest($2::text[], $3::text[]) AS t(d, n)",
-            world["client"],
-            documents,
-            names,
-        )
-        reason = await conn.fetchval("SELECT min(id) FROM cancellation_reasons")
-    finally:
-        await conn.close()
-    return World(world["client"], world["kind"], world["tow"], reason, logins, tuple(queries))
-
-
-# --- operators -----------------------------------------------------------------------
-
-
-@dataclass
-class Tally:
-    """What the operators' requests met: latencies (ms, by route) while
-    ``recording``; failures always.
-
-    Attributes:
-        server_errors: 5xx answers, by "route status".
-        transport_errors: requests without an answer, by exception class.
-        client_errors: unexpected 4xx answers, by "route status".
-        requests: every request sent, whole run.
-    """
-
-    recording: bool = False
-    ms: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    server_errors: Counter[str] = field(default_factory=Counter)
-    transport_errors: Counter[str] = field(default_factory=Counter)
-    client_errors: Counter[str] = field(default_factory=Counter)
-    requests: int = 0
-
-    async def call(
-        self, http: httpx.AsyncClient, method: str, route: str, url: str, **kwargs: Any
-    ) -> Any:
-        """The answer's JSON, or ``None`` when it failed (counted)."""
-        self.requests += 1
-        started = time.perf_counter()
-        try:
-            response = await http.request(method, url, **kwargs)
-        except httpx.TransportError as exc:
-            self.transport_errors[type(exc).__name__] += 1
-            return None
-        if self.recording:
-            self.ms[route].append((time.perf_counter() - started) * 1000)
-        if response.status_code >= 500:
-            self.server_errors[f"{route} {response.status_code}"] += 1
-        elif response.status_code >= 400:
-            self.client_errors[f"{route} {response.status_code}"] += 1
-            print(f"[bench] soak: {route}: {response.status_code} {response.text[:200]}")
-        else:
-            return response.json()
-        return None
-
-    @property
-    def failures(self) -> int:
-        return sum(self.server_errors.values()) + sum(self.transport_errors.values())
-
-    def all_ms(self) -> list[float]:
-        return [ms for values in self.ms.values() for ms in values]
-
-
-async def _pause(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
-
-
-@dataclass
-class Operator:
-    """One operator's session: signs in, then acts after each think time.
-
-    Its own job goes through three steps, one per turn: registered (with its
-    incident), offered by app to one of its first candidates, cancelled.
-    """
-
-    login: str
-    http: httpx.AsyncClient
-    tally: Tally
-    world: World
-    rng: random.Random
-    jobs: list[int] = field(default_factory=list)
-    own: int | None = None
-    offered: bool = False
-
-    async def run(self, stop: asyncio.Event) -> None:
-        await self._sign_in()
-        await _pause(stop, self.rng.uniform(0.0, THINK_S[1]))
-        await self._list()
-        actions = (self._list, self._read, self._search, self._candidates, self._own_job)
-        weights = (30, 25, 20, 15, 10)
-        while not stop.is_set():
-            await self.rng.choices(actions, weights)[0]()
-            await _pause(stop, self.rng.uniform(*THINK_S))
-
-    async def _sign_in(self) -> None:
-        body = {"login": self.login, "password": PASSWORD}
-        me = await self.tally.call(self.http, "POST", "POST /auth/login", "/auth/login", json=body)
-        if me is None:
-            raise RuntimeError(f"{self.login} could not sign in")
-        self.http.headers["X-CSRF-Token"] = me["csrf_token"]
-
-    async def _list(self) -> None:
-        url = "/jobs?status=open,dispatching&kind=assistance&order=oldest&page_size=100"
-        page = await self.tally.call(self.http, "GET", LIST_JOBS, url)
-        if page and page["items"]:
-            self.jobs = [job["id"] for job in page["items"]]
-
-    def _some_job(self) -> int | None:
-        return self.rng.choice(self.jobs) if self.jobs else None
-
-    async def _read(self) -> None:
-        job = self._some_job()
-        if job is not None:
-            await self.tally.call(self.http, "GET", GET_JOB, f"/jobs/{job}")
-            await self.tally.call(self.http, "GET", JOB_OFFERS, f"/jobs/{job}/offers")
-
-    async def _search(self) -> None:
-        query = self.rng.choice(self.world.queries)
-        await self.tally.call(self.http, "GET", SEARCH, "/search", params={"q": query})
-
-    async def _candidates(self, job: int | None = None) -> list[dict[str, Any]]:
-        job = job or self._some_job()
-        if job is None:
-            return []
-        found = await self.tally.call(self.http, "GET", CANDIDATES, f"/jobs/{job}/candidates")
-        return list(found["candidates"]) if found else []
-
-    async def _own_job(self) -> None:
-        if self.own is None:
-            self.own = await self._register()
-        elif not self.offered:
-            await self._offer(self.own)
-            self.offered = True
-        else:
-            body = {"cancellation_reason_id": self.world.reason}
-            await self.tally.call(
-                self.http, "POST", CANCEL_JOB, f"/jobs/{self.own}/cancel", json=body
-            )
-            self.own, self.offered = None, False
-
-    async def _register(self) -> int | None:
-        return await register_job(self.http, self.tally, self.world, self.rng)
-
-    async def _offer(self, job: int) -> None:
-        reachable = [c for c in await self._candidates(job) if "app" in c["channels_now"]]
-        if reachable:
-            provider = self.rng.choice(reachable[:OFFER_AMONG])["provider_id"]
-            body = {"provider_id": provider, "channel": "app"}
-            await self.tally.call(self.http, "POST", MAKE_OFFER, f"/jobs/{job}/offers", json=body)
-
-
-async def register_job(
-    http: httpx.AsyncClient, tally: Tally, world: World, rng: random.Random
-) -> int | None:
-    """An incident with one ad hoc tow somewhere near the centre; the job's id."""
-    body = {"client_id": world.client, "incident_type_id": world.kind}
-    incident = await tally.call(http, "POST", OPEN_INCIDENT, "/incidents", json=body)
-    if incident is None:
-        return None
-    spread = JOB_SPREAD_DEG
-    job = await tally.call(
-        http,
-        "POST",
-        REGISTER_JOB,
-        f"/incidents/{incident['id']}/jobs",
-        json={
-            "service_type_id": world.tow,
-            "ad_hoc": True,
-            "requester": {"name": "Ana", "phone": "11 98888-7777"},
-            "origin": {
-                "lat": CENTRE[0] + rng.uniform(-spread, spread),
-                "lng": CENTRE[1] + rng.uniform(-spread, spread),
-                "street": "Rua A",
-            },
-        },
-    )
-    return None if job is None else int(job["id"])
-
-
-def _client(port: int) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=REQUEST_TIMEOUT_S)
-
-
-async def _operator(port: int, index: int, tally: Tally, world: World, stop: asyncio.Event) -> None:
-    async with _client(port) as http:
-        rng = random.Random(SEED + index)
-        await Operator(world.logins[index], http, tally, world, rng).run(stop)
-
-
-async def _seed_jobs(port: int, world: World) -> None:
-    tally = Tally()
-    async with _client(port) as http:
-        login = await http.post("/auth/login", json={"login": "bench", "password": PASSWORD})
-        http.headers["X-CSRF-Token"] = login.json()["csrf_token"]
-        rng = random.Random(SEED)
-        for _ in range(SEED_JOBS):
-            if await register_job(http, tally, world, rng) is None:
-                raise RuntimeError("could not register the waiting jobs")
-
-
 # --- probes (the baselines) ----------------------------------------------------------
 
 
@@ -502,7 +220,7 @@ async def _healthz(port: int, probes: Probes, tally: Tally, stop: asyncio.Event)
             if tally.recording:
                 probes.healthz_ms.append((time.perf_counter() - started) * 1000)
             probes.healthz_failures += failed
-            await _pause(stop, PROBE_EVERY_S)
+            await pause(stop, PROBE_EVERY_S)
 
 
 async def _ack(ws: ClientConnection, seq: int) -> None:
@@ -546,7 +264,7 @@ async def _socket_probe(
         while not stop.is_set():
             seq += 1
             await _round_trips(ws, seq, probes, tally.recording)
-            await _pause(stop, PROBE_EVERY_S)
+            await pause(stop, PROBE_EVERY_S)
     except (ConnectionClosed, TimeoutError):
         probes.socket_closed += 1
     finally:
@@ -608,7 +326,7 @@ async def _sample_rss(pid: int, outcome: Outcome, stop: asyncio.Event) -> None:
         if time.monotonic() >= next_print:
             next_print += PROGRESS_EVERY_S
             _progress(outcome, time.monotonic() - started)
-        await _pause(stop, RSS_EVERY_S)
+        await pause(stop, RSS_EVERY_S)
 
 
 def _progress(outcome: Outcome, elapsed_s: float) -> None:
@@ -629,7 +347,7 @@ async def _soak(server: Child, port: int, gen: Child, world: World, probe_token:
         group.create_task(_healthz(port, outcome.probes, tally, stop))
         group.create_task(_socket_probe(port, probe_token, outcome.probes, tally, stop))
         for index in range(OPERATORS):
-            group.create_task(_operator(port, index, tally, world, stop))
+            group.create_task(operate(port, index, tally, world, stop))
         await asyncio.sleep(WARMUP_S)
         outcome.first = await Marks.read(server, gen)
         outcome.rss.append(RssSample(time.monotonic(), rss_kb(server.pid)))
@@ -649,7 +367,13 @@ async def run(settings: Settings) -> list[Figure]:
     """5,000 apps and 50 operators against one server for :data:`SOAK_S`."""
     raise_open_file_limit()
     tokens = await create_database(settings, DATABASE, PROVIDERS + 1)
-    world = await _seed(settings, await bench_world(settings, DATABASE))
+    world = await seed_world(
+        settings,
+        DATABASE,
+        await bench_world(settings, DATABASE),
+        operators=OPERATORS,
+        beneficiaries=BENEFICIARIES,
+    )
     await clear_redis(settings, PREFIX)
     db_url = database_url(settings, DATABASE)
     cores = Cores.split()
@@ -664,7 +388,7 @@ async def run(settings: Settings) -> list[Figure]:
             ):
                 connect_s = await all_connected(gen, PROVIDERS)
                 print(f"[bench] soak: {PROVIDERS:,} apps connected in {connect_s:.0f} s")
-                await _seed_jobs(port, world)
+                await seed_jobs(port, world, SEED_JOBS)
                 outcome = await _soak(server, port, gen, world, tokens[PROVIDERS])
     finally:
         await drop_database(settings, DATABASE)
