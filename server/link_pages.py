@@ -209,15 +209,20 @@ async def show(request: Request) -> Response:
 
 async def _form(request: Request) -> dict[str, Any] | None:
     length = request.headers.get("content-length")
-    if length is None or not length.isdigit() or int(length) > MAX_FORM_BYTES:
+    if length is None or not _digits(length) or int(length) > MAX_FORM_BYTES:
         return None
     async with request.form(max_files=0, max_fields=8) as form:
         return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
+def _digits(value: str) -> bool:
+    """Whether ``value`` is 0-9 only (``'²'.isdigit()`` is True, and ``int`` refuses it)."""
+    return value.isascii() and value.isdigit()
+
+
 def _int(form: dict[str, Any], key: str, high: int) -> int | None:
     value = str(form.get(key, "")).strip()
-    if not value.isdigit() or len(value) > 10:
+    if not _digits(value) or len(value) > 10:
         return None
     number = int(value)
     return number if 1 <= number <= high else None

@@ -34,8 +34,9 @@ LAT_RANGE, LNG_RANGE = (-34.0, 6.0), (-74.5, -28.5)
 FIRST_YEAR = 1900
 
 _DOCUMENT_CHARS = re.compile(r"[0-9A-Za-z.\-/\s]+")  # letters: the alphanumeric CNPJ
-_DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?")
-_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T\s]\d{1,2}:\d{2}(?::\d{2})?)?")
+# re.ASCII: ``\d`` is 0-9 only, not every script's digits (``int()`` reads those too).
+_DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?", re.ASCII)
+_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T\s]\d{1,2}:\d{2}(?::\d{2})?)?", re.ASCII)
 _VIN = re.compile(r"[A-HJ-NPR-Z0-9]{17}")
 
 PERSON_KINDS: dict[str, PersonKind] = {
@@ -80,9 +81,18 @@ def sex(value: str, field: str = "sex") -> Sex:
     return found
 
 
+def ascii_digits(value: str) -> bool:
+    """Whether ``value`` is one or more of the digits 0-9.
+
+    ``str.isdigit()`` alone is not enough: it is True for ``²`` and other scripts'
+    digits, which ``int()`` then refuses (or reads as another number).
+    """
+    return value.isascii() and value.isdigit()
+
+
 def _restore_zeros(value: str, length: int) -> str:
     """Leading zeros a spreadsheet dropped from a bare number (formatted ones keep them)."""
-    return value.zfill(length) if value.isdigit() and len(value) < length else value
+    return value.zfill(length) if ascii_digits(value) and len(value) < length else value
 
 
 def document(
@@ -166,7 +176,7 @@ def coordinate(value: str, field: str, bounds: tuple[float, float]) -> float:
 
 def year(value: str, today: date, field: str = "year") -> int:
     """A vehicle's model year: 1900 up to next year."""
-    if not value.isdigit() or not FIRST_YEAR <= int(value) <= today.year + 1:
+    if not ascii_digits(value) or not FIRST_YEAR <= int(value) <= today.year + 1:
         raise ValidationError(field, f"ano inválido: informe de {FIRST_YEAR} a {today.year + 1}")
     return int(value)
 

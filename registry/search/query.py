@@ -104,7 +104,7 @@ def other_plate_form(plate: str) -> str | None:
     if len(plate) < 5:
         return None
     fifth = plate[4]
-    if fifth.isdigit():
+    if fifth.isascii() and fifth.isdigit():  # "²".isdigit() too
         swapped = _MERCOSUL_LETTERS[int(fifth)]
     elif fifth in _MERCOSUL_LETTERS:
         swapped = str(_MERCOSUL_LETTERS.index(fifth))

@@ -164,6 +164,40 @@ async def test_a_link_to_a_withdrawn_offer_changes_nothing(
     assert (await http.get("/l/o/not-a-token")).status_code == 404
 
 
+async def test_digits_of_other_scripts_get_a_clear_page_and_change_nothing(
+    server: ServerProcess, db: Sessions, http: httpx.AsyncClient
+) -> None:
+    """``'²'.isdigit()`` is True but ``int('²')`` fails: the form was a 500 (issue 12)."""
+    world = await dispatch_world(db, 1, channels=(Channel.LINK,))
+    [pid] = world["p"]
+    await login(http)
+    job_id = await new_job(http, world)
+    made = await http.post(
+        f"/api/v1/jobs/{job_id}/offers", json={"provider_id": pid, "channel": "link"}
+    )
+    offer_id = made.json()["id"]
+    token = await _sent_link(db, offer_id)
+    for _ in range(50):
+        if (await _offer(db, offer_id)).status is OfferStatus.DELIVERED:
+            break
+        await asyncio.sleep(0.05)
+    for action, form, title in (
+        ("accept", {"eta_min": "²"}, "Previsão inválida"),
+        ("accept", {"eta_min": "²⁵"}, "Previsão inválida"),
+        ("accept", {"eta_min": "٢٥"}, "Previsão inválida"),  # Arabic-Indic 25
+        ("refuse", {"reason_id": "²"}, "Motivo inválido"),
+    ):
+        answer = await http.post(f"/l/o/{token}/{action}", data=form)
+        assert answer.status_code == 422, (form, answer.status_code, answer.text[:200])
+        assert title in answer.text and 'lang="pt-BR"' in answer.text
+    assert (await _offer(db, offer_id)).status is OfferStatus.DELIVERED
+    page = await http.get(f"/l/o/{token}")
+    assert page.status_code == 200 and "Aceitar" in page.text  # the link still works
+    async with db() as session:
+        job = await session.get(Job, job_id)
+        assert job is not None and job.provider_id is None
+
+
 TRACK = re.compile(r"https?://\S+(/l/t/[A-Za-z0-9_.\-]+)")
 
 

@@ -236,6 +236,11 @@ def test_line_numbers_count_lone_carriage_returns() -> None:
         ({"lat": "-46.6"}, "lat", "coordenada fora do Brasil (latitude e longitude trocadas?)"),
         ({"lng": ""}, "lng", "informe latitude e longitude juntas"),
         ({"year": "2031"}, "year", "ano inválido: informe de 1900 a 2027"),
+        # str.isdigit() is True for these, and int() refuses or rereads them
+        ({"year": "²⁰²¹"}, "year", "ano inválido: informe de 1900 a 2027"),
+        ({"year": "٢٠٢١"}, "year", "ano inválido: informe de 1900 a 2027"),
+        ({"birth_date": "٠٥/٠٣/١٩٨٠"}, "birth_date", "data inválida: use dd/mm/aaaa ou aaaa-mm-dd"),
+        ({"document": "²⁵²⁹⁹⁸²²⁴⁷"}, "document", "CPF/CNPJ inválido"),
         ({"plate": "", "make": "Fiat"}, "plate", "informe a placa do veículo"),
         ({"name": "x" * 161}, "name", "texto longo demais (máximo 160 caracteres)"),
     ],
@@ -595,6 +600,42 @@ async def test_valid_rows_writes_the_good_rows(db: Sessions, world: World) -> No
     assert counts(report) == (3, 0, 0, 3, 0, 0, 1, 0)
     state = await snapshot(db, world.client_id)
     assert sorted(b[1] for b in state["beneficiaries"]) == sorted([CPF_ANA, CPF_BRUNO, CNPJ_FROTA])
+
+
+ALPHANUMERIC_CNPJ = "12ABC34501DE35"  # the Receita Federal's example (valid since July 2026)
+
+
+async def test_an_alphanumeric_cnpj_imports_as_beneficiary_and_representative(
+    db: Sessions, world: World
+) -> None:
+    async with transaction(db) as session:
+        await session.execute(
+            insert(Representative).values(name="Corretora Nova", document=ALPHANUMERIC_CNPJ)
+        )
+    rows = [
+        {
+            "document": "12.abc.345/01de-35",  # as typed: punctuation, lower case
+            "name": "Frota Nova Ltda.",
+            "representative_document": "12.ABC.345/01DE-35",
+            "plate": "GHI2J34",
+            "vehicle_plan_code": "AUTO",
+        },
+        {"document": "12ABC34501DE36", "name": "Dígito Errado Ltda."},  # bad check digit
+    ]
+    report = await run_import(db, world, make_csv(rows), ImportMode.VALID_ROWS)
+    assert report.errors == (RowError(3, "document", "CNPJ inválido"),)
+    assert report.written and counts(report)[:4] == (1, 0, 0, 1)
+    async with db() as session:
+        beneficiary = (
+            await session.execute(
+                select(Beneficiary).where(Beneficiary.client_id == world.client_id)
+            )
+        ).scalar_one()
+        representative = await session.get(Representative, beneficiary.representative_id)
+    assert (beneficiary.document, beneficiary.person_kind) == (ALPHANUMERIC_CNPJ, PersonKind.PJ)
+    assert representative is not None and representative.document == ALPHANUMERIC_CNPJ
+    again = await run_import(db, world, make_csv(rows[:1]))  # found again by its document
+    assert counts(again)[:3] == (0, 0, 1)
 
 
 async def test_reimporting_the_same_file_creates_nothing(db: Sessions, world: World) -> None:

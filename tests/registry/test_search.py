@@ -179,6 +179,11 @@ def test_any_plate_is_found_as_typed_and_in_its_other_form(
         assert other_plate_form(other) == plate
 
 
+def test_a_fifth_character_of_another_script_has_no_other_form() -> None:
+    assert other_plate_form("ABC1²34") is None  # "²".isdigit(), but int("²") fails
+    assert other_plate_form("ABC1234") == "ABC1C34"
+
+
 @given(plates(), st.integers(min_value=4, max_value=6))
 def test_the_start_of_any_plate_is_a_partial_plate(plate: str, length: int) -> None:
     query = classify(plate[:length])
