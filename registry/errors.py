@@ -7,13 +7,15 @@
     │                             ``message`` fit to show to users (also a ValueError)
     ├── NotFound                  a referenced record does not exist (unknown role,
     │                             client, plan...)
-    └── Conflict                  the change collides with existing data (duplicate
-        │                         natural key)
-        └── InUse                 a record cannot be deleted: other records refer
-                                  to it
+    ├── Conflict                  the change collides with existing data (duplicate
+    │   │                         natural key)
+    │   └── InUse                 a record cannot be deleted: other records refer
+    │                             to it
+    └── ProviderBlocked           a blocked provider's user signs in (pt-BR message)
 
 The server maps them to API errors: ``ValidationError`` to 422 with the field,
-``NotFound`` to 404, ``Conflict`` to 409 (``in_use`` for ``InUse``).
+``NotFound`` to 404, ``Conflict`` to 409 (``in_use`` for ``InUse``); any other, such
+as ``ProviderBlocked``, to 400 with its message.
 """
 
 from __future__ import annotations
@@ -50,3 +52,10 @@ class InUse(Conflict):
 
     def __init__(self) -> None:
         super().__init__("O registro está em uso e não pode ser excluído.")
+
+
+class ProviderBlocked(RegistryError):  # noqa: N818
+    """The user's provider is blocked in the registry: it may not sign in."""
+
+    def __init__(self) -> None:
+        super().__init__("Prestador bloqueado: fale com a central para voltar a ser acionado.")

@@ -15,9 +15,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.enums import UserKind
-from registry.errors import ValidationError
-from registry.models import User
+from registry.enums import ProviderStatus, UserKind
+from registry.errors import ProviderBlocked, ValidationError
+from registry.models import Provider, User
 from registry.roles import find_role
 
 MIN_PASSWORD_LENGTH = 8
@@ -133,13 +133,25 @@ async def authenticate(session: AsyncSession, login: str, password: str) -> User
 
     Does not record the login (the caller sets ``last_login_at``); spends the
     hashing time even for unknown logins, so timing does not reveal which exist.
+
+    Raises:
+        ProviderBlocked: the password matches, but the user's provider is blocked
+            (told only to who knows the password).
     """
     user = await find_user(session, login)
     stored = user.password_hash if user is not None else _dummy_hash()
     matches = await asyncio.to_thread(verify_password, stored, password)
     if user is None or not user.active or not matches:
         return None
+    if user.provider_id is not None and await provider_blocked(session, user.provider_id):
+        raise ProviderBlocked()
     return user
+
+
+async def provider_blocked(session: AsyncSession, provider_id: int) -> bool:
+    """Whether the provider is blocked in the registry (its users may not sign in)."""
+    status = await session.scalar(select(Provider.status).where(Provider.id == provider_id))
+    return status == ProviderStatus.BLOCKED
 
 
 @functools.cache

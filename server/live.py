@@ -234,17 +234,18 @@ def _subscribe(live: Live) -> None:
 
 
 async def _close_blocked(live: Live, ids: set[int] | None) -> None:
-    """Close the sockets held here of providers (among ``ids``; None: any) that the
-    registry now says are blocked (close 4006)."""
-    held = set(live.hub.providers())
+    """Close the sockets held here (apps and portal pages) of providers (among
+    ``ids``; None: any) that the registry now says are blocked (close 4006)."""
+    held = set(live.hub.providers()) | set(live.portal.providers())
     try:
         blocked = await blocked_among(live.operations.sessions, held if ids is None else held & ids)
     except (SQLAlchemyError, OSError) as exc:
         log.warning("blocked providers not checked (%s)", exc)
         return
     for provider_id in blocked:
-        log.info("provider %d blocked: closing its socket", provider_id)
+        log.info("provider %d blocked: closing its sockets", provider_id)
         live.hub.block(provider_id)
+        live.portal.block(provider_id)
 
 
 async def _announce(live: Live) -> None:

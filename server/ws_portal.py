@@ -15,6 +15,11 @@ server; ``offer.accept``, ``offer.refuse``, ``job.status`` from the page. Plus:
   this one); the session is checked again then, and a signed-out or expired one is
   closed with 4001.
 
+A blocked provider's pages are closed with 4006, as its app's socket is: at once
+when the registry says so (:meth:`PortalHub.block`, on any node), and at the
+handshake or the next session check otherwise (its users cannot sign in again:
+:func:`registry.users.authenticate`).
+
 Each socket has a bounded send queue: a page that stops reading is closed (4009)
 before it can grow the server's memory. Commands are rate limited like the app's.
 """
@@ -37,6 +42,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from realtime.protocol import (
     COMMANDS,
+    CloseCode,
     ErrorCode,
     ErrorMessage,
     ServerMessage,
@@ -46,6 +52,7 @@ from realtime.protocol import (
 from realtime.ratelimit import TokenBucket
 from registry.enums import Channel, UserKind
 from registry.models import Provider, RefusalReason
+from registry.users import provider_blocked
 from server.api.auth import authenticate
 from server.api.principal import AuthVia, Principal
 
@@ -60,7 +67,10 @@ web presence are renewed then too."""
 RATE_PER_S = 5.0
 RATE_BURST = 20
 CLOSE_UNAUTHORISED = 4001
+CLOSE_BLOCKED = int(CloseCode.PROVIDER_BLOCKED)  # 4006, the app socket's code
 CLOSE_SLOW = 4009
+CLOSE_RESTART = 1012
+"""The node is stopping: reconnect (as the console's socket does)."""
 
 
 class PortalHub:
@@ -97,28 +107,40 @@ class PortalHub:
         return list(self._by_provider)
 
     def close_all(self) -> None:
+        """The server stops: every page reconnects (to another node)."""
         for socks in list(self._by_provider.values()):
             for sock in list(socks):
-                sock.push(None)
+                sock.close(CLOSE_RESTART)
+
+    def block(self, provider_id: int) -> None:
+        """The provider was blocked: close its pages here (4006)."""
+        for sock in list(self._by_provider.get(provider_id, ())):
+            sock.close(CLOSE_BLOCKED)
 
 
 class PortalSocket:
-    """One open portal page: its send queue (None closes it)."""
+    """One open portal page: its send queue (None closes it, with ``close_code``)."""
 
     def __init__(self) -> None:
         self.queue: asyncio.Queue[str | None] = asyncio.Queue(SEND_QUEUE)
-        self.slow = False
+        self.close_code = CLOSE_UNAUTHORISED
 
     def push(self, text: str | None) -> bool:
         try:
             self.queue.put_nowait(text)
         except asyncio.QueueFull:
-            self.slow = True
+            if text is not None:
+                self.close_code = CLOSE_SLOW  # it stopped reading
             with contextlib.suppress(asyncio.QueueFull):
                 self.queue.get_nowait()
-                self.queue.put_nowait(None)  # close it: it stopped reading
+                self.queue.put_nowait(None)  # close it
             return False
         return True
+
+    def close(self, code: int) -> None:
+        """Close the page with ``code`` once what is queued before went out."""
+        self.close_code = code
+        self.push(None)
 
 
 def same_origin(websocket: WebSocket) -> bool:
@@ -131,12 +153,21 @@ def same_origin(websocket: WebSocket) -> bool:
     return parts.scheme in ("http", "https") and parts.netloc.lower() == host.lower()
 
 
-async def _principal(websocket: WebSocket) -> Principal | None:
+async def _principal(websocket: WebSocket) -> Principal | int:
+    """The provider user the socket's session cookie signs in, or the close code
+    that refuses it: 4001 (no session, not a provider's) or 4006 (blocked)."""
     state = websocket.app.state
     async with state.resources.sessions() as session, session.begin():
         found = await authenticate(websocket, session, state.resources.settings)
-    if found is None or found.via is not AuthVia.SESSION or found.kind is not UserKind.PROVIDER:
-        return None
+        if (
+            found is None
+            or found.via is not AuthVia.SESSION
+            or found.kind is not UserKind.PROVIDER
+            or found.provider_id is None
+        ):
+            return CLOSE_UNAUTHORISED
+        if await provider_blocked(session, found.provider_id):
+            return CLOSE_BLOCKED
     return found
 
 
@@ -165,12 +196,15 @@ async def portal_socket(websocket: WebSocket) -> None:
         await websocket.close(code=1008)  # before accept: the handshake gets a 403
         return
     principal = await _principal(websocket)
-    if principal is None or principal.provider_id is None:
-        await websocket.close(code=CLOSE_UNAUTHORISED)
+    if isinstance(principal, int):
+        if principal == CLOSE_BLOCKED:
+            await websocket.accept()  # then closed with 4006: the page learns why
+        await websocket.close(code=principal)  # not accepted: the handshake gets a 403
         return
     await websocket.accept()
     live = websocket.app.state.live
     provider_id = principal.provider_id
+    assert provider_id is not None  # _principal checked it
     sock = PortalSocket()
     live.portal.add(provider_id, sock)
     try:
@@ -206,7 +240,7 @@ async def _write(websocket: WebSocket, sock: PortalSocket) -> None:
         while True:
             text = await sock.queue.get()
             if text is None:
-                await websocket.close(code=CLOSE_SLOW if sock.slow else CLOSE_UNAUTHORISED)
+                await websocket.close(code=sock.close_code)
                 return
             await websocket.send_text(text)
     except RuntimeError:
@@ -217,11 +251,11 @@ async def _heartbeat(websocket: WebSocket, sock: PortalSocket, provider_id: int)
     while True:
         await asyncio.sleep(HEARTBEAT_S)
         try:
-            signed_out = await _principal(websocket) is None
+            refused = await _principal(websocket)
         except (DBAPIError, OSError):
-            signed_out = False  # the database is down: keep the page, check next time
-        if signed_out:
-            sock.push(None)
+            refused = None  # the database is down: keep the page, check next time
+        if isinstance(refused, int):
+            sock.close(refused)
             return
         await _mark(websocket, provider_id)
         sock.push('{"type":"ping"}')

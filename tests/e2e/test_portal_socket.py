@@ -1,5 +1,6 @@
 """The portal socket refuses what it must: another site's page, no session, a staff
-session; and it checks what a page sends like the app's socket does."""
+session, a blocked provider; and it checks what a page sends like the app's socket
+does."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from collections.abc import Iterator
 import httpx
 import orjson
 import pytest
-from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from registry.enums import Channel
 from server.settings import Settings
@@ -74,3 +75,51 @@ async def test_the_portal_socket_checks_origin_session_and_kind(
         await ws.send(b"\xff\xfe")
         reply = orjson.loads(await asyncio.wait_for(ws.recv(), unit(5)))
         assert reply["code"] == "malformed_json"
+
+
+async def _close_code(ws: ClientConnection) -> int | None:
+    """The code the server closed ``ws`` with (messages before it are skipped)."""
+    with pytest.raises(ConnectionClosed):
+        async with asyncio.timeout(unit(5)):
+            while True:
+                await ws.recv()
+    return ws.close_code
+
+
+async def test_a_blocked_provider_loses_its_page_and_cannot_sign_in_again(
+    server: ServerProcess, db: Sessions
+) -> None:
+    world = await dispatch_world(db, 1, channels=(Channel.WEB,))
+    provider_id = world["p"][0]
+    await provider_user(db, provider_id, "reboque", PASSWORD)
+    url = f"ws://127.0.0.1:{server.port}/ws/portal"
+    headers = {
+        "Origin": f"http://127.0.0.1:{server.port}",
+        "Cookie": await _cookie(server, "reboque"),
+    }
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        signed = await http.post(
+            "/api/v1/auth/login", json={"login": "admin", "password": PASSWORD}
+        )
+        csrf = {"X-CSRF-Token": signed.json()["csrf_token"]}
+        provider = f"/api/v1/providers/{provider_id}"
+        async with connect(url, additional_headers=headers, open_timeout=unit(5)) as ws:
+            assert orjson.loads(await asyncio.wait_for(ws.recv(), unit(5)))["type"] == "welcome"
+            blocked = await http.patch(provider, json={"status": "blocked"}, headers=csrf)
+            assert blocked.status_code == 200, blocked.text
+            assert await _close_code(ws) == 4006  # at once, not at the next heartbeat
+        # the session it had: accepted, then closed with the reason
+        async with connect(url, additional_headers=headers, open_timeout=unit(5)) as again:
+            assert await _close_code(again) == 4006
+        async with httpx.AsyncClient(base_url=server.url) as page:
+            wrong = {"login": "reboque", "password": "not the password"}
+            assert (await page.post("/api/v1/auth/login", json=wrong)).status_code == 401
+            refused = await page.post("/api/v1/auth/login", json={**wrong, "password": PASSWORD})
+            assert refused.status_code == 400, refused.text
+            assert "bloqueado" in refused.json()["error"]["message"]
+            assert not page.cookies  # no session
+        active = await http.patch(provider, json={"status": "active"}, headers=csrf)
+        assert active.status_code == 200
+    headers["Cookie"] = await _cookie(server, "reboque")  # signs in again
+    async with connect(url, additional_headers=headers, open_timeout=unit(5)) as back:
+        assert orjson.loads(await asyncio.wait_for(back.recv(), unit(5)))["type"] == "welcome"
