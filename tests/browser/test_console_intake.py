@@ -176,3 +176,33 @@ async def test_a_limit_reached_is_shown_and_the_job_opens_as_ad_hoc(
         assert made["site"]
     finally:
         await page.context.close()
+
+
+async def test_a_dragged_pin_moves_the_job_s_point(
+    browser: Browser, live_server: ServerProcess, db: Sessions
+) -> None:
+    await _world(db)
+    page = await _operator(browser, live_server.url)
+    try:
+        await _open_incident(page)
+        await page.select_option("#job-service", index=1)
+        await _places(page)
+        pin = page.locator(".pin.origin")
+        box = await pin.bounding_box()
+        assert box is not None
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        await page.mouse.move(x, y)
+        await page.mouse.down()
+        for step in range(1, 11):  # a drag Leaflet sees, in small moves
+            await page.mouse.move(x + 8 * step, y + 6 * step)
+        await page.mouse.up()
+        await expect(page.locator("#origin-summary")).to_contain_text("ponto ajustado no mapa")
+        await page.click("#save-job")
+        await expect(page.locator("#job-status")).to_be_visible()
+        job_id = int(page.url.rsplit("/", 1)[1])
+        origin = await page.evaluate(f"() => window.acionar.ops.jobs.get({job_id}).origin")
+        # 80 px right and 60 px down at the form's zoom: east and south of the link's point
+        assert origin["lng"] > -46.6401 + 0.0005 and origin["lat"] < -23.5702 - 0.0005, origin
+        assert origin["source"] == "manual"  # the operator's point, not the link's
+    finally:
+        await page.context.close()

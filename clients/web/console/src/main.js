@@ -6,6 +6,7 @@ import { api, get, post, setCsrf } from "./api.js";
 import { $, failed, flash, h } from "./dom.js";
 import {
   ACTOR_LABELS,
+  AWAITING_PROVIDER,
   CHANNEL_LABELS,
   OFFER_LABELS,
   OPEN_OFFERS,
@@ -25,6 +26,7 @@ import {
   place,
   secondsUntil,
 } from "./format.js";
+import { Alerts } from "./alerts.js";
 import { jobFormPage, newIncidentPage } from "./intake.js";
 import { Operations, averageArrivalMinutes, averageResponseMinutes } from "./jobs.js";
 import { PanelLink } from "./live.js";
@@ -47,9 +49,7 @@ const state = {
   serviceName: (id) => serviceName(id),
   providers: new Map(), // id -> map provider (name, lat, lng, busy, reach)
   reasons: [],
-  muted: localStorage.getItem("acionar.muted") === "1",
   online: false,
-  alerted: new Set(),
   serviceFilter: "",
   clientFilter: "",
   synced: false,
@@ -59,33 +59,40 @@ let link = null;
 
 // -- alerts ----------------------------------------------------------------------------
 
-let audio = null;
-
-function beep() {
-  if (state.muted) return;
-  try {
-    audio = audio || new AudioContext();
-    const tone = audio.createOscillator();
-    const gain = audio.createGain();
-    tone.frequency.value = 880;
-    gain.gain.value = 0.08;
-    tone.connect(gain).connect(audio.destination);
-    tone.start();
-    tone.stop(audio.currentTime + 0.25);
-  } catch {
-    // no audio device: the colour alone alerts
-  }
-}
+const alerts = new Alerts({ storage: localStorage, makeAudio: () => new AudioContext() });
 
 function checkAlerts(now) {
   for (const job of ops.jobs.values()) {
     const late = lateness(job, now).length > 0 || latePromise(job, now);
-    const key = `${job.id}:${job.status}`;
-    if (late && !state.alerted.has(key)) {
-      state.alerted.add(key);
-      beep();
-    }
+    if (late) alerts.alert(`${job.id}:${job.status}`);
   }
+}
+
+/** An offer that expired unanswered: the job waits again. Alert once (its row turns
+ * amber on the Painel de Acionamento until another offer goes out), unless automatic
+ * dispatch is on the job: it asks the next provider itself, and alerts when it gives
+ * up (runChanged). */
+function offerExpired(offer) {
+  const job = ops.jobs.get(offer.job_id);
+  if (job && !AWAITING_PROVIDER.has(job.status)) return; // someone else took it meanwhile
+  const run = ops.runs.get(offer.job_id);
+  if (run && run.status === "active") return;
+  if (alerts.alert(`offer:${offer.id}:expired`)) {
+    flash(`Atendimento #${offer.job_id}: a oferta a ${providerName(offer.provider_id)} expirou sem resposta.`);
+  }
+}
+
+function runChanged(run) {
+  if (run.status === "gave_up" && alerts.alert(`run:${run.job_id}:${run.started_at}:gave_up`)) {
+    flash(`Atendimento #${run.job_id}: ${run.status_label.toLowerCase()}; acione manualmente.`);
+  }
+}
+
+/** Whether the job waits again because its last offer expired unanswered (none open
+ * since). */
+function unanswered(jobId) {
+  const offers = ops.offersOf(jobId);
+  return offers.length > 0 && offers.every((o) => !OPEN_OFFERS.has(o.status)) && offers.at(-1).status === "expired";
 }
 
 // -- session -------------------------------------------------------------------------
@@ -103,6 +110,7 @@ function showLogin(message) {
   link = null;
   setPage(null);
   ops.reset();
+  alerts.forget();
   clearInterval(state.alarm);
   state.synced = false;
   state.me = null;
@@ -420,28 +428,76 @@ function placeRows(body, rows) {
   }
 }
 
+const IN_ROW = 3; // candidates a row of the Painel de Acionamento offers
+const ROW_RADIUS_KM = 20; // the job page's default radius
+
 function waitingPage() {
   const body = h("tbody");
   const summary = h("p", { class: "summary", id: "waiting-summary" });
-  const rows = new Map(); // job id -> {tr, key}
+  const rows = new Map(); // job id -> {tr, key, wait}
+  const opened = new Map(); // job id -> {candidates, error, version, tr, key}: expanded rows
   const empty = h("tr", {}, h("td", { colspan: 7, class: "empty" }, "Nenhum atendimento aguardando prestador."));
+  const dispatcher = can("operations.dispatch");
+
+  const toggle = async (jobId) => {
+    if (opened.has(jobId)) {
+      opened.delete(jobId);
+      render();
+      return;
+    }
+    const entry = { candidates: null, error: null, version: 0 };
+    opened.set(jobId, entry);
+    render();
+    try {
+      entry.candidates = (await get(`/jobs/${jobId}/candidates?radius_km=${ROW_RADIUS_KM}&limit=${IN_ROW}`)).candidates;
+    } catch (e) {
+      entry.error = e.message;
+    }
+    entry.version += 1;
+    render();
+  };
 
   // A row is rebuilt only when what it shows changed (its key); the order is kept by
   // moving the existing rows. 300 waiting jobs cost a few milliseconds per change.
   const row = (job, now) => {
     const late = lateness(job, now).length > 0;
     const open = ops.openOffers(job.id).length;
-    const key = `${job.updated_at}|${open}|${ops.attempts(job.id)}|${late}`;
+    const quiet = !open && unanswered(job.id);
+    const run = ops.runs.get(job.id);
+    const auto = Boolean(run && run.status === "active");
+    const expanded = opened.has(job.id);
+    const key = `${job.updated_at}|${open}|${ops.attempts(job.id)}|${late}|${quiet}|${auto}|${expanded}`;
     const known = rows.get(job.id);
     if (known && known.key === key) {
-      const waited = duration(minutesSince(job.created_at, now));
-      if (known.wait.textContent !== waited) known.wait.textContent = waited;
+      setText(known.wait, duration(minutesSince(job.created_at, now)));
       return known.tr;
     }
     const wait = h("td", { class: "num wait" }, duration(minutesSince(job.created_at, now)));
+    const actions = [h("a", { class: "button", href: `#/atendimentos/${job.id}` }, "Abrir")];
+    if (dispatcher) {
+      actions.unshift(
+        h(
+          "button",
+          {
+            type: "button",
+            class: "secondary",
+            "aria-expanded": expanded ? "true" : "false",
+            title: `Os ${IN_ROW} melhores prestadores, para acionar daqui`,
+            dataset: { action: "candidates" },
+            onclick: () => toggle(job.id),
+          },
+          "Prestadores",
+        ),
+        h(
+          "button",
+          { type: "button", class: auto ? "secondary" : "", dataset: { action: "auto" }, onclick: () => autoDispatch(job.id, !auto) },
+          auto ? "Parar automático" : "Automático",
+        ),
+      );
+    }
     const tr = h(
       "tr",
-      { class: late ? "late" : "", dataset: { job: job.id } },
+      { class: late ? "late" : quiet ? "unanswered" : "", dataset: { job: job.id } },
       h("td", {}, h("a", { href: `#/atendimentos/${job.id}` }, `#${job.id}`)),
       h("td", {}, serviceName(job.service_type_id)),
       h("td", { class: "place" }, place(job.origin)),
@@ -449,15 +505,49 @@ function waitingPage() {
       h("td", { class: "num" }, String(ops.attempts(job.id))),
       h(
         "td",
-        {},
+        { class: "status" },
         job.status_label,
         open ? h("span", { class: "badge offered" }, `${open} oferta(s)`) : null,
+        auto ? h("span", { class: "badge auto" }, "automático") : null,
+        quiet ? h("span", { class: "badge unanswered" }, "sem resposta") : null,
         late ? h("span", { class: "badge late" }, "atrasado") : null,
       ),
-      h("td", {}, h("a", { class: "button", href: `#/atendimentos/${job.id}` }, "Acionar")),
+      h("td", { class: "actions" }, ...actions),
     );
     rows.set(job.id, { tr, key, wait });
     return tr;
+  };
+
+  /** The expanded row: the best candidates with a button per channel that reaches
+   * each now (the job page has them all, with every column). */
+  const detail = (job) => {
+    const entry = opened.get(job.id);
+    const offered = new Set(ops.openOffers(job.id).map((o) => o.provider_id));
+    const key = `${entry.version}|${[...offered].join(",")}`;
+    if (entry.tr && entry.key === key) return entry.tr;
+    let content;
+    if (entry.error) content = h("p", { class: "error" }, entry.error);
+    else if (!entry.candidates) content = h("p", { class: "hint" }, "Buscando prestadores…");
+    else if (!entry.candidates.length) content = h("p", { class: "hint" }, `Nenhum prestador encontrado em ${ROW_RADIUS_KM} km.`);
+    else {
+      content = [
+        h(
+          "p",
+          { class: "hint" },
+          `Os melhores prestadores em ${ROW_RADIUS_KM} km (todas as colunas na `,
+          h("a", { href: `#/atendimentos/${job.id}` }, "página do atendimento"),
+          "):",
+        ),
+        h(
+          "table",
+          { class: "grid row-candidates" },
+          h("tbody", {}, ...entry.candidates.map((c) => candidateLine(job.id, c, offered.has(c.provider_id)))),
+        ),
+      ];
+    }
+    entry.tr = h("tr", { class: "detail", dataset: { candidatesOf: job.id } }, h("td", { colspan: 7 }, content));
+    entry.key = key;
+    return entry.tr;
   };
 
   const render = () => {
@@ -472,15 +562,20 @@ function waitingPage() {
       `${waits.length ? duration(waits.reduce((a, b) => a + b, 0) / waits.length) : "—"} · ` +
       `resposta média ${response === null ? "—" : duration(response)} · ` +
       `chegada média ${arrival === null ? "—" : duration(arrival)}`;
-    const shown = jobs.map((job) => row(job, now));
+    const shown = [];
+    for (const job of jobs) {
+      shown.push(row(job, now));
+      if (opened.has(job.id)) shown.push(detail(job));
+    }
     const ids = new Set(jobs.map((j) => j.id));
     for (const id of rows.keys()) if (!ids.has(id)) rows.delete(id);
-    placeRows(body, shown.length ? shown : [empty]);
+    for (const id of opened.keys()) if (!ids.has(id)) opened.delete(id);
+    keepingFocus(body, () => placeRows(body, shown.length ? shown : [empty]));
     checkAlerts(now);
   };
   const table = h(
     "table",
-    { class: "grid", id: "waiting" },
+    { class: dispatcher ? "grid dispatcher" : "grid", id: "waiting" },
     h("thead", {}, h("tr", {}, ...["Atendimento", "Serviço", "Origem", "Espera", "Tentativas", "Situação", ""].map((t) => h("th", {}, t)))),
     body,
   );
@@ -488,6 +583,75 @@ function waitingPage() {
     h("section", { class: "panel" }, h("div", { class: "panel-head" }, h("h1", {}, "Painel de Acionamento"), filters(render)), summary, table),
   );
   return { destroy: ticking(render) };
+}
+
+/** One candidate in a row of the Painel de Acionamento. */
+function candidateLine(jobId, c, offered) {
+  return h(
+    "tr",
+    { dataset: { provider: c.provider_id } },
+    h("td", {}, c.name || `Prestador ${c.provider_id}`, c.busy ? h("span", { class: "badge busy" }, "ocupado") : null),
+    h("td", {}, REACH_LABELS[c.connectivity] || c.connectivity),
+    h("td", { class: "num" }, km(c.distance_km)),
+    h("td", { class: "num" }, money(c.price)),
+    h("td", { class: "num" }, `pontuação ${c.score.toFixed(3)}`),
+    h("td", { class: "channels" }, ...channelButtons(jobId, c, offered)),
+  );
+}
+
+/** A button per channel that reaches the candidate now (none once it has an offer). */
+function channelButtons(jobId, c, offered) {
+  if (offered) return ["oferta aberta"];
+  if (!c.channels_now.length) return [h("span", { title: "Nenhum canal alcança o prestador agora" }, "—")];
+  return c.channels_now.map((channel) =>
+    h(
+      "button",
+      { type: "button", dataset: { channel }, onclick: () => offerTo(jobId, c.provider_id, channel, c.name) },
+      CHANNEL_LABELS[channel] || channel,
+    ),
+  );
+}
+
+/** Offer the job to a provider by a channel (verbal: the ETA it gave on the phone). */
+async function offerTo(jobId, providerId, channel, name) {
+  try {
+    const body = { provider_id: providerId, channel };
+    if (channel === "verbal") {
+      const eta = prompt("ETA informado pelo prestador (minutos):", "30");
+      if (eta === null) return;
+      body.eta_minutes = Number(eta);
+    }
+    const offer = await post(`/jobs/${jobId}/offers`, body);
+    ops.apply({ type: "offer.created", offer });
+    flash(`Oferta enviada a ${name || providerName(providerId)} (${CHANNEL_LABELS[channel]}).`, "ok");
+  } catch (e) {
+    failed(e);
+  }
+}
+
+/** Start (or restart) the job's automatic dispatch, or stop it. */
+async function autoDispatch(jobId, start) {
+  try {
+    const run = start ? await post(`/jobs/${jobId}/auto-dispatch`) : await api("DELETE", `/jobs/${jobId}/auto-dispatch`);
+    ops.apply({ type: "dispatch.run", run });
+    if (start) flash(`Atendimento #${jobId}: acionamento automático iniciado.`, "ok");
+  } catch (e) {
+    failed(e);
+  }
+}
+
+/** Run `change` (which may replace rows of `container`) and give the focus back to
+ * the same control of the same row if it was in one: a keyboard user keeps their
+ * place when a row is rebuilt under them. */
+function keepingFocus(container, change) {
+  const active = document.activeElement;
+  const tr = active && container.contains(active) ? active.closest("tr[data-job]") : null;
+  const action = active && active.dataset ? active.dataset.action : null;
+  change();
+  if (tr && action && !active.isConnected) {
+    const again = container.querySelector(`tr[data-job='${tr.dataset.job}'] [data-action='${action}']`);
+    if (again) again.focus();
+  }
 }
 
 function statusActions(job, refresh) {
@@ -782,7 +946,7 @@ function jobPage(jobId) {
 
   const renderCandidates = () => {
     const job = ops.jobs.get(jobId);
-    const awaiting = job && ["open", "dispatching", "attempts_exceeded"].includes(job.status);
+    const awaiting = job && AWAITING_PROVIDER.has(job.status);
     candidatesBody.replaceChildren(
       ...candidates.map((c) => {
         const offered = ops.openOffers(jobId).some((o) => o.provider_id === c.provider_id);
@@ -813,23 +977,7 @@ function jobPage(jobId) {
               ),
             ),
           ),
-          h(
-            "td",
-            { class: "channels" },
-            ...(awaiting && !offered && c.channels_now.length && can("operations.dispatch")
-              ? c.channels_now.map((channel) =>
-                  h(
-                    "button",
-                    {
-                      type: "button",
-                      dataset: { channel },
-                      onclick: () => dispatchTo(c.provider_id, channel),
-                    },
-                    CHANNEL_LABELS[channel] || channel,
-                  ),
-                )
-              : [offered ? "oferta aberta" : h("span", { title: "Nenhum canal alcança o prestador agora" }, "—")]),
-          ),
+          h("td", { class: "channels" }, ...(awaiting ? channelButtons(jobId, c, offered) : ["—"])),
         );
       }),
     );
@@ -848,22 +996,6 @@ function jobPage(jobId) {
     renderCandidates();
   };
 
-  const dispatchTo = async (providerId, channel) => {
-    try {
-      const body = { provider_id: providerId, channel };
-      if (channel === "verbal") {
-        const eta = prompt("ETA informado pelo prestador (minutos):", "30");
-        if (eta === null) return;
-        body.eta_minutes = Number(eta);
-      }
-      const offer = await post(`/jobs/${jobId}/offers`, body);
-      ops.apply({ type: "offer.created", offer });
-      flash(`Oferta enviada a ${providerName(providerId)} (${CHANNEL_LABELS[channel]}).`, "ok");
-    } catch (e) {
-      failed(e);
-    }
-  };
-
   const withdraw = async (offerId) => {
     try {
       ops.apply({ type: "offer.status", offer: await post(`/offers/${offerId}/withdraw`) });
@@ -880,17 +1012,28 @@ function jobPage(jobId) {
     }
   };
 
-  const auto = async (start) => {
-    try {
-      const run = start
-        ? await post(`/jobs/${jobId}/auto-dispatch`)
-        : await api("DELETE", `/jobs/${jobId}/auto-dispatch`);
-      ops.apply({ type: "dispatch.run", run });
-    } catch (e) {
-      failed(e);
-    }
-  };
-
+  // Candidates and their buttons are for those who dispatch (the API answers them
+  // only); the others follow the offers and the timeline.
+  const dispatcher = can("operations.dispatch");
+  const dispatching = dispatcher
+    ? [
+        h(
+          "div",
+          { class: "toolbar" },
+          h("label", {}, "Raio (km) ", h("input", { id: "radius", type: "number", min: 1, max: 200, value: ROW_RADIUS_KM, size: 4 })),
+          h("button", { type: "button", onclick: loadCandidates }, "Buscar prestadores"),
+          h("button", { type: "button", onclick: () => autoDispatch(jobId, true) }, "Acionamento automático"),
+          h("button", { type: "button", class: "link", onclick: () => autoDispatch(jobId, false) }, "Parar automático"),
+          runNote,
+        ),
+        h(
+          "table",
+          { class: "grid", id: "candidates" },
+          h("thead", {}, h("tr", {}, ...["Prestador", "Conectividade", "Cidade", "Telefone", "Valor", "Distância", "No prazo", "Aceite", "Preferência", "Parceiro", "Pontuação", "Acionar por"].map((t) => h("th", {}, t)))),
+          candidatesBody,
+        ),
+      ]
+    : [runNote];
   $("view").replaceChildren(
     h(
       "section",
@@ -900,21 +1043,7 @@ function jobPage(jobId) {
         "div",
         { class: "tabs" },
         h("h2", {}, "Acionamento"),
-        h(
-          "div",
-          { class: "toolbar" },
-          h("label", {}, "Raio (km) ", h("input", { id: "radius", type: "number", min: 1, max: 200, value: 20, size: 4 })),
-          h("button", { type: "button", onclick: loadCandidates }, "Buscar prestadores"),
-          h("button", { type: "button", onclick: () => auto(true) }, "Acionamento automático"),
-          h("button", { type: "button", class: "link", onclick: () => auto(false) }, "Parar automático"),
-          runNote,
-        ),
-        h(
-          "table",
-          { class: "grid", id: "candidates" },
-          h("thead", {}, h("tr", {}, ...["Prestador", "Conectividade", "Cidade", "Telefone", "Valor", "Distância", "No prazo", "Aceite", "Preferência", "Parceiro", "Pontuação", "Acionar por"].map((t) => h("th", {}, t)))),
-          candidatesBody,
-        ),
+        ...dispatching,
         h("h2", {}, "Ofertas"),
         h(
           "table",
@@ -954,7 +1083,7 @@ function jobPage(jobId) {
       renderHeader();
       renderOffers();
       refreshHistory();
-      if (["open", "dispatching", "attempts_exceeded"].includes(job.status)) await loadCandidates();
+      if (dispatcher && AWAITING_PROVIDER.has(job.status)) await loadCandidates();
     } catch (e) {
       header.replaceChildren(h("h1", {}, `Atendimento #${jobId}`), h("p", { class: "error" }, e.message));
     }
@@ -998,6 +1127,8 @@ function mapPage() {
     h("li", {}, h("i", { class: "dot offered" }), "Ofertado"),
     h("li", {}, h("i", { class: "dot assigned" }), "Com prestador"),
     h("li", {}, h("i", { class: "dot late" }), "Atrasado"),
+    h("li", {}, h("i", { class: "dot destination" }), h("i", { class: "route" }), "Destino e trajeto"),
+    h("li", {}, h("i", { class: "cluster" }, "12"), "Agrupados (aproxime para ver cada um)"),
   );
   $("view").replaceChildren(h("section", { class: "panel map-panel" }, h("div", { class: "panel-head" }, h("h1", {}, "Mapa ao vivo"), legend), holder));
   const page = { map: null, destroy: () => {} };
@@ -1058,19 +1189,28 @@ async function followTrack(map, jobId, page) {
 
 $("logout").addEventListener("click", logout);
 $("mute").addEventListener("click", () => {
-  state.muted = !state.muted;
-  localStorage.setItem("acionar.muted", state.muted ? "1" : "0");
+  alerts.toggleMute();
   muteLabel();
 });
 function muteLabel() {
-  $("mute").textContent = state.muted ? "Som: desligado" : "Som: ligado";
-  $("mute").setAttribute("aria-pressed", state.muted ? "true" : "false");
+  $("mute").textContent = alerts.muted ? "Som: desligado" : "Som: ligado";
+  $("mute").setAttribute("aria-pressed", alerts.muted ? "true" : "false");
 }
 muteLabel();
+// The sound may start only from a user gesture: the first click or key press (the
+// sign-in's included) makes or resumes the alerts' audio.
+for (const gesture of ["click", "keydown"]) {
+  document.addEventListener(gesture, () => alerts.unlock(), { capture: true, passive: true });
+}
+ops.onChange((what) => {
+  if (what.kind === "offer" && what.type === "offer.status" && what.offer.status === "expired") offerExpired(what.offer);
+  if (what.kind === "run") runChanged(what.run);
+});
 window.addEventListener("hashchange", route);
 window.acionar = {
   ops,
   state,
+  alerts,
   get link() {
     return link;
   },

@@ -1,14 +1,27 @@
-// The live map: providers and jobs drawn on one canvas (never one DOM element per
+// The live map: providers and jobs drawn on canvases (never one DOM element per
 // provider), positions applied at most once per animation frame. Tiles come from
 // the setting MAP_TILE_URL; with none, or none reachable, the markers stay on a
 // plain background.
+//
+// At zoom CLUSTER_UNTIL_ZOOM and below, providers are grouped by a grid of screen
+// cells and drawn by ClusterLayer on a canvas of its own: one bubble per occupied
+// cell with its count, ringed by the share of each kind (app, portal, neither,
+// busy); a lone provider is its dot. Closer in, each provider is a circle marker on
+// Leaflet's shared canvas renderer, with its name on hover. Jobs are never
+// clustered (hundreds at most): origin (filled), destination (ringed) and a dashed
+// line between them, all in the job's state colour.
 
 import L from "leaflet";
 import "leaflet/dist/leaflet.css";
-import { AWAITING_PROVIDER, lateness, place } from "./format.js";
+import { place } from "./format.js";
+import { clusterAt, clusterRadius, gridClusters, jobColour, providerColour, providerKind, PROVIDER_COLOURS } from "./mapmodel.js";
 
 const SAO_PAULO = [-23.55, -46.63];
 const TRAIL_POINTS = 2000;
+export const CLUSTER_UNTIL_ZOOM = 13;
+const CLUSTER_CELL_PX = 56;
+const CLUSTER_PADDING = 0.2; // drawn beyond each side of the view, as Leaflet's renderer
+const ENDED = new Set(["completed", "cancelled", "closed"]);
 
 /** A tooltip's content as a text node: Leaflet renders a string as HTML, and names
  * and addresses come from people and geocoders. */
@@ -18,24 +31,115 @@ function text(value) {
   return span;
 }
 
-export function providerColour(p) {
-  if (p.busy) return "#facc15";
-  if (p.reach === "app") return "#15803d";
-  if (p.reach === "web") return "#2563eb";
-  return "#6b7280";
-}
+/** The providers, clustered, on a canvas of their own below the jobs. */
+const ClusterLayer = L.Layer.extend({
+  initialize(source) {
+    this.source = source; // () => iterable of provider data ({lat, lng, busy, reach})
+    this.clusters = [];
+  },
 
-export function jobColour(job, openOffers, nowMs) {
-  if (lateness(job, nowMs).length) return "#dc2626";
-  if (!AWAITING_PROVIDER.has(job.status)) return "#0d9488";
-  if (openOffers > 0) return "#7c3aed";
-  return "#ea580c";
+  onAdd(map) {
+    this.canvas = L.DomUtil.create("canvas", "provider-clusters leaflet-zoom-hide");
+    this.canvas.setAttribute("aria-hidden", "true");
+    this.getPane().appendChild(this.canvas);
+    map.on("moveend zoomend resize viewreset", this.reset, this);
+    this.reset();
+  },
+
+  onRemove(map) {
+    map.off("moveend zoomend resize viewreset", this.reset, this);
+    this.canvas.remove();
+    this.clusters = [];
+  },
+
+  reset() {
+    const map = this._map;
+    const size = map.getSize();
+    const pad = size.multiplyBy(CLUSTER_PADDING).round();
+    this.origin = map.containerPointToLayerPoint(pad.multiplyBy(-1)).round();
+    this.size = size.add(pad.multiplyBy(2));
+    const ratio = window.devicePixelRatio || 1;
+    this.canvas.width = this.size.x * ratio;
+    this.canvas.height = this.size.y * ratio;
+    this.canvas.style.width = `${this.size.x}px`;
+    this.canvas.style.height = `${this.size.y}px`;
+    L.DomUtil.setPosition(this.canvas, this.origin);
+    this.redraw();
+  },
+
+  redraw() {
+    if (!this._map) return;
+    const ctx = this.canvas.getContext("2d");
+    const ratio = window.devicePixelRatio || 1;
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.clearRect(0, 0, this.size.x, this.size.y);
+    if (this._map.getZoom() > CLUSTER_UNTIL_ZOOM) {
+      this.clusters = [];
+      return;
+    }
+    const points = [];
+    for (const p of this.source()) {
+      if (typeof p.lat !== "number" || typeof p.lng !== "number") continue;
+      const at = this._map.latLngToLayerPoint([p.lat, p.lng]);
+      const x = at.x - this.origin.x;
+      const y = at.y - this.origin.y;
+      if (x >= 0 && y >= 0 && x < this.size.x && y < this.size.y) points.push({ x, y, kind: providerKind(p) });
+    }
+    this.clusters = gridClusters(points, CLUSTER_CELL_PX);
+    for (const c of this.clusters) drawCluster(ctx, c);
+  },
+
+  /** The cluster under a container point (a click), if any. */
+  clusterAt(containerPoint) {
+    const at = this._map.containerPointToLayerPoint(containerPoint);
+    return clusterAt(this.clusters, at.x - this.origin.x, at.y - this.origin.y);
+  },
+
+  latLngOf(cluster) {
+    return this._map.layerPointToLatLng([cluster.x + this.origin.x, cluster.y + this.origin.y]);
+  },
+});
+
+function drawCluster(ctx, c) {
+  const r = clusterRadius(c.count);
+  if (c.count === 1) {
+    const [kind] = Object.keys(c.kinds);
+    ctx.beginPath();
+    ctx.arc(c.x, c.y, r, 0, 2 * Math.PI);
+    ctx.fillStyle = PROVIDER_COLOURS[kind];
+    ctx.fill();
+    ctx.lineWidth = 1;
+    ctx.strokeStyle = "#111827";
+    ctx.stroke();
+    return;
+  }
+  ctx.beginPath();
+  ctx.arc(c.x, c.y, r, 0, 2 * Math.PI);
+  ctx.fillStyle = "rgba(15, 23, 42, 0.85)";
+  ctx.fill();
+  // The ring: each kind's share of the cluster, clockwise from the top.
+  let start = -Math.PI / 2;
+  ctx.lineWidth = 4;
+  for (const [kind, n] of Object.entries(c.kinds)) {
+    const end = start + (2 * Math.PI * n) / c.count;
+    ctx.beginPath();
+    ctx.arc(c.x, c.y, r - 2, start, end);
+    ctx.strokeStyle = PROVIDER_COLOURS[kind];
+    ctx.stroke();
+    start = end;
+  }
+  ctx.fillStyle = "#ffffff";
+  ctx.font = `700 ${c.count >= 1000 ? 11 : 12}px system-ui, sans-serif`;
+  ctx.textAlign = "center";
+  ctx.textBaseline = "middle";
+  ctx.fillText(c.count.toLocaleString("pt-BR"), c.x, c.y + 0.5);
 }
 
 export class LiveMap {
   constructor(element, config) {
     this.renderer = L.canvas({ padding: 0.2 });
     this.map = L.map(element, { preferCanvas: true, renderer: this.renderer, zoomControl: true });
+    this.map.createPane("clusters").style.zIndex = 350; // below the jobs (overlayPane, 400)
     this.map.setView(SAO_PAULO, 11);
     if (config.tile_url) {
       L.tileLayer(config.tile_url, { attribution: config.tile_attribution, maxZoom: 19 }).addTo(
@@ -43,16 +147,54 @@ export class LiveMap {
       );
     }
     this.providers = new Map(); // id -> {data, marker}
-    this.jobs = new Map(); // id -> marker
+    this.providerLayer = L.layerGroup();
+    this.clusterLayer = new ClusterLayer(() => this.providerData(), { pane: "clusters" });
+    this.clusterLayer.addTo(this.map);
+    this.jobs = new Map(); // id -> {origin, destination, line}: circle markers and a polyline
     this.pending = new Map();
     this.frame = null;
+    this.clusterFrame = null;
     this.trail = null;
     this.trailOf = null;
     this.lastPositionAt = new Map();
+    this.map.on("zoomend", () => this.showProviders());
+    this.map.on("click", (event) => this.zoomIntoCluster(event));
+    this.showProviders();
+  }
+
+  *providerData() {
+    for (const known of this.providers.values()) yield known.data;
+  }
+
+  /** Whether providers are drawn as clusters now (the zoom is low). */
+  get clustered() {
+    return this.map.getZoom() <= CLUSTER_UNTIL_ZOOM;
+  }
+
+  /** The cluster canvas at low zoom, each provider's marker closer in. */
+  showProviders() {
+    if (this.clustered) this.providerLayer.remove();
+    else if (!this.map.hasLayer(this.providerLayer)) this.providerLayer.addTo(this.map);
+  }
+
+  zoomIntoCluster(event) {
+    if (!this.clustered) return;
+    const cluster = this.clusterLayer.clusterAt(event.containerPoint);
+    if (cluster) this.map.setView(this.clusterLayer.latLngOf(cluster), Math.min(this.map.getZoom() + 2, CLUSTER_UNTIL_ZOOM + 1));
+  }
+
+  /** Redraw the clusters on the next frame (many changes, one drawing). */
+  clustersChanged() {
+    if (!this.clustered || this.clusterFrame) return;
+    this.clusterFrame = requestAnimationFrame(() => {
+      this.clusterFrame = null;
+      this.clusterLayer.redraw();
+    });
   }
 
   setProviders(list) {
     for (const p of list) this.putProvider(p);
+    this.clustersChanged();
   }
 
   putProvider(p) {
@@ -61,6 +203,7 @@ export class LiveMap {
       known.data = { ...known.data, ...p };
       known.marker.setLatLng([p.lat, p.lng]);
       known.marker.setStyle({ fillColor: providerColour(known.data) });
+      this.clustersChanged();
       return;
     }
     const marker = L.circleMarker([p.lat, p.lng], {
@@ -71,8 +214,9 @@ export class LiveMap {
       fillColor: providerColour(p),
       fillOpacity: 0.9,
     }).bindTooltip(() => text(this.providers.get(p.id).data.name));
-    marker.addTo(this.map);
+    this.providerLayer.addLayer(marker);
     this.providers.set(p.id, { data: p, marker });
+    this.clustersChanged();
   }
 
   /** Positions of the panel socket ([id, lat, lng, t]): applied on the next frame. */
@@ -99,6 +243,7 @@ export class LiveMap {
       }
     }
     this.pending.clear();
+    if (this.clustered) this.clusterLayer.redraw(); // already in a frame
   }
 
   setBusy(providerId, busy) {
@@ -106,38 +251,58 @@ export class LiveMap {
     if (known) {
       known.data.busy = busy;
       known.marker.setStyle({ fillColor: providerColour(known.data) });
+      this.clustersChanged();
     }
   }
 
+  /** A job's origin, destination and the line between them, in its state colour;
+   * an ended job (or one with no origin) leaves the map. */
   putJob(job, openOffers, nowMs) {
-    const origin = job.origin;
-    const marker = this.jobs.get(job.id);
-    if (!origin || job.status === "completed" || job.status === "cancelled" || job.status === "closed") {
-      if (marker) {
-        marker.remove();
+    const known = this.jobs.get(job.id);
+    if (!job.origin || ENDED.has(job.status)) {
+      if (known) {
+        for (const layer of [known.origin, known.destination, known.line]) if (layer) layer.remove();
         this.jobs.delete(job.id);
       }
       return;
     }
-    const style = { fillColor: jobColour(job, openOffers, nowMs) };
-    if (marker) {
-      marker.setLatLng([origin.lat, origin.lng]);
-      marker.setStyle(style);
-      return;
+    const colour = jobColour(job, openOffers, nowMs);
+    const from = [job.origin.lat, job.origin.lng];
+    const dest = job.destination && typeof job.destination.lat === "number" ? [job.destination.lat, job.destination.lng] : null;
+    const drawn = known || { origin: this.jobMarker(job.id, from, "origin"), destination: null, line: null };
+    drawn.job = job;
+    drawn.origin.setLatLng(from);
+    drawn.origin.setStyle({ fillColor: colour });
+    if (dest) {
+      drawn.destination = drawn.destination || this.jobMarker(job.id, dest, "destination");
+      drawn.destination.setLatLng(dest);
+      drawn.destination.setStyle({ color: colour });
+      drawn.line = drawn.line || L.polyline([from, dest], { renderer: this.renderer, weight: 2, opacity: 0.8, dashArray: "6 5", interactive: false }).addTo(this.map);
+      drawn.line.setLatLngs([from, dest]);
+      drawn.line.setStyle({ color: colour });
+    } else {
+      if (drawn.destination) drawn.destination.remove();
+      if (drawn.line) drawn.line.remove();
+      drawn.destination = drawn.line = null;
     }
-    const created = L.circleMarker([origin.lat, origin.lng], {
-      renderer: this.renderer,
-      radius: 8,
-      weight: 2,
-      color: "#ffffff",
-      fillOpacity: 1,
-      ...style,
-    }).bindTooltip(() => text(`Atendimento ${job.id}: ${place(job.origin)}`));
-    created.on("click", () => {
-      location.hash = `#/atendimentos/${job.id}`;
-    });
-    created.addTo(this.map);
-    this.jobs.set(job.id, created);
+    this.jobs.set(job.id, drawn);
+  }
+
+  jobMarker(jobId, at, end) {
+    const style =
+      end === "origin"
+        ? { radius: 8, weight: 2, color: "#ffffff", fillOpacity: 1 }
+        : { radius: 6, weight: 3, fillColor: "#ffffff", fillOpacity: 1 };
+    const label = end === "origin" ? "Origem" : "Destino";
+    const marker = L.circleMarker(at, { renderer: this.renderer, ...style })
+      .bindTooltip(() => {
+        const { job } = this.jobs.get(jobId);
+        return text(`Atendimento ${jobId} · ${label}: ${place(end === "origin" ? job.origin : job.destination)}`);
+      })
+      .on("click", () => {
+        location.hash = `#/atendimentos/${jobId}`;
+      });
+    return marker.addTo(this.map);
   }
 
   /** Follow one provider's track (the assigned provider of a job): `points`, the
@@ -162,6 +327,7 @@ export class LiveMap {
 
   destroy() {
     if (this.frame) cancelAnimationFrame(this.frame);
+    if (this.clusterFrame) cancelAnimationFrame(this.clusterFrame);
     this.map.remove();
   }
 }
