@@ -12,6 +12,12 @@ This module bounds all three (docs/security.md, "Slow clients"):
 * a declared body must keep arriving: ``body_timeout_s`` without a byte of it and
   the request is answered 408 (or, once its answer has begun, the connection is
   simply closed);
+* and it must arrive whole within ``body_total_s`` of its head, however steadily
+  it trickles (one byte every 29 s would otherwise hold the socket for ever);
+  a body declared larger than ``upload_above_bytes`` (only a CSV import or a file
+  may be that large) gets ``upload_total_s`` instead. Time the server spends not
+  reading (uvicorn's flow control: the application has not taken what came) is
+  not the client's: the deadlines wait meanwhile;
 * an address may hold ``max_per_address`` connections at once, websockets included
   (they hold a socket too); more are closed as soon as they open. The addresses of
   trusted proxies are spared: every client behind them shares their address.
@@ -41,6 +47,7 @@ from typing import Any, ClassVar
 
 import orjson
 from uvicorn.config import Config
+from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.protocols.utils import get_remote_addr
 from uvicorn.server import ServerState
@@ -92,14 +99,29 @@ class GuardLimits:
         header_timeout_s: the request head must be complete within this long of
             the connection opening or of the previous response.
         body_timeout_s: a declared body may pause this long, no longer.
+        body_total_s: a body must be complete within this long of its head.
+        upload_total_s: the same for a body declared larger than
+            ``upload_above_bytes``.
+        upload_above_bytes: the declared size (``Content-Length``) above which a
+            body is an upload.
         max_per_address: connections one address may hold at once.
         spared: networks whose addresses are never capped (trusted proxies).
     """
 
     header_timeout_s: float = 10.0
     body_timeout_s: float = 30.0
+    body_total_s: float = 120.0
+    upload_total_s: float = 1_800.0
+    upload_above_bytes: int = 1_048_576
     max_per_address: int = 256
     spared: tuple[IPNetwork, ...] = ()
+
+    def body_budget_s(self, declared_bytes: int | None) -> float:
+        """How long a body of ``declared_bytes`` (None: not declared, chunked) may
+        take to arrive whole."""
+        if declared_bytes is not None and declared_bytes > self.upload_above_bytes:
+            return self.upload_total_s
+        return self.body_total_s
 
 
 class ReadDeadlines:
@@ -111,17 +133,23 @@ class ReadDeadlines:
     no other answer is owed; while the application works on a request it has read,
     nothing is expected from the client.
 
+    While the server does not read (:meth:`reading_paused` to
+    :meth:`reading_resumed`), nothing is expected from the client, and a body's
+    total deadline moves on by as long.
+
     Every method takes the time as an argument (a monotonic clock, in seconds); an
     event the phase does not allow raises :class:`IllegalTransitionError`.
     """
 
-    __slots__ = ("_limits", "_since", "phase", "unanswered")
+    __slots__ = ("_body_until", "_limits", "_paused_at", "_since", "phase", "unanswered")
 
     def __init__(self, limits: GuardLimits, now: float) -> None:
         self._limits = limits
         self.phase = ReadPhase.IDLE
         self.unanswered = 0
         self._since = now  # when the current wait began (or last made progress)
+        self._body_until = math.inf  # when the body being read must be complete
+        self._paused_at: float | None = None  # the server stopped reading then
 
     def message_begun(self, now: float) -> None:
         """The first byte of a request head arrived."""
@@ -131,11 +159,13 @@ class ReadDeadlines:
         if self.unanswered > 1:
             self._since = now  # pipelined: its head's time starts now
 
-    def head_complete(self, now: float) -> None:
-        """The request head is complete; its body follows, if it has one."""
+    def head_complete(self, now: float, declared_bytes: int | None = None) -> None:
+        """The request head is complete; its body follows, if it has one
+        (``declared_bytes`` long, when the head says)."""
         self._expect(ReadPhase.HEAD)
         self.phase = ReadPhase.BODY
         self._since = now
+        self._body_until = now + self._limits.body_budget_s(declared_bytes)
 
     def body_received(self, now: float) -> None:
         """Some of the body arrived."""
@@ -147,6 +177,7 @@ class ReadDeadlines:
         self._expect(ReadPhase.BODY)
         self.phase = ReadPhase.IDLE
         self._since = now
+        self._body_until = math.inf
 
     def response_complete(self, now: float) -> None:
         """The answer to the oldest unanswered request went out."""
@@ -157,21 +188,37 @@ class ReadDeadlines:
             # IDLE: the wait for the next head starts. BODY: the server stops
             # reading while an earlier answer is owed, so its time starts again.
             self._since = now
+        if self.phase is ReadPhase.BODY and self.unanswered == 0:
+            # answered before its body ended (a 413, a 401): the rest is read only
+            # to be dropped, for one pause at most, whatever size it declared
+            self._body_until = min(self._body_until, now + self._limits.body_timeout_s)
 
     def upgraded(self) -> None:
         """The connection became a websocket: no read deadline any more."""
         self._expect(ReadPhase.IDLE, ReadPhase.HEAD, ReadPhase.BODY)
         self.phase = ReadPhase.UPGRADED
 
-    def server_paused(self, now: float) -> None:
-        """The server is not reading (flow control, pipelining): the client cannot
-        be late meanwhile, so its time starts again."""
+    def reading_paused(self, now: float) -> None:
+        """The server stopped reading (flow control, pipelining): the client cannot
+        be late until it reads again."""
+        if self._paused_at is None:
+            self._paused_at = now
+
+    def reading_resumed(self, now: float) -> None:
+        """The server reads again: the client's time starts again, and a body's
+        total deadline moves on by the time it was not read."""
+        if self._paused_at is None:
+            return
+        self._body_until += now - self._paused_at
+        self._paused_at = None
         self._since = now
 
     def deadline(self) -> float | None:
         """When the client must have sent more; None: nothing is expected."""
+        if self._paused_at is not None:
+            return None
         if self.phase is ReadPhase.BODY:
-            return self._since + self._limits.body_timeout_s
+            return min(self._since + self._limits.body_timeout_s, self._body_until)
         if self.phase is ReadPhase.HEAD or (self.phase is ReadPhase.IDLE and self.unanswered == 0):
             return self._since + self._limits.header_timeout_s
         return None
@@ -245,6 +292,40 @@ class AddressCounter:
     def held(self, address: str) -> int:
         """Connections ``address`` holds now."""
         return self._open.get(address, 0)
+
+
+def declared_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
+    """A request head's ``Content-Length`` (None without one: no body, or chunked).
+    httptools refused the request already if it is not digits."""
+    for name, value in headers:
+        if name.lower() == b"content-length" and value.isdigit():  # bytes: 0-9 only
+            return int(value)
+    return None
+
+
+class _MeteredFlow(FlowControl):
+    """uvicorn's flow control, telling the read deadlines when the server stops
+    reading and starts again (the callbacks run on the actual changes only)."""
+
+    def __init__(
+        self,
+        transport: asyncio.Transport,
+        paused: Callable[[], None],
+        resumed: Callable[[], None],
+    ) -> None:
+        super().__init__(transport)
+        self._paused = paused
+        self._resumed = resumed
+
+    def pause_reading(self) -> None:
+        if not self.read_paused:
+            super().pause_reading()
+            self._paused()
+
+    def resume_reading(self) -> None:
+        if self.read_paused:
+            super().resume_reading()
+            self._resumed()
 
 
 def timeout_response(default_headers: Iterable[tuple[bytes, bytes]]) -> bytes:
@@ -356,6 +437,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self.guard.addresses.counts(address):
             self._address = address
         super().connection_made(transport)
+        self.flow = _MeteredFlow(transport, self._reading_paused, self._reading_resumed)
         self._reads = ReadDeadlines(self.guard.limits, self.loop.time())
         self._schedule()
 
@@ -379,7 +461,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
-        self._reads.head_complete(self.loop.time())
+        self._reads.head_complete(self.loop.time(), declared_length(self.headers))
         self._schedule()
 
     def on_body(self, body: bytes) -> None:
@@ -424,8 +506,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         now = self.loop.time()
-        if self.flow.read_paused:
-            self._reads.server_paused(now)
         at = self._reads.deadline()
         if at is None:
             return
@@ -444,6 +524,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 self.cycle.message_event.set()
             self.transport.write(timeout_response(self.server_state.default_headers))
         self.transport.close()
+
+    def _reading_paused(self) -> None:
+        self._reads.reading_paused(self.loop.time())
+
+    def _reading_resumed(self) -> None:
+        self._reads.reading_resumed(self.loop.time())
+        self._schedule()
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:

@@ -20,6 +20,9 @@ def guard_limits(settings: Settings) -> GuardLimits:
     return GuardLimits(
         header_timeout_s=settings.http_header_timeout_s,
         body_timeout_s=settings.http_body_timeout_s,
+        body_total_s=settings.http_body_total_s,
+        upload_total_s=settings.http_upload_total_s,
+        upload_above_bytes=settings.api_max_body_bytes,
         max_per_address=settings.http_max_connections_per_address,
         spared=settings.trusted_proxy_networks,
     )

@@ -77,6 +77,15 @@ class Settings:
     http_body_timeout_s: float = _s(
         30.0, "A declared request body that stops arriving this long is answered 408."
     )
+    http_body_total_s: float = _s(
+        120.0,
+        "A request body must arrive whole within this long of its head, however steadily "
+        "it trickles (else 408).",
+    )
+    http_upload_total_s: float = _s(
+        1800.0,
+        "The same for a body declared larger than API_MAX_BODY_BYTES (a CSV import, a file).",
+    )
     http_keep_alive_s: int = _s(5, "Whole seconds an idle keep-alive connection stays open.")
     http_max_connections_per_address: int = _s(
         256, "Open connections (websockets too) per client address; TRUSTED_PROXIES are spared."
@@ -403,6 +412,8 @@ class Settings:
                 "shutdown_timeout_s",
                 "http_header_timeout_s",
                 "http_body_timeout_s",
+                "http_body_total_s",
+                "http_upload_total_s",
                 "session_ttl_hours",
                 "session_idle_minutes",
                 "ws_auth_deadline_s",

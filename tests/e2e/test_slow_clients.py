@@ -12,20 +12,28 @@ import asyncio
 import time
 from collections.abc import Iterator
 
+import httpx
 import orjson
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
 from realtime.protocol import PATH, SUBPROTOCOL
+from registry.validation import make_cpf
 from server.settings import Settings
 from tests.conftest import unit
+from tests.e2e.dispatch_support import PASSWORD, Sessions, dispatch_world
 from tests.support.server import ServerProcess, running_server
 
 pytestmark = pytest.mark.slow
 
 TIMEOUT_S = unit(1)
 """HTTP_HEADER_TIMEOUT_S and HTTP_BODY_TIMEOUT_S of the quick server."""
+BODY_TOTAL_S = unit(3)
+"""HTTP_BODY_TOTAL_S of the quick server: a body must be whole this soon."""
+UPLOAD_ABOVE = 1024
+"""API_MAX_BODY_BYTES of the quick server: a body declared larger is an upload, which
+gets HTTP_UPLOAD_TOTAL_S (a minute: never reached here)."""
 KEEP_ALIVE_S = max(1, round(unit(1)))
 CLOSED_WITHIN_S = unit(4)
 """The longest a guarded connection may outlive its timeout here."""
@@ -42,6 +50,9 @@ def quick(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
     env = {
         "HTTP_HEADER_TIMEOUT_S": str(TIMEOUT_S),
         "HTTP_BODY_TIMEOUT_S": str(TIMEOUT_S),
+        "HTTP_BODY_TOTAL_S": str(BODY_TOTAL_S),
+        "HTTP_UPLOAD_TOTAL_S": str(unit(60)),
+        "API_MAX_BODY_BYTES": str(UPLOAD_ABOVE),
         "HTTP_KEEP_ALIVE_S": str(KEEP_ALIVE_S),
         "WS_AUTH_DEADLINE_S": "60",
     }
@@ -143,6 +154,63 @@ async def test_a_body_that_arrives_slowly_but_steadily_is_read(quick: ServerProc
     assert len(pieces) * 0.4 > 1.5  # the whole body took well over the timeout
     status, _, answer = await _response(reader)
     assert status == 401 and orjson.loads(answer)["error"]["code"] == "bad_credentials"
+    writer.close()
+
+
+async def test_a_body_that_trickles_for_ever_is_cut_at_its_total_deadline(
+    quick: ServerProcess,
+) -> None:
+    """A byte every half timeout never stops for the body timeout; before
+    HTTP_BODY_TOTAL_S, this held the socket for as long as the client liked."""
+    reader, writer = await _open(quick)
+    writer.write(_login_head(1000))
+    started = time.monotonic()
+
+    async def trickle() -> None:
+        while True:
+            await asyncio.sleep(TIMEOUT_S * 0.5)
+            writer.write(b" ")
+
+    dripping = asyncio.create_task(trickle())
+    try:
+        received, _ = await _until_closed(reader, BODY_TOTAL_S + CLOSED_WITHIN_S)
+    finally:
+        dripping.cancel()
+        writer.close()
+    took = time.monotonic() - started
+    assert received.startswith(b"HTTP/1.1 408 ")
+    assert took >= BODY_TOTAL_S * 0.8  # the total ended it, not a pause
+
+
+async def test_an_upload_may_take_longer_than_an_ordinary_body(
+    quick: ServerProcess, db: Sessions
+) -> None:
+    """A CSV import larger than API_MAX_BODY_BYTES, sent for longer than
+    HTTP_BODY_TOTAL_S, is read whole and imported."""
+    world = await dispatch_world(db, 1)
+    async with httpx.AsyncClient(base_url=quick.url) as http:
+        signed = await http.post(
+            "/api/v1/auth/login", json={"login": "admin", "password": PASSWORD}
+        )
+        cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+        csrf = signed.json()["csrf_token"]
+    rows = "".join(f"{make_cpf(100_000_000 + n)},Pessoa {n}\n" for n in range(60))
+    csv = ("document,name\n" + rows).encode()
+    assert len(csv) > UPLOAD_ABOVE
+    head = (
+        f"POST /api/v1/clients/{world['client']}/imports HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Cookie: {cookie}\r\nX-CSRF-Token: {csrf}\r\nContent-Type: text/csv\r\n"
+        f"Content-Length: {len(csv)}\r\n\r\n"
+    ).encode()
+    reader, writer = await _open(quick)
+    writer.write(head)
+    size = len(csv) // 8 + 1
+    for start in range(0, len(csv), size):  # 8 pieces, half a timeout apart: 4 timeouts
+        await asyncio.sleep(TIMEOUT_S * 0.5)
+        writer.write(csv[start : start + size])
+    status, _, answer = await _response(reader)
+    assert status == 200, answer[:300]
+    assert orjson.loads(answer)["beneficiaries_created"] == 60
     writer.close()
 
 

@@ -24,10 +24,18 @@ from server.http_guard import (
     IllegalTransitionError,
     ReadDeadlines,
     ReadPhase,
+    declared_length,
     timeout_response,
 )
 
-LIMITS = GuardLimits(header_timeout_s=10.0, body_timeout_s=30.0, max_per_address=2)
+LIMITS = GuardLimits(
+    header_timeout_s=10.0,
+    body_timeout_s=30.0,
+    body_total_s=100.0,
+    upload_total_s=1000.0,
+    upload_above_bytes=1000,
+    max_per_address=2,
+)
 
 
 def _reading_body(now: float = 0.0) -> ReadDeadlines:
@@ -88,10 +96,55 @@ def test_an_answer_before_the_body_ends_restarts_the_bodys_time() -> None:
     assert (reads.phase, reads.deadline()) == (ReadPhase.IDLE, 40.0)
 
 
+def test_a_body_that_trickles_is_cut_at_its_total_deadline() -> None:
+    """One byte every 29 s never stops for the 30 s pause: the total ends it."""
+    reads = _reading_body(0.0)
+    for now in range(29, 100, 29):
+        reads.body_received(float(now))
+    assert reads.deadline() == 100.0  # not 87 + 30
+    assert reads.expiry(answering=False) is Expiry.ANSWER_408
+
+
+def test_an_upload_gets_the_longer_total_by_its_declared_size() -> None:
+    assert LIMITS.body_budget_s(None) == LIMITS.body_budget_s(1000) == 100.0
+    assert LIMITS.body_budget_s(1001) == 1000.0
+    reads = ReadDeadlines(LIMITS, 0.0)
+    reads.message_begun(0.0)
+    reads.head_complete(0.0, declared_bytes=50_000)
+    for now in range(20, 990, 20):
+        reads.body_received(float(now))
+    assert reads.deadline() == 1000.0
+
+
 def test_time_the_server_spends_not_reading_is_not_the_clients() -> None:
     reads = _reading_body(0.0)
-    reads.server_paused(100.0)
-    assert reads.deadline() == 130.0
+    reads.body_received(10.0)
+    reads.reading_paused(20.0)
+    assert reads.deadline() is None  # nothing expected while the server does not read
+    reads.reading_paused(25.0)  # already paused: the first time counts
+    reads.reading_resumed(220.0)
+    assert reads.deadline() == 250.0  # its pause starts again...
+    for now in (240.0, 260.0, 280.0):
+        reads.body_received(now)
+    assert reads.deadline() == 300.0  # ...and its total moved on by the 200 s paused
+    reads.reading_resumed(290.0)  # not paused: nothing changes
+    assert reads.deadline() == 300.0
+
+
+def test_a_body_answered_before_it_ended_is_dropped_for_one_pause_at_most() -> None:
+    reads = ReadDeadlines(LIMITS, 0.0)
+    reads.message_begun(0.0)
+    reads.head_complete(0.0, declared_bytes=10**9)  # an upload's total, had it been read
+    reads.response_complete(5.0)  # a 413, say: the rest is read only to be dropped
+    reads.body_received(20.0)
+    assert reads.deadline() == 35.0
+    assert reads.expiry(answering=True) is Expiry.CLOSE
+
+
+def test_the_declared_length_is_read_from_the_head() -> None:
+    assert declared_length([(b"host", b"x"), (b"content-length", b"42")]) == 42
+    assert declared_length([(b"Content-Length", b"7")]) == 7
+    assert declared_length([(b"transfer-encoding", b"chunked")]) is None
 
 
 # -- pipelining and upgrades ------------------------------------------------------------------
