@@ -9,6 +9,11 @@ that the numbering is the order in which panels could have seen them. A node kic
 its relay after each of its own commits, so events go out at once; every node
 also polls (``OUTBOX_POLL_S``) for what a node that died before relaying left.
 
+Each node's relay also measures, at most once per ``OUTBOX_POLL_S``, what still
+waits after its round (:class:`Backlog`: how many events, the oldest one's age), for
+the ``acionar_outbox_*`` gauges of ``/metrics``: a growing backlog is a relay that
+cannot keep up, or that cannot reach PostgreSQL or Redis.
+
 At least once: a relay that published and then failed to record it publishes the
 same events again with new numbers; each carries its ``event_id``, and consumers
 drop repeats (:class:`realtime.bus.Bus`). A panel that lost its connection asks
@@ -59,6 +64,13 @@ _RECORD = text(
     "WHERE o.id = v.id"
 )
 _NEXT_SEQS = text(f"SELECT nextval('{PUBLICATION_SEQUENCE}') FROM generate_series(1, :n)")
+# Through the partial index of waiting events, at most :cap of them: cheap however
+# long the backlog grows (the count then stops at the cap).
+_WAITING = text(
+    "SELECT count(*) AS waiting,"
+    " coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0) AS oldest_s"
+    " FROM (SELECT created_at FROM outbox_events WHERE seq IS NULL ORDER BY id LIMIT :cap) AS w"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +83,7 @@ class RelayConfig:
         retention: how long relayed events are kept for panels to resynchronise.
         prune_s: how often relayed events older than ``retention`` are deleted.
         prune_batch: rows deleted per statement.
+        count_cap: waiting events counted at most when measuring the backlog.
     """
 
     poll_s: float = 1.0
@@ -78,6 +91,20 @@ class RelayConfig:
     retention: timedelta = timedelta(hours=24)
     prune_s: float = 300.0
     prune_batch: int = 5_000
+    count_cap: int = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """Committed events no relay has published yet, as last measured.
+
+    Attributes:
+        waiting: how many (at most ``RelayConfig.count_cap``).
+        oldest_s: how long ago the oldest of them was written (0: none waits).
+    """
+
+    waiting: int = 0
+    oldest_s: float = 0.0
 
 
 def emit(session: AsyncSession, event: EventType[P], payload: P) -> None:
@@ -97,6 +124,7 @@ class OutboxRelay:
         self.bus = bus
         self.config = config
         self.relayed = 0
+        self.backlog = Backlog()
         self._wake = asyncio.Event()
 
     def kick(self) -> None:
@@ -145,6 +173,17 @@ class OutboxRelay:
             elif count < self.config.batch:
                 return
 
+    async def measure(self) -> Backlog:
+        """Measure what waits to be relayed (kept in :attr:`backlog` too).
+
+        Raises:
+            SQLAlchemyError, OSError: PostgreSQL is unavailable.
+        """
+        async with self.sessions() as session:
+            row = (await session.execute(_WAITING, {"cap": self.config.count_cap})).one()
+        self.backlog = Backlog(int(row.waiting), max(0.0, float(row.oldest_s)))
+        return self.backlog
+
     async def prune(self, now: datetime) -> int:
         """Delete events relayed before ``now - retention``; how many."""
         cutoff = now - self.config.retention
@@ -166,10 +205,11 @@ class OutboxRelay:
                 return deleted
 
     async def run(self) -> None:
-        """Relay on every kick and poll, prune now and then, until cancelled."""
+        """Relay on every kick and poll, measure the backlog at most once a poll,
+        prune now and then, until cancelled."""
         loop = asyncio.get_running_loop()
         delay = RETRY_DELAY_S
-        next_prune = loop.time()
+        next_prune = next_measure = loop.time()
         while True:
             # asyncio.timeout, not wait_for: on Python 3.11, wait_for can swallow a
             # cancellation that arrives as the wake-up does (a kick at shutdown),
@@ -178,17 +218,25 @@ class OutboxRelay:
                 async with asyncio.timeout(self.config.poll_s):
                     await self._wake.wait()
             self._wake.clear()
+            failed = False
             try:
                 await self.drain()
                 if loop.time() >= next_prune:
                     await self.prune(await self._now())
                     next_prune = loop.time() + self.config.prune_s
-                delay = RETRY_DELAY_S
             except (SQLAlchemyError, RedisError, OSError) as exc:
                 log.warning("outbox: relay failed (%s); retrying in %.1f s", exc, delay)
+                failed = True
+            if loop.time() >= next_measure:  # failed rounds too: Redis down, it grows
+                with contextlib.suppress(SQLAlchemyError, OSError):  # kept as it was
+                    await self.measure()
+                next_measure = loop.time() + self.config.poll_s
+            if failed:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_DELAY_MAX_S)
                 self._wake.set()
+            else:
+                delay = RETRY_DELAY_S
 
     async def _now(self) -> datetime:
         async with self.sessions() as session:

@@ -128,6 +128,11 @@ class Bus:
                 pipe.publish(self.channel, raw)
             await pipe.execute()
 
+    @property
+    def connected(self) -> bool:
+        """Whether the listener is subscribed now (what is published is heard)."""
+        return self._ready.is_set()
+
     async def wait_ready(self) -> None:
         """Until the listener is subscribed (events published before are not heard)."""
         await self._ready.wait()

@@ -12,7 +12,11 @@ Aggregates only, never business data:
 * sockets held by this process: provider apps, provider portal pages, operators'
   panels; positions written, dropped and rejected (per filter reason); outbox
   events relayed to the bus; the event loop's lateness and the pauses it asked of
-  provider sockets (load shedding, realtime/lag.py).
+  provider sockets (load shedding, realtime/lag.py);
+* the bus: whether this process is subscribed to it, and the outbox's backlog
+  (events committed and not yet relayed, and the oldest one's age) as the relay
+  last measured it (:meth:`operations.outbox.OutboxRelay.measure`, at most once per
+  ``OUTBOX_POLL_S``: a scrape itself never queries the database).
 
 Each server process reports its own; a scraper sums them. Who may read it: with
 ``METRICS_TOKEN`` set, a request bearing ``Authorization: Bearer <token>``; without
@@ -116,6 +120,23 @@ class _LiveCollector(Collector):
         yield rejected
         yield CounterMetricFamily(
             "acionar_outbox_relayed", "Outbox events relayed to the bus.", live.relay.relayed
+        )
+        backlog = live.relay.backlog
+        yield GaugeMetricFamily(
+            "acionar_outbox_waiting",
+            f"Outbox events committed and not yet relayed to the bus (counted up to "
+            f"{live.relay.config.count_cap}), as last measured.",
+            value=backlog.waiting,
+        )
+        yield GaugeMetricFamily(
+            "acionar_outbox_lag_seconds",
+            "Age of the oldest outbox event not yet relayed (0: none waits), as last measured.",
+            value=backlog.oldest_s,
+        )
+        yield GaugeMetricFamily(
+            "acionar_bus_connected",
+            "1 while this process is subscribed to the Redis bus, else 0.",
+            value=int(live.bus.connected),
         )
         yield GaugeMetricFamily(
             "acionar_event_loop_lag_seconds",

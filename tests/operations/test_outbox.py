@@ -18,7 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from operations.events import DEVICE_TOKEN_REVOKED, TokenRevokedEvent
 from operations.models import OutboxEvent
-from operations.outbox import RELAY_LOCK, OutboxRelay, RelayConfig, emit, events_after
+from operations.outbox import (
+    RELAY_LOCK,
+    Backlog,
+    OutboxRelay,
+    RelayConfig,
+    emit,
+    events_after,
+)
 from realtime.bus import Bus, Relayed
 from realtime.events import Received
 from server.settings import Settings
@@ -118,6 +125,33 @@ async def test_nothing_is_lost_while_redis_is_down(
     async with relay.running():  # Redis is back: the next poll relays it
         await _until(changed, lambda: len(heard) == 1)
     assert heard[0].payload.token_id == 7
+
+
+async def test_the_backlog_is_measured_while_redis_is_down_and_after(
+    db: Sessions, bus: Bus
+) -> None:
+    """What the /metrics gauges show: a relay that cannot publish still measures."""
+    await _emit(db, 1, 2, 3)
+    async with db() as session, session.begin():
+        await session.execute(
+            update(OutboxEvent).values(created_at=func.now() - timedelta(minutes=1))
+        )
+    down = aioredis.Redis(host="127.0.0.1", port=1, retry=Retry(NoBackoff(), 0))
+    stuck = OutboxRelay(db, _sender(bus, down), RelayConfig(poll_s=0.05, count_cap=2))
+    try:
+        async with stuck.running():
+            for _ in range(int(unit(3) / 0.02)):  # the relay's own polls, a few
+                if stuck.backlog.waiting:
+                    break
+                await asyncio.sleep(0.02)
+    finally:
+        await down.aclose()
+    assert stuck.backlog.waiting == 2  # counted up to the cap, no further
+    assert 60 <= stuck.backlog.oldest_s < 60 + unit(10)
+    relay = OutboxRelay(db, _sender(bus), RelayConfig())
+    assert relay.backlog == Backlog(0, 0.0)  # not measured yet
+    assert await relay.relay_once() == 3
+    assert await relay.measure() == Backlog(0, 0.0) == relay.backlog
 
 
 async def test_a_repeat_after_a_lost_record_is_dropped_by_consumers(db: Sessions, bus: Bus) -> None:

@@ -4,14 +4,17 @@ status, API errors by code, sockets; readable from this machine or with the toke
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 
+from operations.outbox import Backlog
 from server.app import create_app
 from server.settings import Settings
+from tests.conftest import unit
 from tests.server.api.conftest import Login, World
 
 
@@ -64,3 +67,20 @@ async def test_metrics_need_the_token_or_this_machine(settings: Settings, redis:
         remote = httpx.ASGITransport(app=app, client=("203.0.113.5", 5000))
         async with httpx.AsyncClient(transport=remote, base_url="http://test") as client:
             assert (await client.get("/metrics")).status_code == 403
+
+
+async def test_the_bus_connection_and_the_outbox_backlog_are_gauges(
+    settings: Settings, redis: object
+) -> None:
+    # a relay that polls once an hour: nothing measures again during the test
+    app = create_app(dataclasses.replace(settings, outbox_poll_s=3600.0))
+    async with app.router.lifespan_context(app):
+        live = app.state.live
+        await asyncio.wait_for(live.bus.wait_ready(), unit(5))
+        live.relay.backlog = Backlog(waiting=3, oldest_s=12.5)  # as the relay measured
+        local = httpx.ASGITransport(app=app, client=("127.0.0.1", 5000))
+        async with httpx.AsyncClient(transport=local, base_url="http://test") as client:
+            samples = _samples((await client.get("/metrics")).text)
+    assert samples[("acionar_bus_connected", ())] == 1
+    assert samples[("acionar_outbox_waiting", ())] == 3
+    assert samples[("acionar_outbox_lag_seconds", ())] == 12.5
