@@ -112,6 +112,8 @@ async def test_two_operators_follow_a_job_dispatched_by_app_live(
             "?.marker.getLatLng().lat === -23.5583"
         )
         await a.wait_for_function(moved, timeout=unit(LIVE_MS))
+        busy = f"() => window.acionar.state.page.map.providers.get({world['p'][0]}).data.busy"
+        assert await a.evaluate(busy)  # on its job: busy on the map as soon as it opens
         trail = "() => window.acionar.state.page.map.trail.getLatLngs().map((p) => p.lat)"
         assert -23.5583 in await a.evaluate(trail)  # the assigned provider's track, live
         await a.screenshot(path=str(screenshot_path("console-map")))

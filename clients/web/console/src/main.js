@@ -1017,6 +1017,7 @@ function jobPage(jobId) {
   const dispatcher = can("operations.dispatch");
   const dispatching = dispatcher
     ? [
+        h("h2", {}, "Acionamento"),
         h(
           "div",
           { class: "toolbar" },
@@ -1042,7 +1043,6 @@ function jobPage(jobId) {
       h(
         "div",
         { class: "tabs" },
-        h("h2", {}, "Acionamento"),
         ...dispatching,
         h("h2", {}, "Ofertas"),
         h(
@@ -1137,6 +1137,10 @@ function mapPage() {
     const map = new LiveMap(holder, state.config || {});
     page.map = map;
     map.setProviders([...state.providers.values()]);
+    // The providers' snapshot may predate the jobs known here: those on a job are busy
+    // now; a fresh snapshot follows.
+    for (const job of ops.following()) if (job.provider_id) map.setBusy(job.provider_id, true);
+    loadProviders().catch(() => {});
     const drawJobs = () => {
       const now = Date.now();
       for (const job of ops.jobs.values()) map.putJob(job, ops.openOffers(job.id).length, now);
