@@ -15,6 +15,10 @@ subscriber of this process saw it) to the page; the extras from the request that
 registered the job (its transaction and the outbox relay included).
 
 Baseline, in the same run: a bare Redis ``PUBLISH`` seen by a subscriber.
+
+Beside them, the map tab's cost of one drawing of the providers' clusters (at the
+map's opening zoom, 11: all of them grouped on the cluster canvas), which the page
+pays on every frame where positions arrive and on every pan or zoom.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ WAITING = 100 if QUICK else 300
 SAMPLES = 20 if QUICK else 60
 CHROMIUM = "/usr/bin/chromium"
 SEEN_TIMEOUT_MS = 30_000
+CLUSTER_DRAWS = 50
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -80,6 +85,17 @@ _WATCH = """(jobId) => new Promise((resolve) => {
 })""".replace("TIMEOUT", str(SEEN_TIMEOUT_MS))
 # A 5 ms poll rather than a MutationObserver: the map draws on a canvas, not in the
 # DOM; the poll costs the page ~1% of a core and adds at most 5 ms to a figure.
+
+_CLUSTER_DRAWS = """(n) => {
+  const layer = window.acionar.state.page.map.clusterLayer;
+  const times = [];
+  for (let i = 0; i < n; i += 1) {
+    const start = performance.now();
+    layer.redraw();
+    times.push(performance.now() - start);
+  }
+  return { times, clusters: layer.clusters.length };
+}"""
 
 
 async def _job(http: httpx.AsyncClient, world: dict[str, int], i: int) -> int:
@@ -127,6 +143,8 @@ class Times:
     request_panel: list[float] = field(default_factory=list)
     request_map: list[float] = field(default_factory=list)
     providers_drawn: int = 0
+    cluster_ms: list[float] = field(default_factory=list)
+    clusters: int = 0
 
 
 class BusWatch:
@@ -196,6 +214,8 @@ async def _samples(settings: Settings, port: int, world: dict[str, int]) -> Time
             drawn = "() => window.acionar.state.page.map.providers.size"
             times.providers_drawn = int(await live_map.evaluate(drawn))
             await asyncio.sleep(3)  # positions flowing onto the map
+            draws = await live_map.evaluate(_CLUSTER_DRAWS, CLUSTER_DRAWS)
+            times.cluster_ms, times.clusters = draws["times"], int(draws["clusters"])
             for i in range(SAMPLES):
                 job_id = await _next_id(http)
                 watchers = [
@@ -273,6 +293,13 @@ async def run(settings: Settings) -> list[Figure]:
             base,
         ),
         Figure("bus event → map marker, median", median(times.bus_map), "ms"),
+        Figure(
+            f"map: one drawing of the clusters, median ({drawn} as {times.clusters:,} marks)",
+            median(times.cluster_ms),
+            "ms",
+            "< 16 ms (a frame)",
+        ),
+        Figure("map: one drawing of the clusters, p99", percentile(times.cluster_ms, 0.99), "ms"),
         Figure(
             "extra: job registration requested → panel row, p99",
             percentile(times.request_panel, 0.99),
