@@ -1,7 +1,13 @@
-"""Browser tests: Debian's Chromium driven by Playwright (never a downloaded browser)."""
+"""Browser tests: Debian's Chromium driven by Playwright (never a downloaded browser).
+
+Screenshots go to ``.var/screenshots/`` (ignored by git) unless ``SCREENSHOTS_DIR``
+names another folder (relative to the project's root): ``SCREENSHOTS_DIR=docs/screenshots``
+retakes the ones the README and docs/console.md show.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -21,7 +27,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / ".var" / "screenshots"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = PROJECT_ROOT / ".var" / "screenshots"
 
 
 @pytest.fixture(scope="session")
@@ -54,10 +61,18 @@ def live_server(settings: Settings, tmp_path: Path) -> Iterator[ServerProcess]:
         yield server
 
 
+def screenshots_dir() -> Path:
+    """``SCREENSHOTS_DIR`` (relative to the project's root) or ``.var/screenshots/``."""
+    chosen = os.environ.get("SCREENSHOTS_DIR", "").strip()
+    return PROJECT_ROOT / chosen if chosen else SCREENSHOTS
+
+
 def screenshot_path(name: str) -> Path:
-    """Where a test saves a screenshot for people to look at (.var/screenshots/)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS / f"{name}.png"
+    """Where a test saves a screenshot for people to look at (see the module's
+    docstring)."""
+    folder = screenshots_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{name}.png"
 
 
 async def console_operator(browser: Browser, url: str, login: str, password: str) -> Page:
