@@ -7,7 +7,9 @@
   subscriber sees the ``offer.status`` event of the accepted offer;
 * **automatic dispatch step**: one step of a due run (claim the job and the run
   with ``SKIP LOCKED``, rank the candidates among 5,000 live providers, make the
-  offer, commit), timed in a process of its own on the same database and Redis.
+  offer, commit), timed in a process of its own on the same database and Redis,
+  set up as a node is once started (catalogue loaded, live mirror following the
+  apps' positions, the garbage collector settled as ``server.app`` does).
 
 The baseline, measured in the same run: a bare Redis ``PUBLISH`` seen by a
 subscriber (the floor of anything that crosses the bus).
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import statistics
 import tempfile
@@ -64,6 +67,7 @@ from realtime.mirror import MirrorFeed
 from realtime.store import LiveStore
 from registry.db import make_engine, make_sessionmaker
 from registry.permissions import ADMIN, ROLE_PERMISSIONS
+from server.app import GC_THRESHOLDS
 from server.dispatching import LiveReach
 from server.settings import Settings
 
@@ -285,10 +289,12 @@ async def _steps(settings: Settings, db_url: str, world: dict[str, int], port: i
     store = LiveStore(aioredis.Redis.from_url(settings.effective_redis_url), PREFIX)
     keeper = CatalogueKeeper(sessions, reload_s=3600)
     durations: list[float] = []
+    settled: tuple[int, int, int] | None = None
     try:
         async with MirrorFeed(store).running() as feed, keeper.running():
             await feed.wait_ready()
             await keeper.current()  # loaded once at start, as a node does
+            settled = _settle_collector()
             clock = ManualClock(datetime.now(UTC))
             ops = Operations(sessions, clock=clock, policy=Policy(), reach=LiveReach(store, 120.0))
             ops.candidates = CandidateFinder(
@@ -329,9 +335,22 @@ async def _steps(settings: Settings, db_url: str, world: dict[str, int], port: i
                         durations.append((time.perf_counter() - started) * 1000)
                     assert taken == 1
     finally:
+        if settled is not None:
+            gc.unfreeze()
+            gc.set_threshold(*settled)
         await store.client.aclose()
         await engine.dispose()
     return durations
+
+
+def _settle_collector() -> tuple[int, int, int]:
+    """What a node does once started (server.app): what lives on is kept out of the
+    collector's full passes, with the node's thresholds. Returns the old thresholds."""
+    old = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+    return old
 
 
 async def run(settings: Settings) -> list[Figure]:

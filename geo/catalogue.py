@@ -18,11 +18,13 @@ enter (docs/geo.md, "The catalogue").
 
 from __future__ import annotations
 
+import math
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 from geo.ranking import PriceTableRow, ScoreOptions, Scorer, Weights
+from registry.enums import Channel
 
 MAX_VIEWS = 16
 """(Service type, weight set) pairs whose sorted cells are cached at once (least
@@ -43,7 +45,9 @@ class ProviderEntry(NamedTuple):
     ``services`` maps a service type id to its price row; ``partners`` are the ids of
     the clients it is a partner of; ``working_radius_km`` is how far it goes for a
     job, measured as the search measures it, from where it counts (its fresh live
-    position, else its base); None: as far as the search looks.
+    position, else its base); None: as far as the search looks. ``channels``,
+    ``email`` and ``whatsapp`` say how an offer can reach it (the candidate list's
+    dispatch buttons).
     """
 
     provider_id: int
@@ -60,6 +64,9 @@ class ProviderEntry(NamedTuple):
     phone: str | None = None
     name: str | None = None
     working_radius_km: float | None = None
+    channels: tuple[Channel, ...] = ()
+    email: str | None = None
+    whatsapp: str | None = None
 
     def reaches(self, distance_km: float) -> bool:
         """Whether a job ``distance_km`` away is within the provider's own working
@@ -81,7 +88,15 @@ class CellView:
     constant, and at most that otherwise.
     """
 
-    __slots__ = ("_by_id", "_catalogue", "_cells", "_scorer", "_service_type_id", "price_ceiling")
+    __slots__ = (
+        "_best",
+        "_by_id",
+        "_catalogue",
+        "_cells",
+        "_scorer",
+        "_service_type_id",
+        "price_ceiling",
+    )
 
     def __init__(self, catalogue: Catalogue, service_type_id: int, scorer: Scorer) -> None:
         self._catalogue = catalogue
@@ -91,6 +106,35 @@ class CellView:
         self.price_ceiling = 1.0 if constant is None else constant
         self._cells: dict[str, tuple[list[float], list[ProviderEntry]]] = {}
         self._by_id: dict[int, tuple[ProviderEntry, float] | None] = {}
+        self._best: float | None = None
+
+    @property
+    def best_known(self) -> bool:
+        """Whether :meth:`best_base` is ready (no cell left to sort for it)."""
+        return self._best is not None
+
+    def best_base(self) -> float:
+        """At least the base of every provider in the view (``-inf`` with none): the
+        best base, or more once a provider that held it changed (a loose bound is
+        still a bound). The first call sorts every cell of the service type that is
+        not sorted yet (:meth:`prepare` does it in steps)."""
+        if self._best is None:
+            for _ in self.prepare():
+                pass
+        assert self._best is not None
+        return self._best
+
+    def prepare(self) -> Iterator[None]:
+        """Sort every cell of the service type and find :meth:`best_base`, yielding
+        every :data:`WARM_CHUNK` cells."""
+        best = -math.inf
+        for i, cell in enumerate(self._catalogue.cells_of(self._service_type_id), start=1):
+            bases = self.ranked(cell)[0]
+            if bases and bases[0] > best:
+                best = bases[0]
+            if i % WARM_CHUNK == 0:
+                yield
+        self._best = best
 
     def base(self, entry: ProviderEntry, *, partner: bool = False) -> float:
         """The best score ``entry`` could reach before distance; see the class."""
@@ -132,10 +176,16 @@ class CellView:
         return list(self._cells)
 
     def forget(self, cells: Iterable[str], provider_ids: Iterable[int]) -> None:
+        """These cells and providers changed in the catalogue: sort them again on
+        use, and raise :meth:`best_base` to their new bases."""
         for cell in cells:
             self._cells.pop(cell, None)
         for pid in provider_ids:
             self._by_id.pop(pid, None)
+            if self._best is not None:
+                entry = self._catalogue.eligible(pid, self._service_type_id)
+                if entry is not None:
+                    self._best = max(self._best, self.base(entry))
 
 
 class Catalogue:
@@ -162,6 +212,10 @@ class Catalogue:
         if entry is None or not entry.active or service_type_id not in entry.services:
             return None
         return entry
+
+    def cells_of(self, service_type_id: int) -> list[str]:
+        """The cells where active providers of the service type are based."""
+        return [cell for st, cell in self._cells if st == service_type_id]
 
     def based_in(self, service_type_id: int, cell: str) -> Sequence[ProviderEntry]:
         """The active providers serving the service type whose base is in ``cell``."""
@@ -228,6 +282,8 @@ class Catalogue:
                 mine.ranked(cell)
                 if i % WARM_CHUNK == 0:
                     yield
+            if view.best_known:  # the cells sorted just now cost nothing again
+                yield from mine.prepare()
 
     def service_types(self) -> list[int]:
         """The service types of the active providers, the most served first."""
@@ -242,12 +298,7 @@ class Catalogue:
         in an area then finds its cells sorted (~1.3 µs a provider)."""
         scorer = Scorer(weights, 1.0, options)  # the radius does not enter a base
         for service_type_id in self.service_types()[:WARM_SERVICE_TYPES]:
-            view = self.view(service_type_id, scorer)
-            cells = [cell for st, cell in self._cells if st == service_type_id]
-            for i, cell in enumerate(cells, start=1):
-                view.ranked(cell)
-                if i % WARM_CHUNK == 0:
-                    yield
+            yield from self.view(service_type_id, scorer).prepare()
 
     def view(self, service_type_id: int, scorer: Scorer) -> CellView:
         """The cached :class:`CellView` for this service type and scorer's weights."""

@@ -234,9 +234,9 @@ class ScoreOptions:
 DEFAULT_OPTIONS = ScoreOptions()
 
 
-@dataclass(frozen=True, slots=True)
-class FactorScore:
-    """One line of a breakdown: ``contribution = weight × value``."""
+class FactorScore(NamedTuple):
+    """One line of a breakdown: ``contribution = weight × value`` (a tuple: fifty
+    candidates of seven lines each are built at every search)."""
 
     name: str
     value: float

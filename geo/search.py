@@ -19,7 +19,13 @@ What makes it fast (docs/geo.md, "The catalogue" and "The live mirror"):
   first whose ``base + w_distance × (best distance value in its ring)`` cannot enter
   the top N ends the cell, before its distance is even computed. A live position in
   the cell is screened the same way before it is measured.
-* The stop rule is checked after every ring; no I/O happens until the top N is known.
+* The stop rule is checked after every ring, against the best base of the view's
+  whole network (:meth:`~geo.catalogue.CellView.best_base`) rather than a perfect
+  record: where no provider has a perfect record, the search stops as soon as the
+  distance alone settles the top N.
+* A provider based in a cell but live elsewhere costs one lookup there (it counts
+  where it is).
+* No I/O happens until the top N is known.
 * Scores are the :class:`~geo.ranking.Scorer`'s, bit for bit, computed from the
   cached base; Decimal prices only when price is weighed against a reference, and
   for the final list.
@@ -80,7 +86,10 @@ class LiveView(Protocol):
     @property
     def busy(self) -> Set[int]: ...
 
-    def position(self, provider_id: int) -> LiveFix | None: ...
+    @property
+    def positions(self) -> Mapping[int, LiveFix]:
+        """Each provider's latest position, fresh or not, by provider id."""
+        ...
 
     def in_cell(self, cell: str) -> Mapping[int, LiveFix]:
         """The providers whose latest position lies in ``cell`` (H3 hex at the
@@ -150,12 +159,21 @@ class CatalogueSearch:
             self._read_ring(k)
             k += 1
             unseen_km = self.geometry.min_distance_km(k)
-            bound = self._scorer.bound(unseen_km, PARTNERS_CEILING)
-            if self._topn.settled_below(unseen_km, bound):  # also when beyond the radius
+            if self._topn.settled_below(unseen_km, self._bound(unseen_km)):  # or beyond radius
                 return self._result(k)
 
+    def _bound(self, unseen_km: float) -> float:
+        """The best score of a non-partner at least ``unseen_km`` away: under a perfect
+        record, and under the network's best base (the score's own operations, in its
+        order: monotone, so exact)."""
+        scorer = self._scorer
+        ceiling = scorer.bound(unseen_km, PARTNERS_CEILING)
+        w = scorer.weights
+        network = (self._view.best_base() + w[0] * scorer.distance_value(unseen_km)) + w[6] * 0.0
+        return min(ceiling, network)
+
     def _fresh(self, provider_id: int) -> LiveFix | None:
-        fix = self._live.position(provider_id)
+        fix = self._live.positions.get(provider_id)
         return fix if fix is not None and fix[2] >= self.min_received_ms else None
 
     def _pin(self) -> None:
@@ -200,14 +218,17 @@ class CatalogueSearch:
         """The providers based in ``cell``, best first, with no fresh position (they
         count where their live position is), while they could still enter."""
         bases, entries = self._view.ranked(cell)
-        partners, busy, fresh = self._partners, self._live.busy, self._fresh
-        could_enter = self._topn.could_enter
+        partners, busy, position = self._partners, self._live.busy, self._live.positions.get
+        least, could_enter = self.min_received_ms, self._topn.could_enter
         for base, entry in zip(bases, entries, strict=True):
+            pid = entry.provider_id
+            fix = position(pid)
+            if (fix is not None and fix[2] >= least) or pid in partners:
+                continue  # counted where it is, or pinned
+            # Bases come best first and the bar only rises: none after can enter.
             if not could_enter(base + reach):
                 return
-            pid = entry.provider_id
-            if pid not in partners and fresh(pid) is None:
-                self._offer(entry, base, entry.lat, entry.lng, None, pid in busy, at_least)
+            self._offer(entry, base, entry.lat, entry.lng, None, pid in busy, at_least)
 
     # -- scoring --------------------------------------------------------------------
 
@@ -230,11 +251,14 @@ class CatalogueSearch:
         if self._scorer.constant_price_value is None:
             self._offer_full(entry, lat, lng, d, fix, busy, at_least_km)
             return
-        w = self._scorer.weights
+        w, topn = self._scorer.weights, self._topn
         score = (base + w[0] * self._scorer.distance_value(d)) + w[6] * (1.0 if busy else 0.0)
-        self._topn.offer(
-            score, d, entry.provider_id, _Found(entry, lat, lng, d, fix, busy), at_least_km
-        )
+        if topn.could_enter(score):
+            topn.offer(
+                score, d, entry.provider_id, _Found(entry, lat, lng, d, fix, busy), at_least_km
+            )
+        else:
+            topn.pass_over(entry.provider_id, d, at_least_km)
 
     def _offer_full(
         self,

@@ -68,6 +68,9 @@ def _providers() -> Select[*tuple[Any, ...]]:
         Provider.phone,
         Provider.name,
         Provider.working_radius_km,
+        Provider.channels,
+        Provider.email,
+        Provider.whatsapp,
     )
 
 
@@ -117,6 +120,9 @@ def _entries(
             phone=p.phone,
             name=p.name,
             working_radius_km=p.working_radius_km,
+            channels=tuple(p.channels),
+            email=p.email,
+            whatsapp=p.whatsapp,
         )
         for p in providers
     ]
@@ -294,7 +300,7 @@ def _shown(
     facts: CandidateFacts, online: Mapping[int, Connectivity], live: LiveView, now_ms: int
 ) -> CandidateFacts:
     age = facts.position_age_s
-    if age is None and (position := live.position(facts.provider_id)) is not None:
+    if age is None and (position := live.positions.get(facts.provider_id)) is not None:
         age = max(0, now_ms - position[2]) / 1000  # a stale position: how old
     reach = online.get(facts.provider_id, Connectivity.OFFLINE)
     return facts._replace(connectivity=reach, position_age_s=age)

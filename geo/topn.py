@@ -151,6 +151,13 @@ class TopN:
         if distance_km <= self._scorer.radius_km:
             self._push(score, distance_km, provider_id, item)
 
+    def pass_over(self, provider_id: int, distance_km: float, at_least_km: float) -> None:
+        """Feed one candidate that cannot enter (:meth:`could_enter` said so of its
+        score): checked and counted as :meth:`offer` would, nothing kept."""
+        self._check(provider_id, distance_km, at_least_km)
+        if distance_km <= self._scorer.radius_km:
+            self.eligible += 1
+
     def _check(self, provider_id: int, distance_km: float, at_least_km: float) -> None:
         if provider_id in self._ids:
             raise InvalidCandidateError("provider fed twice", provider_id)

@@ -25,9 +25,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from operations import dispatch, jobs, offering
+from operations import dispatch, jobs, offering, reaching
 from operations.auto_plan import Candidate, RunState, RunStatus, StepKind, plan_step
-from operations.dispatch_rules import DispatchRules
 from operations.errors import (
     ClientWeightsError,
     InvalidInputError,
@@ -41,6 +40,7 @@ from operations.runs import announce_run, finish_run, locked_run, start, start_i
 from operations.service import Operations, UnitOfWork, announce_job
 from operations.views import RunView, run_view
 from registry.enums import Channel
+from registry.points import Point
 
 log = logging.getLogger("acionar.auto_dispatch")
 
@@ -102,34 +102,33 @@ async def step(uow: UnitOfWork, job_id: int) -> int:
     if job.status not in AWAITING_PROVIDER:
         await finish_run(uow, run, RunStatus.DONE, job.status.label)
         return 1
-    rules = await offering.rules_of_job(session, job)
-    await _step(uow, job, run, rules)
+    await _step(uow, await dispatch.prepare_offering(session, job), run)
     return 1
 
 
-async def _step(uow: UnitOfWork, job: Job, run: DispatchRun, rules: DispatchRules) -> None:
+async def _step(uow: UnitOfWork, ready: dispatch.Offering, run: DispatchRun) -> None:
+    job, rules = ready.job, ready.rules
     open_offers = await offering.open_offers(uow.session, job.id)
     expiries = [o.expires_at for o in open_offers]
     radius = rules.radius_steps_km[min(run.step, len(rules.radius_steps_km) - 1)]
     found: list[Candidate] = []
+    known: dict[int, dispatch.Known] = {}
     if not expiries:
         try:
-            ranked = await dispatch.find_for_job(
-                uow, job, radius_km=radius, limit=CANDIDATES_PER_STEP
+            ranked = await reaching.find_for_job(
+                uow, job, radius_km=radius, limit=CANDIDATES_PER_STEP, places=ready.places
             )
         except (LiveUnavailableError, ClientWeightsError) as exc:
             run.next_at, run.note = uow.now + RETRY_AFTER, exc.message
             await uow.session.flush()
             return
-        found = [
-            Candidate(
-                c.ranked.facts.provider_id,
-                c.ranked.facts.partner,
-                c.ranked.facts.busy,
-                tuple(c.channels_now),
+        for c in ranked:
+            facts = c.ranked.facts
+            found.append(
+                Candidate(facts.provider_id, facts.partner, facts.busy, tuple(c.channels_now))
             )
-            for c in ranked
-        ]
+            at = None if facts.lat is None or facts.lng is None else Point(facts.lat, facts.lng)
+            known[facts.provider_id] = dispatch.Known(c.channels_now, at)
     state = RunState(run.attempts, run.step, frozenset(run.asked))
     decision = plan_step(rules, state, expiries, found)
     if decision.kind is StepKind.WAIT:
@@ -142,30 +141,35 @@ async def _step(uow: UnitOfWork, job: Job, run: DispatchRun, rules: DispatchRule
         await _give_up(uow, job, run, decision.reason)
         return
     else:
-        await _offer(uow, job, run, decision.offers, rules)
+        await _offer(uow, ready, run, decision.offers, known)
     run.updated_at = uow.now
+    announce_run(uow, run)  # before the flush: the run and every event in one write
     await uow.session.flush()
-    announce_run(uow, run)
 
 
 async def _offer(
     uow: UnitOfWork,
-    job: Job,
+    ready: dispatch.Offering,
     run: DispatchRun,
     offers: tuple[tuple[int, Channel], ...],
-    rules: DispatchRules,
+    known: dict[int, dispatch.Known],
 ) -> None:
-    made = 0
+    made, asked = 0, list(run.asked)
+    system = JobActor.system()
     for provider_id, channel in offers:
-        run.asked = [*run.asked, provider_id]
+        asked.append(provider_id)
         try:
-            await dispatch.offer_job(uow, job.id, provider_id, channel, JobActor.system())
+            await dispatch.offer_prepared(
+                uow, ready, provider_id, channel, system, known=known.get(provider_id)
+            )
         except (OfferConflictError, InvalidInputError) as exc:
-            log.info("job %d: provider %d skipped (%s)", job.id, provider_id, exc.message)
+            log.info("job %d: provider %d skipped (%s)", ready.job.id, provider_id, exc.message)
             continue
         made += 1
+    run.asked = asked  # once: one UPDATE of the run with the step's other changes
     run.attempts += made
-    run.next_at = uow.now + timedelta(seconds=rules.offer_timeout_s) if made else uow.now
+    timeout = timedelta(seconds=ready.rules.offer_timeout_s)
+    run.next_at = uow.now + timeout if made else uow.now
 
 
 async def _give_up(uow: UnitOfWork, job: Job, run: DispatchRun, reason: str) -> None:

@@ -12,10 +12,13 @@ live positions.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from geo.catalogue import ProviderEntry
 from geo.errors import GeoError
 from geo.ranking import ScoreOptions, Weights
 from geo.search import SearchQuery
@@ -67,8 +70,11 @@ class CandidateFinder:
         self.options = options
         self.fresh_s = fresh_s
 
-    async def find(self, session: AsyncSession, request: CandidateRequest) -> TopNResult:
-        """The exact top ``request.limit`` candidates.
+    async def find(
+        self, session: AsyncSession, request: CandidateRequest, *, presence: Presence | None = None
+    ) -> TopNResult:
+        """The exact top ``request.limit`` candidates; their connectivity from
+        ``presence`` when given (the caller keeps what it read), else the store's.
 
         Raises:
             NotFoundError: no such client.
@@ -93,17 +99,24 @@ class CandidateFinder:
         except TimeoutError as exc:
             raise LiveUnavailableError() from exc
         return await find_candidates(
-            catalogue, self.mirror.mirror, self.presence, query, fresh_s=self.fresh_s
+            catalogue, self.mirror.mirror, presence or self.presence, query, fresh_s=self.fresh_s
         )
+
+    async def entries(self, provider_ids: Sequence[int]) -> list[ProviderEntry]:
+        """These providers as this node's catalogue has them (those it has): their
+        channels and contacts, without a query."""
+        catalogue = await self.catalogue.current()
+        return [e for pid in provider_ids if (e := catalogue.get(pid)) is not None]
 
     async def _weights(self, session: AsyncSession, client_id: int | None) -> Weights:
         """The deployment's weights with the client's overrides applied."""
         if client_id is None:
             return self.weights
-        client = await session.get(Client, client_id)
-        if client is None:
+        stmt = select(Client.ranking_weights).where(Client.id == client_id)
+        row = (await session.execute(stmt)).first()
+        if row is None:
             raise NotFoundError("Cliente")
         try:
-            return self.weights.with_overrides(client.ranking_weights or {})
+            return self.weights.with_overrides(row.ranking_weights or {})
         except GeoError as exc:
             raise ClientWeightsError(str(exc)) from exc

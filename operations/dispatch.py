@@ -41,13 +41,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from geo.addresses.records import location_of
-from geo.topn import RankedCandidate
 from operations import jobs, offering, runs, service
-from operations.candidates import CandidateRequest
+from operations.dispatch_rules import DispatchRules
 from operations.errors import IllegalTransitionError, NotFoundError, OfferConflictError
 from operations.events import JOB_STATUS, OFFER_CREATED, OFFER_STATUS
 from operations.lifecycle import AWAITING_PROVIDER, ActorKind, JobActor, JobStatus
 from operations.models import Job, JobPlace, Offer
+from operations.offering import LIVE_CHANNELS
 from operations.offers import (
     OPEN,
     AcceptFacts,
@@ -57,6 +57,7 @@ from operations.offers import (
     judge_accept,
 )
 from operations.places import PlaceRole
+from operations.reaching import channels_now
 from operations.service import (
     Operations,
     UnitOfWork,
@@ -94,56 +95,30 @@ class AcceptResult:
 # -- offering ----------------------------------------------------------------------------
 
 
-async def channels_now(
-    uow: UnitOfWork, providers: Sequence[Provider | offering.ProviderContacts]
-) -> dict[int, list[Channel]]:
-    """Per provider, the channels an offer can take this moment: its registered
-    channels, ``app``/``web`` only while connected, ``link`` with a phone or an
-    e-mail, ``verbal`` with a phone."""
-    live: dict[int, set[Channel]] = {}
-    if uow.reach is not None and providers:
-        live = await uow.reach.live_channels([p.id for p in providers])
-    return {p.id: offering.reachable_channels(p, live.get(p.id, set())) for p in providers}
+@dataclass(frozen=True, slots=True)
+class Offering:
+    """A locked job about to be offered, with what each of its offers reads: the
+    client's dispatch rules and the job's places (automatic dispatch reads them
+    once a step, for its candidates and for every offer it makes)."""
+
+    job: Job
+    rules: DispatchRules
+    places: Sequence[JobPlace]
+
+
+async def prepare_offering(session: AsyncSession, job: Job) -> Offering:
+    """The locked ``job`` ready to be offered: its rules and places read."""
+    rules = await offering.rules_of_job(session, job)
+    return Offering(job, rules, await offering.job_places(session, job.id))
 
 
 @dataclass(frozen=True, slots=True)
-class JobCandidate:
-    """A ranked candidate for a job and the channels that reach it now."""
+class Known:
+    """What the caller read of a provider a moment ago (a candidate of the same
+    unit): the channels that reach it and where it counts."""
 
-    ranked: RankedCandidate
-    channels_now: list[Channel]
-
-
-async def find_for_job(
-    uow: UnitOfWork, job: Job, *, radius_km: float, limit: int
-) -> list[JobCandidate]:
-    """The job's candidates at its origin (its service, its client's weights, its
-    trip priced), best first, with the channels each can take now. Empty for a job
-    without an origin or a service.
-
-    Raises:
-        LiveUnavailableError, ClientWeightsError (candidate search).
-    """
-    if uow.candidates is None or job.service_type_id is None:
-        return []
-    session = uow.session
-    places = await offering.job_places(session, job.id)
-    origin = offering.place_point(places, PlaceRole.ORIGIN)
-    if origin is None:
-        return []
-    destination = offering.place_point(places, PlaceRole.DESTINATION)
-    request = CandidateRequest(
-        at=origin,
-        service_type_id=job.service_type_id,
-        client_id=job.client_id,
-        radius_km=radius_km,
-        limit=limit,
-        trip_km=offering.trip_km(origin, destination),
-    )
-    result = await uow.candidates.find(session, request)
-    ids = [c.facts.provider_id for c in result.candidates]
-    channels = await channels_now(uow, await offering.provider_contacts(session, ids))
-    return [JobCandidate(c, channels.get(c.facts.provider_id, [])) for c in result.candidates]
+    channels: Sequence[Channel]
+    at: Point | None
 
 
 async def offer_job(
@@ -166,22 +141,44 @@ async def offer_job(
             offer to it is open (``already_offered``), it is at its limit of jobs
             (``busy``, verbal).
     """
-    session = uow.session
-    job = await jobs.locked_job(session, job_id)
+    job = await jobs.locked_job(uow.session, job_id)
+    offering.check_offerable(job)
+    ready = await prepare_offering(uow.session, job)
+    return await offer_prepared(
+        uow, ready, provider_id, channel, actor, eta_minutes=eta_minutes, note=note
+    )
+
+
+async def offer_prepared(
+    uow: UnitOfWork,
+    ready: Offering,
+    provider_id: int,
+    channel: Channel,
+    actor: JobActor,
+    *,
+    known: Known | None = None,
+    eta_minutes: int | None = None,
+    note: str | None = None,
+) -> OfferView:
+    """:func:`offer_job` for a job already locked and read (:func:`prepare_offering`);
+    ``known``: the provider as the caller's candidate search saw it this moment
+    (else its channels and position are read now). Raises as :func:`offer_job`."""
+    session, job, places = uow.session, ready.job, ready.places
     offering.check_offerable(job)
     provider, price_row = await offering.check_provider(session, job, provider_id, channel)
-    reachable = (await channels_now(uow, [provider]))[provider.id]
+    if known is None:
+        reachable = (await channels_now(uow, [provider]))[provider.id]
+    else:
+        reachable = offering.reachable_channels(provider, set(known.channels) & LIVE_CHANNELS)
     if channel not in reachable:
         raise OfferConflictError(
             "channel_unavailable",
             f"{provider.name} não pode receber a oferta por {channel.value} agora.",
         )
-    rules = await offering.rules_of_job(session, job)
-    places = await offering.job_places(session, job.id)
     terms = offering.offer_terms(
         now=uow.now,
-        timeout_s=rules.offer_timeout_s,
-        provider_at=await _position(uow, provider),
+        timeout_s=ready.rules.offer_timeout_s,
+        provider_at=known.at if known and known.at else await _position(uow, provider),
         origin=offering.place_point(places, PlaceRole.ORIGIN),
         destination=offering.place_point(places, PlaceRole.DESTINATION),
         price_row=price_row,

@@ -233,21 +233,14 @@ class Contacts(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ProviderContacts:
-    """A provider's channels and contacts, read without loading the whole row."""
+    """A provider's channels and contacts, as the candidate search's catalogue has
+    them (no query for the candidate list's dispatch buttons)."""
 
     id: int
     channels: list[Channel]
     phone: str | None
     email: str | None
     whatsapp: str | None
-
-
-async def provider_contacts(session: AsyncSession, ids: list[int]) -> list[ProviderContacts]:
-    """The contacts of the providers ``ids`` (those that exist)."""
-    stmt = select(
-        Provider.id, Provider.channels, Provider.phone, Provider.email, Provider.whatsapp
-    ).where(Provider.id.in_(ids))
-    return [ProviderContacts(*row) for row in await session.execute(stmt)]
 
 
 def reachable_channels(provider: Contacts, live: Collection[Channel]) -> list[Channel]:

@@ -46,6 +46,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from geo.addresses import Place
+from geo.catalogue import ProviderEntry
+from geo.source import Presence
 from geo.topn import TopNResult
 from operations import incidents, jobs, offering, outbox, runs
 from operations.candidates import CandidateRequest
@@ -133,7 +135,13 @@ class Reach(Protocol):
 class CandidateSource(Protocol):
     """Ranked candidates for a job (:class:`operations.candidates.CandidateFinder`)."""
 
-    async def find(self, session: AsyncSession, request: CandidateRequest) -> TopNResult: ...
+    async def find(
+        self, session: AsyncSession, request: CandidateRequest, *, presence: Presence | None = None
+    ) -> TopNResult: ...
+
+    async def entries(self, provider_ids: Sequence[int]) -> list[ProviderEntry]:
+        """The providers' static facts as the search has them (channels, contacts)."""
+        ...
 
 
 class OfferLinks(Protocol):

@@ -67,6 +67,11 @@ class LiveMirror:
         """The provider's latest position, fresh or not."""
         return self._fixes.get(provider_id)
 
+    @property
+    def positions(self) -> Mapping[int, Fix]:
+        """Every provider's latest position, fresh or not (read only)."""
+        return self._fixes
+
     def in_cell(self, cell: str) -> Mapping[int, Fix]:
         """The providers whose latest position (fresh or not) lies in ``cell``."""
         return self._cells.get(cell, _NO_MEMBERS)

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from operations import auto_dispatch, dispatch, jobs, linking, offering, runs
+from operations import auto_dispatch, dispatch, jobs, linking, offering, reaching, runs
 from operations.dispatch_rules import (
     MAX_ATTEMPTS,
     MAX_BATCH_SIZE,
@@ -136,7 +136,7 @@ def _operator(ctx: Ctx, channel: Channel | None = None) -> JobActor:
 async def job_candidates(ctx: Ctx) -> JobCandidatesOut:
     q: JobCandidatesQuery = ctx.query
     job = await offering.get_job(ctx.session, ctx.path["job_id"])
-    found = await dispatch.find_for_job(ctx.uow, job, radius_km=q.radius_km, limit=q.limit)
+    found = await reaching.find_for_job(ctx.uow, job, radius_km=q.radius_km, limit=q.limit)
     return JobCandidatesOut(
         candidates=[
             JobCandidateOut(**candidate_out(c.ranked).model_dump(), channels_now=c.channels_now)

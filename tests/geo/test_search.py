@@ -42,13 +42,11 @@ class FakeLive:
         self.resolution = resolution
         self.busy = {pid for pid, p in self.providers.items() if p.busy}
         self.cells: dict[str, dict[int, LiveFix]] = {}
+        self.positions = {pid: p.live for pid, p in self.providers.items() if p.live is not None}
         for pid, p in self.providers.items():
             if p.live is not None:
                 cell = h3.latlng_to_cell(p.live[0], p.live[1], resolution)
                 self.cells.setdefault(cell, {})[pid] = p.live
-
-    def position(self, provider_id: int) -> LiveFix | None:
-        return self.providers[provider_id].live if provider_id in self.providers else None
 
     def in_cell(self, cell: str) -> Mapping[int, LiveFix]:
         return self.cells.get(cell, {})
@@ -276,6 +274,27 @@ def test_a_dense_cell_is_read_best_first_and_cut_short() -> None:
     assert result.seen < 50
 
 
+def test_a_network_without_a_perfect_record_stops_where_distance_settles_it() -> None:
+    # Every record 0.9/0.9/3: against a perfect record the search would read ~5 km
+    # more; against the network's best base it stops once the 3 nearest are certain.
+    spread = [provider(pid, pid * 0.05, pid * 37.0) for pid in range(1, 200)]
+    result = search(Catalogue(p.entry for p in spread), FakeLive(spread, 8), query(n=3)).run()
+    assert ids(result.candidates) == ids(reference(spread, query(n=3)))
+    assert result.rings <= 3
+
+
+def test_a_record_raised_after_a_search_raises_the_bound() -> None:
+    spread = [provider(pid, pid * 0.05, pid * 37.0) for pid in range(1, 200)]
+    catalogue = Catalogue(p.entry for p in spread)
+    run(catalogue, FakeLive(spread, 8), query(n=3))  # the view's best base is known
+    star = provider(150, 2.0, 150 * 37.0, on_time_rate=1.0, acceptance_rate=1.0, preference=5)
+    catalogue.replace([150], [star.entry])
+    world = [star if p.entry.provider_id == 150 else p for p in spread]
+    found = run(catalogue, FakeLive(world, 8), query(n=3))
+    assert 150 in ids(found)
+    assert ids(found) == ids(reference(world, query(n=3)))
+
+
 def test_a_live_position_outside_its_cell_is_refused() -> None:
     p = provider(1, 5.0)
     p.live = (*destination(*SE, 0.05, 0.0), NOW_MS)
@@ -328,7 +347,8 @@ def test_a_reloaded_catalogue_takes_over_the_sorted_cells() -> None:
     steps = list(new.adopt_views(old))
     assert len(steps) == len(read) // WARM_CHUNK
     view = new.view(TOW, scorer)
-    assert view.sorted_cells() == read
+    assert sorted(view.sorted_cells()) == sorted(read)
+    assert view.best_known
     assert view.ranked(read[0]) == old.view(TOW, scorer).ranked(read[0])
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from geo.ranking import ScoreOptions, Weights
 from geo.source import CatalogueKeeper
-from operations import auto_dispatch, dispatch
+from operations import auto_dispatch, dispatch, reaching
 from operations.auto_plan import Candidate, RunState, RunStatus, StepKind, plan_step
 from operations.candidates import CandidateFinder
 from operations.dispatch_rules import DispatchRules
@@ -251,3 +251,32 @@ async def test_the_operator_stops_a_run(
     assert view is not None and view.status is RunStatus.STOPPED
     assert await auto_dispatch.take_due_steps(ops) == 0
     assert await _offers(db, job_id) == []
+
+
+async def test_the_candidate_list_shows_presence_and_channels_and_follows_edits(
+    db: Sessions, live: tuple[LiveStore, CandidateFinder]
+) -> None:
+    store, finder = live
+    world = await make_world(db)
+    online, offline = await _fleet(db, world, store, [1.0, 2.0])
+    await store.release(offline, f"c{offline}")
+    ops, _ = _ops(db, store, finder)
+    job_id = await open_job(ops, world)
+
+    async def listed() -> dict[int, tuple[str, list[Channel]]]:
+        async with ops.unit() as uow:
+            job = await uow.session.get(Job, job_id)
+            assert job is not None
+            found = await reaching.find_for_job(uow, job, radius_km=5, limit=5)
+        return {
+            c.ranked.facts.provider_id: (c.ranked.facts.connectivity.value, c.channels_now)
+            for c in found
+        }
+
+    assert await listed() == {online: ("app", [Channel.APP]), offline: ("offline", [])}
+    async with db() as session, session.begin():
+        provider = await session.get(m.Provider, offline)
+        assert provider is not None
+        provider.channels = [Channel.APP, Channel.LINK]
+    finder.catalogue.invalidate([offline])  # as the registry's commit hook does
+    assert (await listed())[offline] == ("offline", [Channel.LINK])
