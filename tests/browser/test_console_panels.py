@@ -167,7 +167,8 @@ async def test_a_row_dispatches_and_alerts_sound_unless_muted(
         await expect(late_row.locator(".badge.late")).to_have_text("atrasado")
         await _cells(late_row, LATE_BG)
         await _sounded(page, 1)  # the sign-in's click made the sound possible
-        assert await page.evaluate("() => window.acionar.alerts.audio.state") == "running"
+        running = "() => window.acionar.alerts.audio.state === 'running'"
+        await page.wait_for_function(running, timeout=unit(LIVE_MS))
 
         await page.click("#mute")
         await expect(page.locator("#mute")).to_have_attribute("aria-pressed", "true")
@@ -273,7 +274,7 @@ async def test_the_map_clusters_providers_and_draws_the_tow_s_destination(
     (job_id,) = await _jobs(live_server.url, world, 1)
     page = await console_operator(browser, live_server.url + "/console", "admin", PASSWORD)
     try:
-        await expect(page.locator("#waiting")).to_be_visible()
+        await expect(page.locator(f"#waiting tr[data-job='{job_id}']")).to_be_visible()
         await page.click("#menu >> text=Mapa")
         await page.wait_for_function(
             f"() => window.acionar.state.page.map?.clusterLayer.clusters.length > 0 "
