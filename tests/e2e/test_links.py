@@ -135,9 +135,8 @@ async def test_a_provider_takes_and_runs_a_job_by_link(
     assert report.status_code == 401
 
 
-async def test_a_link_to_a_withdrawn_offer_changes_nothing(
-    server: ServerProcess, db: Sessions, http: httpx.AsyncClient
-) -> None:
+async def _delivered_link_offer(db: Sessions, http: httpx.AsyncClient) -> tuple[int, int, str]:
+    """A job offered by link to its one provider, the link delivered: (job, offer, token)."""
     world = await dispatch_world(db, 1, channels=(Channel.LINK,))
     [pid] = world["p"]
     await login(http)
@@ -151,6 +150,13 @@ async def test_a_link_to_a_withdrawn_offer_changes_nothing(
         if (await _offer(db, offer_id)).status is OfferStatus.DELIVERED:
             break
         await asyncio.sleep(0.05)
+    return job_id, offer_id, token
+
+
+async def test_a_link_to_a_withdrawn_offer_changes_nothing(
+    server: ServerProcess, db: Sessions, http: httpx.AsyncClient
+) -> None:
+    job_id, offer_id, token = await _delivered_link_offer(db, http)
     withdrawn = await http.post(f"/api/v1/offers/{offer_id}/withdraw")
     assert withdrawn.status_code == 200, withdrawn.text
     page = await http.get(f"/l/o/{token}")
@@ -168,19 +174,7 @@ async def test_digits_of_other_scripts_get_a_clear_page_and_change_nothing(
     server: ServerProcess, db: Sessions, http: httpx.AsyncClient
 ) -> None:
     """``'²'.isdigit()`` is True but ``int('²')`` fails: the form was a 500 (issue 12)."""
-    world = await dispatch_world(db, 1, channels=(Channel.LINK,))
-    [pid] = world["p"]
-    await login(http)
-    job_id = await new_job(http, world)
-    made = await http.post(
-        f"/api/v1/jobs/{job_id}/offers", json={"provider_id": pid, "channel": "link"}
-    )
-    offer_id = made.json()["id"]
-    token = await _sent_link(db, offer_id)
-    for _ in range(50):
-        if (await _offer(db, offer_id)).status is OfferStatus.DELIVERED:
-            break
-        await asyncio.sleep(0.05)
+    job_id, offer_id, token = await _delivered_link_offer(db, http)
     for action, form, title in (
         ("accept", {"eta_min": "²"}, "Previsão inválida"),
         ("accept", {"eta_min": "²⁵"}, "Previsão inválida"),
