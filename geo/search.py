@@ -221,13 +221,15 @@ class CatalogueSearch:
         partners, busy, position = self._partners, self._live.busy, self._live.positions.get
         least, could_enter = self.min_received_ms, self._topn.could_enter
         for base, entry in zip(bases, entries, strict=True):
+            # Bases come best first and the bar only rises: none after can enter (a
+            # provider counted elsewhere included, so the test comes first: a cell
+            # whose providers all stream is not walked to its end).
+            if not could_enter(base + reach):
+                return
             pid = entry.provider_id
             fix = position(pid)
             if (fix is not None and fix[2] >= least) or pid in partners:
                 continue  # counted where it is, or pinned
-            # Bases come best first and the bar only rises: none after can enter.
-            if not could_enter(base + reach):
-                return
             self._offer(entry, base, entry.lat, entry.lng, None, pid in busy, at_least)
 
     # -- scoring --------------------------------------------------------------------

@@ -7,8 +7,9 @@ when an operator starts it on a job. Its progress (attempts, radius step, the
 providers asked) and its timer (``next_at``) are a row of ``dispatch_runs``.
 
 Every node runs :func:`take_due_steps` on a short timer. It reads the runs that are
-due, and for each, in its own unit of work, locks **the job, then the run** (the
-lock order of every writer here), each ``FOR UPDATE SKIP LOCKED``: a run another
+due, and for each, in its own unit of work, locks **the job and the run** (every
+other writer takes the job first, then the run) in one ``FOR UPDATE SKIP LOCKED``,
+which never waits: a run another
 node is stepping is skipped, so no step fires twice; a node killed mid-step rolls
 its transaction back and the run stays due for the next node. A step
 (:func:`operations.auto_plan.plan_step`) waits for open offers, offers the job to
@@ -21,6 +22,7 @@ cancelled the run is done (:func:`settle`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -40,6 +42,7 @@ from operations.runs import announce_run, finish_run, locked_run, start, start_i
 from operations.service import Operations, UnitOfWork, announce_job
 from operations.views import RunView, run_view
 from registry.enums import Channel
+from registry.models import Client
 from registry.points import Point
 
 log = logging.getLogger("acionar.auto_dispatch")
@@ -87,12 +90,23 @@ async def step(uow: UnitOfWork, job_id: int) -> int:
     """One step of the job's run, if it is due and no other node holds it (1), else
     nothing (0)."""
     session = uow.session
-    stmt = select(Job).where(Job.id == job_id).with_for_update(skip_locked=True)
-    job = (await session.execute(stmt)).scalar_one_or_none()
-    if job is None:
+    # The job and its run in one statement: FOR UPDATE locks the joined rows of both
+    # tables; SKIP LOCKED never waits (no lock order to keep), the pair is skipped
+    # when either row is held.
+    # The client's ranking weights come along (not locked), for the candidate search.
+    weights = select(Client.ranking_weights).where(Client.id == Job.client_id)
+    stmt = (
+        select(Job, DispatchRun, weights.scalar_subquery())
+        .join(DispatchRun, DispatchRun.job_id == Job.id)
+        .where(Job.id == job_id)
+        .with_for_update(of=(Job, DispatchRun), skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    row = (await session.execute(stmt)).one_or_none()
+    if row is None:
         return 0
-    run = await locked_run(session, job_id, skip_locked=True)
-    if run is None or run.status is not RunStatus.ACTIVE or run.next_at > uow.now:
+    job, run, client_weights = row
+    if run.status is not RunStatus.ACTIVE or run.next_at > uow.now:
         return 0
     if job.status is JobStatus.SCHEDULED:
         moved = await jobs.move_locked(
@@ -102,11 +116,13 @@ async def step(uow: UnitOfWork, job_id: int) -> int:
     if job.status not in AWAITING_PROVIDER:
         await finish_run(uow, run, RunStatus.DONE, job.status.label)
         return 1
-    await _step(uow, await dispatch.prepare_offering(session, job), run)
+    await _step(uow, await dispatch.prepare_offering(session, job), run, client_weights or {})
     return 1
 
 
-async def _step(uow: UnitOfWork, ready: dispatch.Offering, run: DispatchRun) -> None:
+async def _step(
+    uow: UnitOfWork, ready: dispatch.Offering, run: DispatchRun, client_weights: Mapping[str, float]
+) -> None:
     job, rules = ready.job, ready.rules
     open_offers = await offering.open_offers(uow.session, job.id)
     expiries = [o.expires_at for o in open_offers]
@@ -116,7 +132,12 @@ async def _step(uow: UnitOfWork, ready: dispatch.Offering, run: DispatchRun) -> 
     if not expiries:
         try:
             ranked = await reaching.find_for_job(
-                uow, job, radius_km=radius, limit=CANDIDATES_PER_STEP, places=ready.places
+                uow,
+                job,
+                radius_km=radius,
+                limit=CANDIDATES_PER_STEP,
+                places=ready.places,
+                client_weights=client_weights,
             )
         except (LiveUnavailableError, ClientWeightsError) as exc:
             run.next_at, run.note = uow.now + RETRY_AFTER, exc.message

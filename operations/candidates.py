@@ -12,7 +12,7 @@ live positions.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -40,6 +40,8 @@ class CandidateRequest:
 
     Attributes:
         trip_km: the job's own distance (a tow's origin to destination), priced.
+        client_weights: the client's ranking weights (``{}`` for none) when the
+            caller has read them; else they are read with the search.
     """
 
     at: Point
@@ -48,6 +50,7 @@ class CandidateRequest:
     radius_km: float = 20.0
     limit: int = 20
     trip_km: float = 0.0
+    client_weights: Mapping[str, float] | None = None
 
 
 class CandidateFinder:
@@ -88,7 +91,7 @@ class CandidateFinder:
             client_id=request.client_id,
             radius_km=request.radius_km,
             n=request.limit,
-            weights=await self._weights(session, request.client_id),
+            weights=await self._weights(session, request),
             options=self.options,
             trip_km=request.trip_km,
         )
@@ -108,15 +111,18 @@ class CandidateFinder:
         catalogue = await self.catalogue.current()
         return [e for pid in provider_ids if (e := catalogue.get(pid)) is not None]
 
-    async def _weights(self, session: AsyncSession, client_id: int | None) -> Weights:
+    async def _weights(self, session: AsyncSession, request: CandidateRequest) -> Weights:
         """The deployment's weights with the client's overrides applied."""
-        if client_id is None:
+        overrides = request.client_weights
+        if request.client_id is None:
             return self.weights
-        stmt = select(Client.ranking_weights).where(Client.id == client_id)
-        row = (await session.execute(stmt)).first()
-        if row is None:
-            raise NotFoundError("Cliente")
+        if overrides is None:
+            stmt = select(Client.ranking_weights).where(Client.id == request.client_id)
+            row = (await session.execute(stmt)).first()
+            if row is None:
+                raise NotFoundError("Cliente")
+            overrides = row.ranking_weights or {}
         try:
-            return self.weights.with_overrides(row.ranking_weights or {})
+            return self.weights.with_overrides(overrides)
         except GeoError as exc:
             raise ClientWeightsError(str(exc)) from exc

@@ -78,10 +78,12 @@ async def find_for_job(
     radius_km: float,
     limit: int,
     places: Sequence[JobPlace] | None = None,
+    client_weights: Mapping[str, float] | None = None,
 ) -> list[JobCandidate]:
     """The job's candidates at its origin (its service, its client's weights, its
     trip priced), best first, with the channels each can take now. Empty for a job
-    without an origin or a service. ``places``: the job's, when the caller has them.
+    without an origin or a service. ``places``: the job's, and ``client_weights``:
+    its client's ranking weights (``{}`` for none), when the caller has read them.
 
     Raises:
         LiveUnavailableError, ClientWeightsError (candidate search).
@@ -102,6 +104,7 @@ async def find_for_job(
         radius_km=radius_km,
         limit=limit,
         trip_km=offering.trip_km(origin, destination),
+        client_weights=client_weights,
     )
     seen = None if uow.reach is None else _ReachRead(uow.reach)
     result = await uow.candidates.find(session, request, presence=seen)

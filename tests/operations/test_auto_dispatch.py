@@ -238,6 +238,35 @@ async def test_two_nodes_stepping_at_once_take_each_step_once(
         assert (await _run(db, job_id)).attempts == 1
 
 
+async def test_a_step_ranks_with_the_clients_weights_as_they_are_at_that_step(
+    db: Sessions, live: tuple[LiveStore, CandidateFinder]
+) -> None:
+    """The step reads the client's weights with its locks: weights that cannot be
+    used hold the run (with the reason) and retry; mended, the next step offers."""
+    store, finder = live
+    world = await make_world(db)
+    [nearest] = await _fleet(db, world, store, [1.0])
+    ops, clock = _ops(db, store, finder)
+    async with db() as session, session.begin():
+        client = await session.get(m.Client, world.client)
+        assert client is not None
+        client.ranking_weights = {"no_such_factor": 10}  # as an old release could leave
+    job_id = await open_job(ops, world)
+    assert await auto_dispatch.take_due_steps(ops) == 1
+    run = await _run(db, job_id)
+    assert await _offers(db, job_id) == [] and run.attempts == 0
+    assert run.note and "no_such_factor" in run.note
+    assert run.next_at == clock.now() + auto_dispatch.RETRY_AFTER
+    async with db() as session, session.begin():
+        client = await session.get(m.Client, world.client)
+        assert client is not None
+        client.ranking_weights = {"distance": 100}
+    clock.advance(auto_dispatch.RETRY_AFTER)
+    assert await auto_dispatch.take_due_steps(ops) == 1
+    [offer] = await _offers(db, job_id)
+    assert offer.provider_id == nearest and (await _run(db, job_id)).attempts == 1
+
+
 async def test_the_operator_stops_a_run(
     db: Sessions, live: tuple[LiveStore, CandidateFinder]
 ) -> None:
