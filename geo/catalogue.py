@@ -29,7 +29,8 @@ from registry.enums import Channel
 MAX_VIEWS = 16
 """(Service type, weight set) pairs whose sorted cells are cached at once (least
 recently used dropped). Each costs up to ~40 bytes a provider of its service type
-once every cell was sorted."""
+once every cell was sorted, and up to ~16 more for the cells searches read
+(:meth:`CellView.unstreamed`)."""
 WARM_SERVICE_TYPES = 8
 """Service types (the most served first) whose every cell :meth:`Catalogue.warm`
 sorts ahead for a weight set; the others, and other weight sets, sort on first use."""
@@ -77,6 +78,20 @@ class ProviderEntry(NamedTuple):
 
 _ViewKey = tuple[int, tuple[float, ...], float, float, float]
 
+_NEVER_MS = 2**62
+"""Later than any received time: a cell with nobody left out is kept until its
+providers change."""
+
+
+class _Unstreamed(NamedTuple):
+    """A cell's based providers without a fresh position, as of one search."""
+
+    ranked: tuple[list[float], list[ProviderEntry]]
+    positions: Mapping[int, tuple[float, float, int]]
+    fresh_until_ms: int
+    bases: list[float]
+    entries: list[ProviderEntry]
+
 
 class CellView:
     """One service type's providers per cell, best possible score first, under one
@@ -95,6 +110,7 @@ class CellView:
         "_cells",
         "_scorer",
         "_service_type_id",
+        "_unstreamed",
         "price_ceiling",
     )
 
@@ -107,6 +123,7 @@ class CellView:
         self._cells: dict[str, tuple[list[float], list[ProviderEntry]]] = {}
         self._by_id: dict[int, tuple[ProviderEntry, float] | None] = {}
         self._best: float | None = None
+        self._unstreamed: dict[str, _Unstreamed] = {}
 
     @property
     def best_known(self) -> bool:
@@ -163,6 +180,40 @@ class CellView:
             self._cells[cell] = cached
         return cached
 
+    def unstreamed(
+        self, cell: str, positions: Mapping[int, tuple[float, float, int]], least_ms: int
+    ) -> tuple[list[float], list[ProviderEntry]]:
+        """:meth:`ranked` without the providers whose position in ``positions`` was
+        received at ``least_ms`` or later (they count where they are, not at their
+        base), best base first.
+
+        Kept per cell for later searches over the same ``positions`` (a live view's
+        own mapping, whose received times never go back): it holds while every
+        provider left out is still fresh, that is until ``least_ms`` passes the
+        oldest of their received times. A cell whose trucks all stream elsewhere
+        (a yard) is then not walked at each search."""
+        ranked = self.ranked(cell)
+        kept = self._unstreamed.get(cell)
+        if (
+            kept is not None
+            and kept.ranked is ranked
+            and kept.positions is positions
+            and least_ms <= kept.fresh_until_ms
+        ):
+            return kept.bases, kept.entries
+        bases: list[float] = []
+        entries: list[ProviderEntry] = []
+        oldest_left_out = _NEVER_MS
+        for base, entry in zip(*ranked, strict=True):
+            fix = positions.get(entry.provider_id)
+            if fix is not None and fix[2] >= least_ms:
+                oldest_left_out = min(oldest_left_out, fix[2])
+            else:
+                bases.append(base)
+                entries.append(entry)
+        self._unstreamed[cell] = _Unstreamed(ranked, positions, oldest_left_out, bases, entries)
+        return bases, entries
+
     @property
     def scorer(self) -> Scorer:
         return self._scorer
@@ -180,6 +231,7 @@ class CellView:
         use, and raise :meth:`best_base` to their new bases."""
         for cell in cells:
             self._cells.pop(cell, None)
+            self._unstreamed.pop(cell, None)
         for pid in provider_ids:
             self._by_id.pop(pid, None)
             if self._best is not None:

@@ -88,7 +88,9 @@ class LiveView(Protocol):
 
     @property
     def positions(self) -> Mapping[int, LiveFix]:
-        """Each provider's latest position, fresh or not, by provider id."""
+        """Each provider's latest position, fresh or not, by provider id: the same
+        mapping at every read, in which a provider's received time never goes back
+        (the catalogue keeps, per cell, who streams elsewhere on that promise)."""
         ...
 
     def in_cell(self, cell: str) -> Mapping[int, LiveFix]:
@@ -217,17 +219,17 @@ class CatalogueSearch:
     def _read_based(self, cell: str, reach: float, at_least: float) -> None:
         """The providers based in ``cell``, best first, with no fresh position (they
         count where their live position is), while they could still enter."""
-        bases, entries = self._view.ranked(cell)
-        partners, busy, position = self._partners, self._live.busy, self._live.positions.get
-        least, could_enter = self.min_received_ms, self._topn.could_enter
+        least = self.min_received_ms
+        positions = self._live.positions
+        bases, entries = self._view.unstreamed(cell, positions, least)
+        partners, busy, position = self._partners, self._live.busy, positions.get
+        could_enter = self._topn.could_enter
         for base, entry in zip(bases, entries, strict=True):
-            # Bases come best first and the bar only rises: none after can enter (a
-            # provider counted elsewhere included, so the test comes first: a cell
-            # whose providers all stream is not walked to its end).
+            # Bases come best first and the bar only rises: none after can enter.
             if not could_enter(base + reach):
                 return
             pid = entry.provider_id
-            fix = position(pid)
+            fix = position(pid)  # a position may have come since the view was kept
             if (fix is not None and fix[2] >= least) or pid in partners:
                 continue  # counted where it is, or pinned
             self._offer(entry, base, entry.lat, entry.lng, None, pid in busy, at_least)

@@ -4,11 +4,11 @@ Candidate search reads live state for hundreds of cells per query; reading them 
 Redis cost more than the search itself (docs/geo.md, "The live mirror"). So each
 node keeps a copy in memory, fed by Redis:
 
-* :class:`LiveMirror` (pure): provider id → latest position (lat, lng, received ms)
-  and its H3 cell, the providers per cell, the busy set. It applies the messages the
-  live store publishes (:mod:`realtime.store`, channel ``<prefix>live``) in the order
-  Redis published them: every write of positions and every busy change, from any
-  node.
+* :class:`LiveMirror` (pure): provider id → latest position (lat, lng, received ms,
+  which never goes back) and its H3 cell, the providers per cell, the busy set. It
+  applies the messages the live store publishes (:mod:`realtime.store`, channel
+  ``<prefix>live``) in the order Redis published them: every write of positions and
+  every busy change, from any node.
 * :class:`MirrorFeed` (async edge): subscribes, then loads a snapshot of the store
   (so nothing written in between is lost: the messages received meanwhile are
   applied after it, and each provider ends with its last one), then applies the
@@ -80,7 +80,14 @@ class LiveMirror:
         return provider_id in self.busy
 
     def put(self, provider_id: int, cell: str, fix: Fix) -> None:
-        """The provider's latest position is ``fix``, in ``cell`` (H3 hex)."""
+        """The provider's latest position is ``fix``, in ``cell`` (H3 hex).
+
+        Its received time never goes back (a later report stamped earlier by a node
+        whose clock is behind keeps the stamp it follows): candidate search keeps
+        who streams per cell on that promise (:class:`geo.search.LiveView`)."""
+        held = self._fixes.get(provider_id)
+        if held is not None and fix[2] < held[2]:
+            fix = (fix[0], fix[1], held[2])
         old = self._cell_of.get(provider_id)
         if old != cell:
             if old is not None:

@@ -246,6 +246,35 @@ def test_a_fresh_live_position_counts_and_a_stale_one_does_not() -> None:
     assert found[1].facts.distance_km == pytest.approx(1.0)
 
 
+def test_a_yard_streaming_elsewhere_is_kept_until_one_of_its_trucks_goes_quiet() -> None:
+    """A cell's based providers that stream elsewhere are kept out of later searches
+    over the same live view while they stay fresh; one that stops streaming counts
+    at its base again as soon as its last position is too old."""
+    yard = [provider(pid, 1.0, 90.0) for pid in range(1, 31)]
+    for i, truck in enumerate(yard):  # all streaming from 12 km away (out of a 5 km radius)
+        truck.live = (*destination(*SE, 12.0, 10.0 * i), NOW_MS - 1_000)
+    quiet = yard[0]
+    quiet.live = (*destination(*SE, 12.0, 0.0), NOW_MS - FRESH_MS + 30_000)  # fresh 30 s more
+    catalogue, live = Catalogue(p.entry for p in yard), FakeLive(yard, 8)
+    q = query(radius_km=5.0)
+
+    def at(now_ms: int) -> tuple[RankedCandidate, ...]:
+        return (
+            CatalogueSearch(catalogue, live, q, now_ms=now_ms, fresh_ms=FRESH_MS, resolution=8)
+            .run()
+            .candidates
+        )
+
+    assert at(NOW_MS) == ()
+    view = catalogue.view(TOW, search(catalogue, live, q)._topn.scorer)
+    cell, least = yard[0].entry.cell, NOW_MS - FRESH_MS + 1
+    kept = view.unstreamed(cell, live.positions, least)
+    assert kept == ([], []) and view.unstreamed(cell, live.positions, least)[1] is kept[1]
+    assert at(NOW_MS + 29_000) == ()
+    assert ids(at(NOW_MS + 31_000)) == [quiet.entry.provider_id]
+    assert at(NOW_MS + 31_000)[0].facts.distance_km == pytest.approx(1.0)
+
+
 def test_blocked_and_other_services_are_not_candidates() -> None:
     blocked = provider(1, 1.0, active=False)
     taxi = provider(2, 1.0, 90.0, services={TAXI: ROW})

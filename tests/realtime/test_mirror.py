@@ -29,6 +29,18 @@ def test_a_provider_is_in_the_cell_of_its_latest_position_only() -> None:
     assert len(mirror) == 2
 
 
+def test_a_received_time_never_goes_back() -> None:
+    """A later report stamped earlier (another node's clock behind) moves the
+    provider but keeps the later stamp: candidate search relies on it."""
+    mirror = LiveMirror()
+    mirror.put(1, A, (-23.5, -46.6, 1_000))
+    mirror.put(1, B, (-23.6, -46.7, 990))
+    assert mirror.position(1) == (-23.6, -46.7, 1_000)
+    assert mirror.in_cell(B) == {1: (-23.6, -46.7, 1_000)} and mirror.in_cell(A) == {}
+    mirror.put(1, B, (-23.6, -46.7, 1_010))
+    assert mirror.position(1) == (-23.6, -46.7, 1_010)
+
+
 def test_position_lines_as_the_store_writes_them_are_read() -> None:
     mirror = LiveMirror()
     fix = PositionFix(-23.5, -46.6, 5.0, 1_700_000_000_000, None, 90.0)
@@ -76,10 +88,10 @@ def test_an_unreadable_message_is_refused(message: bytes) -> None:
 def test_the_cells_always_agree_with_the_latest_positions(
     writes: list[tuple[int, str, int]],
 ) -> None:
-    mirror, latest = LiveMirror(), {}
+    mirror, latest = LiveMirror(), dict[int, tuple[str, int]]()
     for pid, cell, received in writes:
         mirror.put(pid, cell, (0.0, 0.0, received))
-        latest[pid] = (cell, received)
+        latest[pid] = (cell, max(received, latest.get(pid, (cell, received))[1]))
     for cell in (A, B):
         expected = {pid: (0.0, 0.0, r) for pid, (c, r) in latest.items() if c == cell}
         assert mirror.in_cell(cell) == expected
