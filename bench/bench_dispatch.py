@@ -9,7 +9,9 @@
   with ``SKIP LOCKED``, rank the candidates among 5,000 live providers, make the
   offer, commit), timed in a process of its own on the same database and Redis,
   set up as a node is once started (catalogue loaded, live mirror following the
-  apps' positions, the garbage collector settled as ``server.app`` does).
+  apps' positions, the garbage collector settled as ``server.app`` does), each at a
+  random point of the default timer period after its job was registered, as a
+  node's timer takes it.
 
 The baseline, measured in the same run: a bare Redis ``PUBLISH`` seen by a
 subscriber (the floor of anything that crosses the bus).
@@ -27,6 +29,7 @@ import asyncio
 import contextlib
 import gc
 import os
+import random
 import statistics
 import tempfile
 import time
@@ -85,6 +88,9 @@ connection (asyncpg's statement cache), which a running node has done long ago."
 STEPS = 40 if QUICK else 150
 WARM_STEPS = 5
 """Steps not timed (first compilations of the statements, as any node's first)."""
+STEP_POLL_S = Settings().auto_dispatch_poll_s
+"""A step is taken at a random point of this period after its job's registration,
+as a node's automatic dispatch timer (``AUTO_DISPATCH_POLL_S``) takes it."""
 PASSWORD = "bench-dispatch"
 SERVER_ENV = {"OUTBOX_POLL_S": "1.0", "AUTO_DISPATCH_POLL_S": "3600", "DB_POOL_SIZE": "20"}
 
@@ -289,6 +295,7 @@ async def _steps(settings: Settings, db_url: str, world: dict[str, int], port: i
     store = LiveStore(aioredis.Redis.from_url(settings.effective_redis_url), PREFIX)
     keeper = CatalogueKeeper(sessions, reload_s=3600)
     durations: list[float] = []
+    pacing = random.Random(STEPS)
     settled: tuple[int, int, int] | None = None
     try:
         async with MirrorFeed(store).running() as feed, keeper.running():
@@ -327,6 +334,10 @@ async def _steps(settings: Settings, db_url: str, world: dict[str, int], port: i
                             },
                         },
                     )
+                    # A node's timer takes the step at some point of its poll period
+                    # after the registration, not in the instant the server is still
+                    # relaying the registration's events.
+                    await asyncio.sleep(pacing.uniform(0.0, STEP_POLL_S))
                     clock.set(datetime.now(UTC) + timedelta(seconds=1))
                     started = time.perf_counter()
                     async with ops.unit() as uow:
