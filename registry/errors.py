@@ -14,8 +14,8 @@
     └── ProviderBlocked           a blocked provider's user signs in (pt-BR message)
 
 The server maps them to API errors: ``ValidationError`` to 422 with the field,
-``NotFound`` to 404, ``Conflict`` to 409 (``in_use`` for ``InUse``); any other, such
-as ``ProviderBlocked``, to 400 with its message.
+``NotFound`` to 404, ``Conflict`` to 409 (``in_use`` for ``InUse``),
+``ProviderBlocked`` to 403 (``provider_blocked``); any other to 400 with its message.
 """
 
 from __future__ import annotations

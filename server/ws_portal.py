@@ -52,7 +52,6 @@ from realtime.protocol import (
 from realtime.ratelimit import TokenBucket
 from registry.enums import Channel, UserKind
 from registry.models import Provider, RefusalReason
-from registry.users import provider_blocked
 from server.api.auth import authenticate
 from server.api.principal import AuthVia, Principal
 
@@ -166,7 +165,7 @@ async def _principal(websocket: WebSocket) -> Principal | int:
             or found.provider_id is None
         ):
             return CLOSE_UNAUTHORISED
-        if await provider_blocked(session, found.provider_id):
+        if found.provider_blocked:
             return CLOSE_BLOCKED
     return found
 

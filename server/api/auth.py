@@ -7,6 +7,11 @@
   made with the cookie must send the CSRF token in ``X-CSRF-Token``.
 * API clients: ``Authorization: Bearer <token>``, tokens issued by
   ``POST /api/v1/auth/tokens``; only their SHA-256 is stored.
+
+Neither works for an inactive user. A provider's user while the provider is blocked
+is signed in with ``provider_blocked`` set: the API refuses it (403
+``provider_blocked``), the portal socket closes with 4006; its sessions and tokens
+work again if the provider is unblocked before they expire.
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection, Request
 
 from registry.db import utcnow
-from registry.enums import TokenKind
-from registry.models import ApiToken, Role, User, UserSession
+from registry.enums import ProviderStatus, TokenKind
+from registry.models import ApiToken, Provider, Role, User, UserSession
 from server.api.principal import AuthVia, Principal
 from server.settings import Settings
 
@@ -39,8 +44,11 @@ def new_secret() -> str:
     return secrets.token_urlsafe(TOKEN_BYTES)
 
 
-def principal_of(user: User, role: Role, via: AuthVia, **extra: str | None) -> Principal:
-    """The principal of a signed-in user."""
+def principal_of(
+    user: User, role: Role, via: AuthVia, *, provider_blocked: bool = False, **extra: str | None
+) -> Principal:
+    """The principal of a signed-in user (``provider_blocked``: the user's provider is
+    blocked now)."""
     return Principal(
         user_id=user.id,
         login=user.login,
@@ -51,6 +59,7 @@ def principal_of(user: User, role: Role, via: AuthVia, **extra: str | None) -> P
         client_id=user.client_id,
         provider_id=user.provider_id,
         via=via,
+        provider_blocked=provider_blocked,
         **extra,
     )
 
@@ -64,20 +73,26 @@ async def _from_cookie(session: AsyncSession, cookie: str, settings: Settings) -
     now = utcnow()
     row = (
         await session.execute(
-            select(UserSession, User, Role)
+            select(UserSession, User, Role, Provider.status)
             .join(User, User.id == UserSession.user_id)
             .join(Role, Role.id == User.role_id)
+            .outerjoin(Provider, Provider.id == User.provider_id)
             .where(UserSession.id_hash == digest(cookie), UserSession.expires_at > now)
         )
     ).first()
     if row is None or not row.User.active:
         return None
-    web, user, role = row
+    web, user, role, status = row
     if now - web.last_seen_at > TOUCH_INTERVAL:
         web.last_seen_at = now
         web.expires_at = _session_expiry(web.created_at, now, settings)
     return principal_of(
-        user, role, AuthVia.SESSION, csrf_token=web.csrf_token, session_hash=web.id_hash
+        user,
+        role,
+        AuthVia.SESSION,
+        csrf_token=web.csrf_token,
+        session_hash=web.id_hash,
+        provider_blocked=status is ProviderStatus.BLOCKED,
     )
 
 
@@ -85,9 +100,10 @@ async def _from_bearer(session: AsyncSession, token: str) -> Principal | None:
     now = utcnow()
     row = (
         await session.execute(
-            select(ApiToken, User, Role)
+            select(ApiToken, User, Role, Provider.status)
             .join(User, User.id == ApiToken.user_id)
             .join(Role, Role.id == User.role_id)
+            .outerjoin(Provider, Provider.id == User.provider_id)
             .where(
                 ApiToken.token_hash == digest(token),
                 ApiToken.kind == TokenKind.API,
@@ -97,12 +113,14 @@ async def _from_bearer(session: AsyncSession, token: str) -> Principal | None:
     ).first()
     if row is None or not row.User.active:
         return None
-    api_token, user, role = row
+    api_token, user, role, status = row
     if api_token.expires_at is not None and api_token.expires_at <= now:
         return None
     if api_token.last_used_at is None or now - api_token.last_used_at > TOUCH_INTERVAL:
         api_token.last_used_at = now
-    return principal_of(user, role, AuthVia.TOKEN)
+    return principal_of(
+        user, role, AuthVia.TOKEN, provider_blocked=status is ProviderStatus.BLOCKED
+    )
 
 
 async def authenticate(

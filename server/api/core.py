@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from operations.service import AfterCommit, UnitOfWork, run_after_commit
 from registry.audit import Actor
+from registry.errors import ProviderBlocked
 from registry.permissions import Permission
 from server.api import auth
 from server.api.errors import (
@@ -143,6 +144,8 @@ def _authorised(op: Operation, principal: Principal | None) -> None:
         return
     if principal is None:
         raise unauthorized()
+    if principal.provider_blocked:
+        raise ApiError(403, "provider_blocked", str(ProviderBlocked()))
     if op.access is Access.USER or op.permission is None:
         return
     if principal.can(op.permission):

@@ -39,7 +39,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from geo.addresses.errors import AddressError, GeocoderUnavailableError, InvalidAddressError
 from operations import errors as ops
 from registry.db import Base
-from registry.errors import Conflict, InUse, NotFound, RegistryError
+from registry.errors import Conflict, InUse, NotFound, ProviderBlocked, RegistryError
 from registry.errors import ValidationError as RegistryValidationError
 from registry.importing.errors import ImportFileError
 
@@ -233,6 +233,7 @@ ERRORS: dict[type[BaseException], Translation] = {
     NotFound: lambda exc: ApiError(404, "not_found", str(exc)),
     InUse: lambda exc: ApiError(409, "in_use", str(exc)),
     Conflict: lambda exc: ApiError(409, "conflict", str(exc)),
+    ProviderBlocked: lambda exc: ApiError(403, "provider_blocked", str(exc)),
     RegistryError: lambda exc: ApiError(400, "bad_request", str(exc)),
     # operations
     ops.NotFoundError: lambda exc: not_found(exc.entity),

@@ -27,6 +27,7 @@ class Principal:
     via: AuthVia
     csrf_token: str | None = None
     session_hash: str | None = None
+    provider_blocked: bool = False  # the user's provider is blocked: refused (403)
 
     def can(self, permission: Permission | str) -> bool:
         return str(permission) in self.permissions

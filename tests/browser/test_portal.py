@@ -78,3 +78,37 @@ async def test_a_provider_takes_a_job_on_the_portal(
         ]
     finally:
         await context.close()
+
+
+async def test_a_blocked_provider_is_told_why_and_not_reconnected(
+    browser: Browser, live_server: ServerProcess, db: async_sessionmaker[AsyncSession]
+) -> None:
+    world = await dispatch_world(db, 1, channels=(Channel.WEB,))
+    await provider_user(db, world["p"][0], "bloqueado", PASSWORD)
+    context = await browser.new_context(locale="pt-BR", viewport={"width": 390, "height": 844})
+    page = await context.new_page()
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    blocked_text = "Prestador bloqueado: fale com a central para voltar a ser acionado."
+    try:
+        await page.goto(live_server.url + "/portal")
+        await page.fill("#login", "bloqueado")
+        await page.fill("#password", PASSWORD)
+        await page.click("#login-form button")
+        await expect(page.locator("#conn")).to_have_text("conectado")
+        async with httpx.AsyncClient(base_url=live_server.url) as http:
+            await login(http)
+            changed = await http.patch(
+                f"/api/v1/providers/{world['p'][0]}", json={"status": "blocked"}
+            )
+            assert changed.status_code == 200, changed.text
+        await expect(page.locator("#login-error")).to_have_text(blocked_text)
+        await expect(page.locator("#login-card")).to_be_visible()
+        await expect(page.locator("#work")).to_be_hidden()
+        await page.wait_for_timeout(1500)  # a retry would have come within a second
+        assert len(sockets) == 1
+        await page.reload()  # its session is still there: the page says why at once
+        await expect(page.locator("#login-error")).to_have_text(blocked_text)
+        await expect(page.locator("#work")).to_be_hidden()
+    finally:
+        await context.close()

@@ -111,15 +111,22 @@ async def test_a_blocked_provider_loses_its_page_and_cannot_sign_in_again(
         # the session it had: accepted, then closed with the reason
         async with connect(url, additional_headers=headers, open_timeout=unit(5)) as again:
             assert await _close_code(again) == 4006
+        # the session it had no longer acts through the API either, with the reason
+        kept = httpx.AsyncClient(base_url=server.url, headers={"Cookie": headers["Cookie"]})
+        me = await kept.get("/api/v1/auth/me")
+        assert me.status_code == 403 and me.json()["error"]["code"] == "provider_blocked"
         async with httpx.AsyncClient(base_url=server.url) as page:
             wrong = {"login": "reboque", "password": "not the password"}
             assert (await page.post("/api/v1/auth/login", json=wrong)).status_code == 401
             refused = await page.post("/api/v1/auth/login", json={**wrong, "password": PASSWORD})
-            assert refused.status_code == 400, refused.text
+            assert refused.status_code == 403, refused.text
+            assert refused.json()["error"]["code"] == "provider_blocked"
             assert "bloqueado" in refused.json()["error"]["message"]
             assert not page.cookies  # no session
         active = await http.patch(provider, json={"status": "active"}, headers=csrf)
         assert active.status_code == 200
+        assert (await kept.get("/api/v1/auth/me")).status_code == 200
+        await kept.aclose()
     headers["Cookie"] = await _cookie(server, "reboque")  # signs in again
     async with connect(url, additional_headers=headers, open_timeout=unit(5)) as back:
         assert orjson.loads(await asyncio.wait_for(back.recv(), unit(5)))["type"] == "welcome"

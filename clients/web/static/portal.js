@@ -3,6 +3,7 @@
 "use strict";
 
 const portal = { ws: null, seq: 0, offers: new Map(), jobs: new Map(), reasons: [], backoff: 1, timer: null };
+const BLOCKED = "Prestador bloqueado: fale com a central para voltar a ser acionado.";
 const STEPS = {
   en_route: "Estou a caminho",
   on_site: "Cheguei ao local",
@@ -150,6 +151,7 @@ function connect() {
   ws.addEventListener("close", (event) => {
     setConnected(false);
     if (event.code === 4001) { signedOut(); return; }
+    if (event.code === 4006) { signedOut(BLOCKED); return; } // no retry: it would be refused
     const wait = Math.random() * Math.min(30, portal.backoff) * 1000;
     portal.backoff = Math.min(30, portal.backoff * 2);
     portal.timer = setTimeout(connect, wait);
@@ -163,8 +165,11 @@ function signedIn() {
   connect();
 }
 
-function signedOut() {
+function signedOut(why = "") {
   clearTimeout(portal.timer);
+  const error = $("login-error");
+  error.textContent = why;
+  error.hidden = !why;
   if (portal.ws) portal.ws.close();
   portal.ws = null;
   $("login-card").hidden = false;
@@ -205,7 +210,9 @@ async function start() {
     portal.csrf = (await me.json()).csrf_token;
     signedIn();
   } else {
-    signedOut();
+    const body = await me.json().catch(() => ({}));
+    const blocked = body.error && body.error.code === "provider_blocked";
+    signedOut(blocked ? body.error.message : "");
   }
   setInterval(tick, 1000);
 }
