@@ -250,8 +250,13 @@ def _uf(parts: Mapping[str, Any]) -> str | None:
     return UF_BY_STATE_NAME.get(name.strip().lower()) if isinstance(name, str) else None
 
 
+CEP_SEPARATORS = str.maketrans("", "", "-. ")
+
+
 def _cep(value: Any) -> str | None:
-    if not isinstance(value, str):
+    """Eight ASCII digits, with the usual separators ("01310-200"); else none (not
+    "²" or "٣", which are digits in Unicode's eyes)."""
+    if not isinstance(value, str) or len(value) > 10:
         return None
-    digits = "".join(ch for ch in value if ch.isdigit())
-    return digits if len(digits) == 8 and len(value) <= 10 else None
+    digits = value.translate(CEP_SEPARATORS)
+    return digits if len(digits) == 8 and digits.isascii() and digits.isdigit() else None

@@ -79,6 +79,10 @@ def test_state_names_and_bad_postcodes() -> None:
     address = address_from_nominatim(VILLAGE)
     assert address is not None
     assert (address.city, address.state, address.cep) == ("Maceió", "AL", None)
+    for odd in ("01310-20²", "0131020²0", "٠١٣١٠٢٠٠"):  # digits only in Unicode's eyes
+        parts = {**PAULISTA["address"], "postcode": odd}  # type: ignore[dict-item]
+        found = address_from_nominatim({**PAULISTA, "address": parts})
+        assert found is not None and found.street == "Avenida Paulista" and found.cep is None
 
 
 @pytest.mark.parametrize(
