@@ -9,9 +9,9 @@ providers asked) and its timer (``next_at``) are a row of ``dispatch_runs``.
 Every node runs :func:`take_due_steps` on a short timer. It reads the runs that are
 due, and for each, in its own unit of work, locks **the job and the run** (every
 other writer takes the job first, then the run) in one ``FOR UPDATE SKIP LOCKED``,
-which never waits: a run another
-node is stepping is skipped, so no step fires twice; a node killed mid-step rolls
-its transaction back and the run stays due for the next node. A step
+which never waits: a run another node is stepping is skipped, so no step fires
+twice; a node killed mid-step rolls its transaction back and the run stays due for
+the next node. A step
 (:func:`operations.auto_plan.plan_step`) waits for open offers, offers the job to
 the next candidates, widens the radius, or gives up (the job goes to
 ``attempts_exceeded`` and the operator takes over). When an offer closes without a
@@ -90,10 +90,10 @@ async def step(uow: UnitOfWork, job_id: int) -> int:
     """One step of the job's run, if it is due and no other node holds it (1), else
     nothing (0)."""
     session = uow.session
-    # The job and its run in one statement: FOR UPDATE locks the joined rows of both
-    # tables; SKIP LOCKED never waits (no lock order to keep), the pair is skipped
-    # when either row is held.
-    # The client's ranking weights come along (not locked), for the candidate search.
+    # The job and its run in one statement: FOR UPDATE OF locks the joined rows of
+    # both tables; SKIP LOCKED never waits (no lock order to keep), the pair is
+    # skipped when either row is held. The client's ranking weights come along, not
+    # locked, for the candidate search.
     weights = select(Client.ranking_weights).where(Client.id == Job.client_id)
     stmt = (
         select(Job, DispatchRun, weights.scalar_subquery())
