@@ -52,7 +52,12 @@ __all__ = ["start", "start_if_enabled", "step", "stop", "take_due_steps"]
 DUE_BATCH = 50
 """Most runs one pass looks at (the next pass takes the rest)."""
 CANDIDATES_PER_STEP = 50
-"""Candidates a step ranks at its radius (the best not asked yet are offered)."""
+"""Candidates a step ranks at its radius beyond those already asked (the best free
+and reachable ones are offered)."""
+MAX_CANDIDATES = 800
+"""Most candidates a step ranks at one radius: when a full list has nobody to offer
+(all busy or out of reach), the step ranks four times as many, up to this, before
+it widens."""
 RETRY_AFTER = timedelta(seconds=5)
 """A step that could not rank (live positions not loaded) is tried again after this."""
 
@@ -127,31 +132,24 @@ async def _step(
     open_offers = await offering.open_offers(uow.session, job.id)
     expiries = [o.expires_at for o in open_offers]
     radius = rules.radius_steps_km[min(run.step, len(rules.radius_steps_km) - 1)]
+    state = RunState(run.attempts, run.step, frozenset(run.asked))
     found: list[Candidate] = []
     known: dict[int, dispatch.Known] = {}
-    if not expiries:
-        try:
-            ranked = await reaching.find_for_job(
-                uow,
-                job,
-                radius_km=radius,
-                limit=CANDIDATES_PER_STEP,
-                places=ready.places,
-                client_weights=client_weights,
-            )
-        except (LiveUnavailableError, ClientWeightsError) as exc:
-            run.next_at, run.note = uow.now + RETRY_AFTER, exc.message
-            await uow.session.flush()
-            return
-        for c in ranked:
-            facts = c.ranked.facts
-            found.append(
-                Candidate(facts.provider_id, facts.partner, facts.busy, tuple(c.channels_now))
-            )
-            at = None if facts.lat is None or facts.lng is None else Point(facts.lat, facts.lng)
-            known[facts.provider_id] = dispatch.Known(c.channels_now, at)
-    state = RunState(run.attempts, run.step, frozenset(run.asked))
-    decision = plan_step(rules, state, expiries, found)
+    limit = CANDIDATES_PER_STEP + len(run.asked)  # those asked are not offered again
+    while True:
+        if not expiries and run.attempts < rules.max_attempts:
+            try:
+                found, known = await _ranked(uow, ready, radius, limit, client_weights)
+            except (LiveUnavailableError, ClientWeightsError) as exc:
+                run.next_at, run.note = uow.now + RETRY_AFTER, exc.message
+                await uow.session.flush()
+                return
+        decision = plan_step(rules, state, expiries, found)
+        # Nobody to offer among a full list: there may be more at this radius (the
+        # best were busy or out of reach), so look further before widening.
+        if decision.kind is StepKind.OFFER or len(found) < limit or limit >= MAX_CANDIDATES:
+            break
+        limit = min(limit * 4, MAX_CANDIDATES)
     if decision.kind is StepKind.WAIT:
         assert decision.until is not None
         run.next_at = decision.until
@@ -166,6 +164,32 @@ async def _step(
     run.updated_at = uow.now
     announce_run(uow, run)  # before the flush: the run and every event in one write
     await uow.session.flush()
+
+
+async def _ranked(
+    uow: UnitOfWork,
+    ready: dispatch.Offering,
+    radius_km: float,
+    limit: int,
+    client_weights: Mapping[str, float],
+) -> tuple[list[Candidate], dict[int, dispatch.Known]]:
+    """The best ``limit`` candidates at ``radius_km`` as the planner sees them, and
+    what the search saw of each (its channels now, where it counts)."""
+    ranked = await reaching.find_for_job(
+        uow,
+        ready.job,
+        radius_km=radius_km,
+        limit=limit,
+        places=ready.places,
+        client_weights=client_weights,
+    )
+    found, known = [], {}
+    for c in ranked:
+        facts = c.ranked.facts
+        found.append(Candidate(facts.provider_id, facts.partner, facts.busy, tuple(c.channels_now)))
+        at = None if facts.lat is None or facts.lng is None else Point(facts.lat, facts.lng)
+        known[facts.provider_id] = dispatch.Known(c.channels_now, at)
+    return found, known
 
 
 async def _offer(

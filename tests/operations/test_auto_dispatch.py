@@ -267,6 +267,27 @@ async def test_a_step_ranks_with_the_clients_weights_as_they_are_at_that_step(
     assert offer.provider_id == nearest and (await _run(db, job_id)).attempts == 1
 
 
+async def test_a_step_looks_past_a_full_list_of_providers_it_cannot_reach(
+    db: Sessions, live: tuple[LiveStore, CandidateFinder], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The two best are offline (their app closed): with room for two in the list,
+    the step ranks more at the same radius and offers the third, rather than widen
+    the radius or give up with a free provider 3 km away."""
+    monkeypatch.setattr(auto_dispatch, "CANDIDATES_PER_STEP", 2)
+    monkeypatch.setattr(auto_dispatch, "MAX_CANDIDATES", 8)
+    store, finder = live
+    world = await make_world(db)
+    first, second, online = await _fleet(db, world, store, [1.0, 2.0, 3.0])
+    for pid in (first, second):
+        assert await store.release(pid, f"c{pid}")
+    ops, _ = _ops(db, store, finder)
+    job_id = await open_job(ops, world)
+    assert await auto_dispatch.take_due_steps(ops) == 1
+    [offer] = await _offers(db, job_id)
+    assert offer.provider_id == online and offer.channel is Channel.APP
+    assert (await _run(db, job_id)).step == 0  # not widened
+
+
 async def test_the_operator_stops_a_run(
     db: Sessions, live: tuple[LiveStore, CandidateFinder]
 ) -> None:
