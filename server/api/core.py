@@ -145,7 +145,7 @@ def _authorised(op: Operation, principal: Principal | None) -> None:
     if principal is None:
         raise unauthorized()
     if principal.provider_blocked:
-        raise ApiError(403, "provider_blocked", str(ProviderBlocked()))
+        raise ProviderBlocked()  # the error table answers it (403 provider_blocked)
     if op.access is Access.USER or op.permission is None:
         return
     if principal.can(op.permission):

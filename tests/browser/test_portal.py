@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from registry.enums import Channel
@@ -32,6 +32,13 @@ async def _offer_by_web(server: ServerProcess, world: dict[str, Any]) -> int:
         return job_id
 
 
+async def _sign_in(page: Page, url: str, login_name: str) -> None:
+    await page.goto(url + "/portal")
+    await page.fill("#login", login_name)
+    await page.fill("#password", PASSWORD)
+    await page.click("#login-form button")
+
+
 async def test_a_provider_takes_a_job_on_the_portal(
     browser: Browser, live_server: ServerProcess, db: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -42,10 +49,7 @@ async def test_a_provider_takes_a_job_on_the_portal(
     )
     page = await context.new_page()
     try:
-        await page.goto(live_server.url + "/portal")
-        await page.fill("#login", "guincho")
-        await page.fill("#password", PASSWORD)
-        await page.click("#login-form button")
+        await _sign_in(page, live_server.url, "guincho")
         await expect(page.locator("#hello")).to_have_text("Olá, Guincho 0")
         await expect(page.locator("#conn")).to_have_text("conectado")
 
@@ -91,10 +95,7 @@ async def test_a_blocked_provider_is_told_why_and_not_reconnected(
     page.on("websocket", lambda ws: sockets.append(ws.url))
     blocked_text = "Prestador bloqueado: fale com a central para voltar a ser acionado."
     try:
-        await page.goto(live_server.url + "/portal")
-        await page.fill("#login", "bloqueado")
-        await page.fill("#password", PASSWORD)
-        await page.click("#login-form button")
+        await _sign_in(page, live_server.url, "bloqueado")
         await expect(page.locator("#conn")).to_have_text("conectado")
         async with httpx.AsyncClient(base_url=live_server.url) as http:
             await login(http)
@@ -105,6 +106,7 @@ async def test_a_blocked_provider_is_told_why_and_not_reconnected(
         await expect(page.locator("#login-error")).to_have_text(blocked_text)
         await expect(page.locator("#login-card")).to_be_visible()
         await expect(page.locator("#work")).to_be_hidden()
+        await page.screenshot(path=str(screenshot_path("portal-blocked")), full_page=True)
         await page.wait_for_timeout(1500)  # a retry would have come within a second
         assert len(sockets) == 1
         await page.reload()  # its session is still there: the page says why at once
