@@ -51,13 +51,17 @@ __all__ = ["start", "start_if_enabled", "step", "stop", "take_due_steps"]
 
 DUE_BATCH = 50
 """Most runs one pass looks at (the next pass takes the rest)."""
-CANDIDATES_PER_STEP = 50
-"""Candidates a step ranks at its radius beyond those already asked (the best free
-and reachable ones are offered)."""
+CANDIDATES_PER_STEP = 10
+"""Candidates a step ranks first at its radius beyond those already asked (the best
+free and reachable ones are offered); at least twice the offers it may make."""
+CANDIDATES_PARTNERS_FIRST = 50
+"""The same when the client's rules put partners first and it has partners for the
+service: a partner ranked below the best non-partners must be in the list to go
+first."""
 MAX_CANDIDATES = 800
-"""Most candidates a step ranks at one radius: when a full list has nobody to offer
-(all busy or out of reach), the step ranks four times as many, up to this, before
-it widens."""
+"""Most candidates a step ranks at one radius: when a full list has fewer to offer
+than the step has room for (the best busy or out of reach), the step ranks four
+times as many, up to this, before it widens."""
 RETRY_AFTER = timedelta(seconds=5)
 """A step that could not rank (live positions not loaded) is tried again after this."""
 
@@ -135,7 +139,10 @@ async def _step(
     state = RunState(run.attempts, run.step, frozenset(run.asked))
     found: list[Candidate] = []
     known: dict[int, dispatch.Known] = {}
-    limit = CANDIDATES_PER_STEP + len(run.asked)  # those asked are not offered again
+    room = min(rules.batch_size, rules.max_attempts - run.attempts)
+    partners = await _partners_matter(uow, ready)
+    first = CANDIDATES_PARTNERS_FIRST if partners else CANDIDATES_PER_STEP
+    limit = max(first, 2 * room) + len(run.asked)  # those asked are not offered again
     while True:
         if not expiries and run.attempts < rules.max_attempts:
             try:
@@ -145,9 +152,10 @@ async def _step(
                 await uow.session.flush()
                 return
         decision = plan_step(rules, state, expiries, found)
-        # Nobody to offer among a full list: there may be more at this radius (the
-        # best were busy or out of reach), so look further before widening.
-        if decision.kind is StepKind.OFFER or len(found) < limit or limit >= MAX_CANDIDATES:
+        # Fewer to offer than room among a full list: there may be more at this
+        # radius (the best were busy or out of reach), so look further first.
+        short = decision.kind is not StepKind.OFFER or len(decision.offers) < room
+        if not short or len(found) < limit or limit >= MAX_CANDIDATES:
             break
         limit = min(limit * 4, MAX_CANDIDATES)
     if decision.kind is StepKind.WAIT:
@@ -164,6 +172,17 @@ async def _step(
     run.updated_at = uow.now
     announce_run(uow, run)  # before the flush: the run and every event in one write
     await uow.session.flush()
+
+
+async def _partners_matter(uow: UnitOfWork, ready: dispatch.Offering) -> bool:
+    """Whether "partners first" can change whom the step offers: the client's rules
+    say so and it has partners for the job's service."""
+    job = ready.job
+    if not ready.rules.partners_first or uow.candidates is None:
+        return False
+    if job.client_id is None or job.service_type_id is None:
+        return False
+    return await uow.candidates.has_partners(job.client_id, job.service_type_id)
 
 
 async def _ranked(

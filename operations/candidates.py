@@ -111,6 +111,11 @@ class CandidateFinder:
         catalogue = await self.catalogue.current()
         return [e for pid in provider_ids if (e := catalogue.get(pid)) is not None]
 
+    async def has_partners(self, client_id: int, service_type_id: int) -> bool:
+        """Whether the client has a partner serving the service type in this node's
+        catalogue (active, anywhere)."""
+        return (await self.catalogue.current()).has_partner(client_id, service_type_id)
+
     async def _weights(self, session: AsyncSession, request: CandidateRequest) -> Weights:
         """The deployment's weights with the client's overrides applied."""
         overrides = request.client_weights

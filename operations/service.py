@@ -143,6 +143,10 @@ class CandidateSource(Protocol):
         """The providers' static facts as the search has them (channels, contacts)."""
         ...
 
+    async def has_partners(self, client_id: int, service_type_id: int) -> bool:
+        """Whether the client has a partner serving the service type."""
+        ...
+
 
 class OfferLinks(Protocol):
     """Sends an offer's signed link by SMS and/or e-mail

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy import DateTime, MetaData, event, exc, func
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -64,21 +64,17 @@ def make_engine(
 ) -> AsyncEngine:
     """An asyncpg engine with bounded pool and timeouts.
 
-    ``pool_pre_ping`` makes a connection that died with its server (a PostgreSQL
-    restart) be replaced on checkout instead of failing the request that got it.
-    ``null_pool`` opens a connection per use (migrations, one-shot commands).
+    A pooled connection that died with its server (a PostgreSQL restart) is
+    replaced on checkout instead of failing the request that got it
+    (:func:`_replace_closed`). ``null_pool`` opens a connection per use
+    (migrations, one-shot commands).
     """
     pooling: dict[str, Any] = (
         {"poolclass": NullPool}
         if null_pool
-        else {
-            "pool_size": pool_size,
-            "max_overflow": max_overflow,
-            "pool_timeout": pool_timeout_s,
-            "pool_pre_ping": True,
-        }
+        else {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout_s}
     )
-    return create_async_engine(
+    engine = create_async_engine(
         to_async_url(url),
         **pooling,
         connect_args={
@@ -87,6 +83,24 @@ def make_engine(
         },
         **kwargs,
     )
+    if not null_pool:
+        event.listen(engine.sync_engine.pool, "checkout", _replace_closed)
+    return engine
+
+
+def _replace_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """Pool checkout: a connection whose socket the server closed (a restart, a
+    terminated backend) is discarded and the pool takes another (SQLAlchemy's
+    ``DisconnectionError`` contract on ``checkout``).
+
+    This is what ``pool_pre_ping`` was for, without its three round trips on every
+    checkout (asyncpg's ping is BEGIN, an empty query and ROLLBACK): asyncpg marks a
+    connection closed as soon as its event loop sees the server close the socket.
+    A link that dies silently (no close reaches us) fails the statement instead,
+    and SQLAlchemy then invalidates the pool's older connections.
+    """
+    if dbapi_connection.driver_connection.is_closed():
+        raise exc.DisconnectionError("the server closed this pooled connection")
 
 
 def to_async_url(url: str) -> str:

@@ -288,6 +288,49 @@ async def test_a_step_looks_past_a_full_list_of_providers_it_cannot_reach(
     assert (await _run(db, job_id)).step == 0  # not widened
 
 
+async def test_a_batch_step_fills_its_room_past_a_short_first_list(
+    db: Sessions, live: tuple[LiveStore, CandidateFinder], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches of two: the first list (twice the room, four) holds one provider it
+    can reach; the step ranks more at the same radius and offers two, not one."""
+    monkeypatch.setattr(auto_dispatch, "CANDIDATES_PER_STEP", 1)
+    store, finder = live
+    world = await make_world(db)
+    fleet = await _fleet(db, world, store, [1.0, 1.5, 2.0, 2.5, 3.0])
+    for pid in fleet[:3]:
+        assert await store.release(pid, f"c{pid}")
+    async with db() as session, session.begin():
+        settings = await session.scalar(
+            select(DispatchSettings).where(DispatchSettings.client_id == world.client)
+        )
+        assert settings is not None
+        settings.batch_size = 2
+    ops, _ = _ops(db, store, finder)
+    job_id = await open_job(ops, world)
+    assert await auto_dispatch.take_due_steps(ops) == 1
+    assert [o.provider_id for o in await _offers(db, job_id)] == fleet[3:]
+    assert (await _run(db, job_id)).attempts == 2
+
+
+async def test_a_partner_ranked_below_the_short_list_still_goes_first(
+    db: Sessions, live: tuple[LiveStore, CandidateFinder], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Partners first (the default) and the client has one, 4.9 km away behind two
+    nearer providers: the step ranks the longer list and offers the partner."""
+    monkeypatch.setattr(auto_dispatch, "CANDIDATES_PER_STEP", 1)
+    monkeypatch.setattr(auto_dispatch, "CANDIDATES_PARTNERS_FIRST", 8)
+    store, finder = live
+    world = await make_world(db)
+    *_, partner = await _fleet(db, world, store, [0.3, 0.4, 4.9])
+    async with db() as session, session.begin():
+        session.add(m.ProviderPartnership(provider_id=partner, client_id=world.client))
+    ops, _ = _ops(db, store, finder)
+    job_id = await open_job(ops, world)
+    assert await auto_dispatch.take_due_steps(ops) == 1
+    [offer] = await _offers(db, job_id)
+    assert offer.provider_id == partner
+
+
 async def test_the_operator_stops_a_run(
     db: Sessions, live: tuple[LiveStore, CandidateFinder]
 ) -> None:
