@@ -303,8 +303,7 @@ class StepTimes:
     round_trip: list[float] = field(default_factory=list)
 
 
-async def _round_trips(conn: asyncpg.Connection, times: StepTimes) -> None:
-    ping = await conn.prepare("SELECT 1")
+async def _round_trips(ping: asyncpg.prepared_stmt.PreparedStatement, times: StepTimes) -> None:
     for _ in range(ROUND_TRIPS_PER_STEP):
         started = time.perf_counter()
         await ping.fetchval()
@@ -320,6 +319,7 @@ async def _steps(settings: Settings, db_url: str, world: dict[str, int], port: i
     keeper = CatalogueKeeper(sessions, reload_s=3600)
     times = StepTimes()
     bare = await asyncpg.connect(_dsn(settings, DATABASE))
+    ping = await bare.prepare("SELECT 1")  # prepared once, as a node's statements are
     pacing = random.Random(STEPS)
     settled: tuple[int, int, int] | None = None
     try:
@@ -370,7 +370,7 @@ async def _steps(settings: Settings, db_url: str, world: dict[str, int], port: i
                     if i >= WARM_STEPS:
                         times.wall.append((time.perf_counter() - started) * 1000)
                         times.cpu.append((time.process_time() - cpu) * 1000)
-                        await _round_trips(bare, times)
+                        await _round_trips(ping, times)
                     assert taken == 1
     finally:
         if settled is not None:

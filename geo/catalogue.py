@@ -275,13 +275,17 @@ class Catalogue:
 
     def partners(self, client_id: int, service_type_id: int) -> list[ProviderEntry]:
         """The client's partners that are active and serve the service type."""
-        found = (self.eligible(pid, service_type_id) for pid in self._partners.get(client_id, ()))
-        return sorted((e for e in found if e is not None), key=lambda e: e.provider_id)
+        return sorted(
+            self._partners_serving(client_id, service_type_id), key=lambda e: e.provider_id
+        )
 
     def has_partner(self, client_id: int, service_type_id: int) -> bool:
         """Whether any of the client's partners is active and serves the service type."""
-        ids = self._partners.get(client_id, ())
-        return any(self.eligible(pid, service_type_id) is not None for pid in ids)
+        return next(self._partners_serving(client_id, service_type_id), None) is not None
+
+    def _partners_serving(self, client_id: int, service_type_id: int) -> Iterator[ProviderEntry]:
+        found = (self.eligible(pid, service_type_id) for pid in self._partners.get(client_id, ()))
+        return (e for e in found if e is not None)
 
     def replace(self, provider_ids: Iterable[int], entries: Iterable[ProviderEntry]) -> None:
         """The current state of ``provider_ids``: those in ``entries`` are (re)placed,
