@@ -25,7 +25,7 @@ import logging
 from collections.abc import Mapping
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from operations import dispatch, jobs, offering, reaching
 from operations.auto_plan import Candidate, RunState, RunStatus, StepKind, plan_step
@@ -95,23 +95,28 @@ async def take_due_steps(ops: Operations, *, limit: int = DUE_BATCH) -> int:
     return taken
 
 
+_LOCK_STEP = (
+    select(
+        Job,
+        DispatchRun,
+        select(Client.ranking_weights).where(Client.id == Job.client_id).scalar_subquery(),
+    )
+    .join(DispatchRun, DispatchRun.job_id == Job.id)
+    .where(Job.id == bindparam("job_id"))
+    .with_for_update(of=(Job, DispatchRun), skip_locked=True)
+    .execution_options(populate_existing=True)
+)
+"""The job and its run in one statement: FOR UPDATE OF locks the joined rows of both
+tables; SKIP LOCKED never waits (no lock order to keep), the pair is skipped when
+either row is held. The client's ranking weights come along, not locked, for the
+candidate search."""
+
+
 async def step(uow: UnitOfWork, job_id: int) -> int:
     """One step of the job's run, if it is due and no other node holds it (1), else
     nothing (0)."""
     session = uow.session
-    # The job and its run in one statement: FOR UPDATE OF locks the joined rows of
-    # both tables; SKIP LOCKED never waits (no lock order to keep), the pair is
-    # skipped when either row is held. The client's ranking weights come along, not
-    # locked, for the candidate search.
-    weights = select(Client.ranking_weights).where(Client.id == Job.client_id)
-    stmt = (
-        select(Job, DispatchRun, weights.scalar_subquery())
-        .join(DispatchRun, DispatchRun.job_id == Job.id)
-        .where(Job.id == job_id)
-        .with_for_update(of=(Job, DispatchRun), skip_locked=True)
-        .execution_options(populate_existing=True)
-    )
-    row = (await session.execute(stmt)).one_or_none()
+    row = (await session.execute(_LOCK_STEP, {"job_id": job_id})).one_or_none()
     if row is None:
         return 0
     job, run, client_weights = row
@@ -133,8 +138,7 @@ async def _step(
     uow: UnitOfWork, ready: dispatch.Offering, run: DispatchRun, client_weights: Mapping[str, float]
 ) -> None:
     job, rules = ready.job, ready.rules
-    open_offers = await offering.open_offers(uow.session, job.id)
-    expiries = [o.expires_at for o in open_offers]
+    expiries = await offering.open_expiries(uow.session, job.id)
     radius = rules.radius_steps_km[min(run.step, len(rules.radius_steps_km) - 1)]
     state = RunState(run.attempts, run.step, frozenset(run.asked))
     found: list[Candidate] = []

@@ -19,8 +19,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from geo.addresses.records import location_of
 from geo.distance import StraightLineSpeedModel, haversine_km
@@ -37,6 +38,7 @@ from operations.offers import (
     offer_transition,
 )
 from operations.places import PlaceRole
+from registry.db import table_of
 from registry.enums import Channel, ProviderStatus
 from registry.models import Provider, ProviderService, RefusalReason, ServiceType
 from registry.points import Point
@@ -61,20 +63,27 @@ async def rules_of_job(session: AsyncSession, job: Job) -> DispatchRules:
     return await rules_for(session, job.client_id)
 
 
+# The statements every offer and every automatic dispatch step runs are built once
+# (SQLAlchemy then keeps their compiled form without rebuilding them per call).
+_SETTINGS = table_of(DispatchSettings)
+_RULES = select(_SETTINGS).where(
+    _SETTINGS.c.client_id.is_(None) | (_SETTINGS.c.client_id == bindparam("client_id"))
+)
+_PLACES = select(JobPlace).where(JobPlace.job_id == bindparam("job_id"))
+_OPEN_EXPIRIES = select(Offer.expires_at).where(
+    Offer.job_id == bindparam("job_id"), Offer.status.in_(OPEN)
+)
+
+
 async def rules_for(session: AsyncSession, client_id: int | None) -> DispatchRules:
     """The dispatch settings in force for ``client_id``'s jobs."""
-    rows = (
-        await session.execute(
-            select(DispatchSettings).where(
-                (DispatchSettings.client_id.is_(None)) | (DispatchSettings.client_id == client_id)
-            )
-        )
-    ).scalars()
+    rows = await session.execute(_RULES, {"client_id": client_id})
     by_client = {row.client_id: _layer(row) for row in rows}
     return effective(by_client.get(None), by_client.get(client_id) if client_id else None)
 
 
-def _layer(row: DispatchSettings) -> dict[str, Any]:
+def _layer(row: Any) -> dict[str, Any]:
+    """A settings row's values (an entity or a row of its table's columns)."""
     return {name: getattr(row, name) for name in FIELDS}
 
 
@@ -118,6 +127,13 @@ async def open_offers(
         .execution_options(populate_existing=True)
     )
     return list((await session.execute(stmt)).scalars())
+
+
+async def open_expiries(session: AsyncSession, job_id: int) -> list[datetime]:
+    """When the (locked) job's open offers expire: what automatic dispatch waits
+    for. Unlocked: every change of an offer takes its job's lock first, which the
+    caller holds, so no open offer can close or open meanwhile."""
+    return list((await session.execute(_OPEN_EXPIRIES, {"job_id": job_id})).scalars())
 
 
 async def offers_of_waiting_jobs(session: AsyncSession, limit: int) -> Sequence[Offer]:
@@ -188,8 +204,7 @@ async def service_name(session: AsyncSession, service_type_id: int | None) -> st
 
 
 async def job_places(session: AsyncSession, job_id: int) -> list[JobPlace]:
-    stmt = select(JobPlace).where(JobPlace.job_id == job_id)
-    return list((await session.execute(stmt)).scalars())
+    return list((await session.execute(_PLACES, {"job_id": job_id})).scalars())
 
 
 # -- writing ---------------------------------------------------------------------------
@@ -260,6 +275,32 @@ def reachable_channels(provider: Contacts, live: Collection[Channel]) -> list[Ch
     return reachable
 
 
+_PROVIDER_CHECK = (
+    select(
+        Provider,
+        ProviderService,
+        select(ServiceType.name)
+        .where(ServiceType.id == bindparam("service_type_id"))
+        .scalar_subquery(),
+        select(Offer.id)
+        .where(
+            Offer.job_id == bindparam("job_id"),
+            Offer.provider_id == Provider.id,
+            Offer.status.in_(OPEN),
+        )
+        .exists(),
+    )
+    .outerjoin(
+        ProviderService,
+        (ProviderService.provider_id == Provider.id)
+        & (ProviderService.service_type_id == bindparam("service_type_id")),
+    )
+    .where(Provider.id == bindparam("provider_id"))
+)
+"""The provider, its price row for the job's service, the service's name, and
+whether an offer of the job to it is open."""
+
+
 async def check_provider(
     session: AsyncSession,
     job: Job,
@@ -281,22 +322,8 @@ async def check_provider(
         OfferConflictError: it does not take offers over ``channel``, or (unless
             ``open_offer_ok``) an offer to it for this job is open already.
     """
-    open_offer = (
-        select(Offer.id)
-        .where(Offer.job_id == job.id, Offer.provider_id == provider_id, Offer.status.in_(OPEN))
-        .exists()
-    )
-    name = select(ServiceType.name).where(ServiceType.id == job.service_type_id).scalar_subquery()
-    stmt = (
-        select(Provider, ProviderService, name, open_offer)
-        .outerjoin(
-            ProviderService,
-            (ProviderService.provider_id == Provider.id)
-            & (ProviderService.service_type_id == job.service_type_id),
-        )
-        .where(Provider.id == provider_id)
-    )
-    row = (await session.execute(stmt)).first()
+    params = {"job_id": job.id, "provider_id": provider_id, "service_type_id": job.service_type_id}
+    row = (await session.execute(_PROVIDER_CHECK, params)).first()
     if row is None:
         raise InvalidInputError("provider_id", "Prestador inexistente.")
     provider, price_row, service, existing = row
@@ -370,27 +397,79 @@ async def create_offer(
     note: str | None = None,
 ) -> OfferChange:
     """A new offer of the (locked) ``job``, ``pending`` (or ``accepted`` at once: a
-    verbal dispatch)."""
+    verbal dispatch), written with its history line in one statement."""
     target = OfferStatus.ACCEPTED if accepted else OfferStatus.PENDING
     entry = _entry(None, target, now, actor, channel, note=note)
-    offer = Offer(
-        job_id=job.id,
-        provider_id=provider_id,
-        channel=channel,
-        status=target,
-        version=1,
-        created_at=now,
-        expires_at=terms.expires_at,
-        answered_at=now if accepted else None,
-        eta_minutes=eta_minutes,
-        distance_km=terms.distance_km,
-        price=terms.price,
-        created_by=actor.user_id,
-    )
+    values = {
+        "job_id": job.id,
+        "provider_id": provider_id,
+        "channel": channel,
+        "status": target,
+        "version": 1,
+        "created_at": now,
+        "expires_at": terms.expires_at,
+        "delivered_at": None,
+        "answered_at": now if accepted else None,
+        "closed_at": None,
+        "refusal_reason_id": None,
+        "withdraw_reason": None,
+        "failure": None,
+        "eta_minutes": eta_minutes,
+        "awaiting_confirmation": False,
+        "distance_km": terms.distance_km,
+        "price": terms.price,
+        "created_by": actor.user_id,
+    }
+    params = {f"new_{name}": value for name, value in values.items()}
+    params |= {"history_actor": entry.actor, "history_note": entry.note}
+    row = (await session.execute(_INSERT_OFFER, params)).one()
+    # The row as written, made the session's own as if it had been read (no flush
+    # writes it again).
+    offer = Offer(**row._mapping)
+    make_transient_to_detached(offer)
     session.add(offer)
-    await session.flush()
-    session.add(_history_row(offer, entry))  # written with the unit's next flush
     return OfferChange(offer, entry)
+
+
+def _insert_offer() -> Select[Any]:
+    """INSERT of an offer (parameters ``new_<column>``) and of its first history line
+    (``history_actor``, ``history_note``; the rest is the offer's), returning the
+    offer's row: one round trip where a flush would take two."""
+    offers, history = table_of(Offer), table_of(OfferTransition)
+    names = [c.name for c in offers.c if c.name != "id"]
+    new = (
+        insert(offers)
+        .values({name: bindparam(f"new_{name}") for name in names})
+        .returning(*offers.c)
+        .cte("new_offer")
+    )
+    line = select(
+        new.c.id,
+        new.c.job_id,
+        new.c.provider_id,
+        new.c.status,
+        new.c.created_at,
+        bindparam("history_actor", type_=history.c.actor.type),
+        new.c.channel,
+        new.c.created_by,
+        bindparam("history_note", type_=history.c.note.type),
+    )
+    columns = [
+        "offer_id",
+        "job_id",
+        "provider_id",
+        "to_status",
+        "at",
+        "actor",
+        "channel",
+        "actor_user_id",
+        "note",
+    ]
+    first_line = insert(history).from_select(columns, line).cte("new_offer_history")
+    return select(new).add_cte(first_line)
+
+
+_INSERT_OFFER = _insert_offer()
 
 
 async def move_offer(

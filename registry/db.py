@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event, exc, func
+from sqlalchemy import DateTime, MetaData, Table, event, exc, func
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -39,6 +39,13 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def table_of(model: Any) -> Table:
+    """A mapped class's table, for Core statements over its columns."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 class Timestamped:

@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from registry.db import table_of
 from registry.errors import Conflict
 from registry.importing import seen
 from registry.importing.columns import Header
@@ -37,16 +38,9 @@ from registry.importing.report import RowError
 from registry.importing.rows import ImportRow, beneficiary_keys, vehicle_keys
 from registry.models import Beneficiary, BeneficiaryPlan, Representative, Vehicle
 
-
-def _table(model: Any) -> Table:
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
-
-
-BENEFICIARIES = _table(Beneficiary)
-PLANS = _table(BeneficiaryPlan)
-VEHICLES = _table(Vehicle)
+BENEFICIARIES = table_of(Beneficiary)
+PLANS = table_of(BeneficiaryPlan)
+VEHICLES = table_of(Vehicle)
 
 OTHER_CLIENT = "placa já cadastrada para um beneficiário de outro cliente"
 REPEATED_PLATE = "placa repetida no arquivo: a linha {line} a dá a outro CPF/CNPJ"
