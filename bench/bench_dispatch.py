@@ -407,7 +407,7 @@ async def run(settings: Settings) -> list[Figure]:
         with tempfile.TemporaryDirectory(prefix="acionar-bench-dispatch-") as tmp:
             logs = Path(tmp)
             cores = Cores.split()
-            server = acionar_server(settings, db_url, PREFIX, logs, **SERVER_ENV)
+            server = acionar_server(settings, db_url, PREFIX, logs, cpus=None, **SERVER_ENV)
             async with server as (_, port):
                 others = write_tokens(tokens[MEASURED:], logs / "tokens.txt")
                 apps = generator(

@@ -19,9 +19,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import Select, bindparam, func, insert, select
+from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from geo.addresses.records import location_of
 from geo.distance import StraightLineSpeedModel, haversine_km
@@ -505,25 +506,70 @@ async def move_offer(
         withdraw_reason=withdraw_reason,
         note=note,
     )
-    offer.status = target
-    if target is not OfferStatus.DELIVERED:  # a link sent before it stays good
-        offer.version += 1
-    if target is OfferStatus.DELIVERED:
-        offer.delivered_at = now
-    elif target in (OfferStatus.ACCEPTED, OfferStatus.REFUSED):
-        offer.answered_at = now
-    if target is not OfferStatus.DELIVERED and target is not OfferStatus.ACCEPTED:
-        offer.closed_at = now
-    if target is OfferStatus.ACCEPTED:
-        offer.awaiting_confirmation = False
-        if eta_minutes is not None:
-            offer.eta_minutes = eta_minutes
-    offer.refusal_reason_id = refusal_reason_id or offer.refusal_reason_id
-    offer.withdraw_reason = withdraw_reason or offer.withdraw_reason
-    offer.failure = failure or offer.failure
-    session.add(_history_row(offer, entry))
-    await session.flush()
+    moved = {
+        "status": target,
+        # a link sent before delivery stays good; any other move supersedes it
+        "version": offer.version if target is OfferStatus.DELIVERED else offer.version + 1,
+        "delivered_at": now if target is OfferStatus.DELIVERED else offer.delivered_at,
+        "answered_at": (
+            now if target in (OfferStatus.ACCEPTED, OfferStatus.REFUSED) else offer.answered_at
+        ),
+        "closed_at": (
+            now if target not in (OfferStatus.DELIVERED, OfferStatus.ACCEPTED) else offer.closed_at
+        ),
+        "awaiting_confirmation": (
+            False if target is OfferStatus.ACCEPTED else offer.awaiting_confirmation
+        ),
+        "eta_minutes": (
+            eta_minutes
+            if target is OfferStatus.ACCEPTED and eta_minutes is not None
+            else offer.eta_minutes
+        ),
+        "refusal_reason_id": refusal_reason_id or offer.refusal_reason_id,
+        "withdraw_reason": withdraw_reason or offer.withdraw_reason,
+        "failure": failure or offer.failure,
+    }
+    params = {f"moved_{name}": value for name, value in moved.items()}
+    line = _history_values(offer, entry)
+    params |= {f"line_{name}": value for name, value in line.items()}
+    await session.execute(_MOVE_OFFER, params | {"moved_offer_id": offer.id})
+    for name, value in moved.items():  # the session's offer as written (nothing to flush)
+        set_committed_value(offer, name, value)
     return OfferChange(offer, entry)
+
+
+_MOVED_OFFER_COLUMNS = (
+    "status",
+    "version",
+    "delivered_at",
+    "answered_at",
+    "closed_at",
+    "awaiting_confirmation",
+    "eta_minutes",
+    "refusal_reason_id",
+    "withdraw_reason",
+    "failure",
+)
+
+
+def _move_offer() -> Select[Any]:
+    """UPDATE of an offer's changing columns (parameters ``moved_<column>``, the offer
+    ``moved_offer_id``) and INSERT of its history line (``line_<column>``): one round
+    trip where a flush would take two."""
+    offers, history = table_of(Offer), table_of(OfferTransition)
+    moved = (
+        update(offers)
+        .where(offers.c.id == bindparam("moved_offer_id"))
+        .values({name: bindparam(f"moved_{name}") for name in _MOVED_OFFER_COLUMNS})
+        .returning(offers.c.id)
+        .cte("moved_offer")
+    )
+    names = [c.name for c in history.c if c.name != "id"]
+    line = insert(history).values({name: bindparam(f"line_{name}") for name in names})
+    return select(moved.c.id).add_cte(line.cte("offer_history_line"))
+
+
+_MOVE_OFFER = _move_offer()
 
 
 def _entry(
@@ -545,21 +591,21 @@ def _entry(
     )
 
 
-def _history_row(offer: Offer, entry: OfferEntry) -> OfferTransition:
-    return OfferTransition(
-        offer_id=offer.id,
-        job_id=offer.job_id,
-        provider_id=offer.provider_id,
-        from_status=entry.from_status,
-        to_status=entry.to_status,
-        at=entry.at,
-        actor=entry.actor,
-        channel=entry.channel,
-        actor_user_id=entry.actor_user_id,
-        refusal_reason_id=entry.refusal_reason_id,
-        withdraw_reason=entry.withdraw_reason,
-        note=entry.note,
-    )
+def _history_values(offer: Offer, entry: OfferEntry) -> dict[str, Any]:
+    return {
+        "offer_id": offer.id,
+        "job_id": offer.job_id,
+        "provider_id": offer.provider_id,
+        "from_status": entry.from_status,
+        "to_status": entry.to_status,
+        "at": entry.at,
+        "actor": entry.actor,
+        "channel": entry.channel,
+        "actor_user_id": entry.actor_user_id,
+        "refusal_reason_id": entry.refusal_reason_id,
+        "withdraw_reason": entry.withdraw_reason,
+        "note": entry.note,
+    }
 
 
 def back_to_queue(job: Job) -> bool:
