@@ -290,10 +290,11 @@ async def _coverage_columns(session: AsyncSession, decision: cov.Coverage | None
 # --- moving -----------------------------------------------------------------------
 
 
+_LOCKED_JOB = select(Job).where(Job.id == bindparam("job_id")).with_for_update()
+
+
 async def locked_job(session: AsyncSession, job_id: int) -> Job:
-    job = (
-        await session.execute(select(Job).where(Job.id == job_id).with_for_update())
-    ).scalar_one_or_none()
+    job = (await session.execute(_LOCKED_JOB, {"job_id": job_id})).scalar_one_or_none()
     if job is None:
         raise NotFoundError("Atendimento")
     return job

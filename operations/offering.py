@@ -74,6 +74,24 @@ _PLACES = select(JobPlace).where(JobPlace.job_id == bindparam("job_id"))
 _OPEN_EXPIRIES = select(Offer.expires_at).where(
     Offer.job_id == bindparam("job_id"), Offer.status.in_(OPEN)
 )
+_LOCKED_OFFER = (
+    select(Offer)
+    .where(Offer.id == bindparam("offer_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_JOB_OFFERS_LOCKED = (
+    select(Offer)
+    .where(Offer.job_id == bindparam("job_id"), Offer.status.in_(bindparam("statuses")))
+    .order_by(Offer.id)
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_LOCKED_PROVIDER = select(Provider).where(Provider.id == bindparam("provider_id")).with_for_update()
+_ACTIVE_JOBS = select(func.count()).where(
+    Job.provider_id == bindparam("provider_id"), Job.status.in_(WITH_PROVIDER)
+)
+_SERVICE_NAME = select(ServiceType.name).where(ServiceType.id == bindparam("service_type_id"))
 
 
 async def rules_for(session: AsyncSession, client_id: int | None) -> DispatchRules:
@@ -104,13 +122,7 @@ async def get_offer(session: AsyncSession, offer_id: int) -> Offer:
 
 async def locked_offer(session: AsyncSession, offer_id: int) -> Offer:
     """The offer's row, locked (take the job's lock first)."""
-    stmt = (
-        select(Offer)
-        .where(Offer.id == offer_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    offer = (await session.execute(stmt)).scalar_one_or_none()
+    offer = (await session.execute(_LOCKED_OFFER, {"offer_id": offer_id})).scalar_one_or_none()
     if offer is None:
         raise NotFoundError("Oferta")
     return offer
@@ -120,14 +132,8 @@ async def open_offers(
     session: AsyncSession, job_id: int, *, statuses: frozenset[OfferStatus] = OPEN
 ) -> list[Offer]:
     """The job's offers in ``statuses`` (open ones by default), locked, oldest first."""
-    stmt = (
-        select(Offer)
-        .where(Offer.job_id == job_id, Offer.status.in_(statuses))
-        .order_by(Offer.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return list((await session.execute(stmt)).scalars())
+    params = {"job_id": job_id, "statuses": list(statuses)}
+    return list((await session.execute(_JOB_OFFERS_LOCKED, params)).scalars())
 
 
 async def open_expiries(session: AsyncSession, job_id: int) -> list[datetime]:
@@ -176,8 +182,8 @@ async def offer_history(session: AsyncSession, job_id: int) -> Sequence[OfferTra
 
 async def locked_provider(session: AsyncSession, provider_id: int) -> Provider:
     """The provider's row, locked: accepts for it (one job or two) take turns."""
-    stmt = select(Provider).where(Provider.id == provider_id).with_for_update()
-    provider = (await session.execute(stmt)).scalar_one_or_none()
+    params = {"provider_id": provider_id}
+    provider = (await session.execute(_LOCKED_PROVIDER, params)).scalar_one_or_none()
     if provider is None:
         raise InvalidInputError("provider_id", "Prestador inexistente.")
     return provider
@@ -185,8 +191,7 @@ async def locked_provider(session: AsyncSession, provider_id: int) -> Provider:
 
 async def active_jobs(session: AsyncSession, provider_id: int) -> int:
     """Jobs the provider is on now."""
-    stmt = select(func.count()).where(Job.provider_id == provider_id, Job.status.in_(WITH_PROVIDER))
-    return int(await session.scalar(stmt) or 0)
+    return int(await session.scalar(_ACTIVE_JOBS, {"provider_id": provider_id}) or 0)
 
 
 _SERVICE_NAMES = "acionar.service_names"
@@ -199,7 +204,7 @@ async def service_name(session: AsyncSession, service_type_id: int | None) -> st
     names: dict[int, str | None] = session.info.setdefault(_SERVICE_NAMES, {})
     if service_type_id not in names:
         names[service_type_id] = await session.scalar(
-            select(ServiceType.name).where(ServiceType.id == service_type_id)
+            _SERVICE_NAME, {"service_type_id": service_type_id}
         )
     return names[service_type_id]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from operations import offering
@@ -22,17 +22,17 @@ if TYPE_CHECKING:
     from operations.service import UnitOfWork
 
 
-async def locked_run(
-    session: AsyncSession, job_id: int, *, skip_locked: bool = False
-) -> DispatchRun | None:
+_LOCKED_RUN = (
+    select(DispatchRun)
+    .where(DispatchRun.job_id == bindparam("job_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
+async def locked_run(session: AsyncSession, job_id: int) -> DispatchRun | None:
     """The job's run, locked (take the job's lock first)."""
-    stmt = (
-        select(DispatchRun)
-        .where(DispatchRun.job_id == job_id)
-        .with_for_update(skip_locked=skip_locked)
-        .execution_options(populate_existing=True)
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return (await session.execute(_LOCKED_RUN, {"job_id": job_id})).scalar_one_or_none()
 
 
 def announce_run(uow: UnitOfWork, run: DispatchRun) -> RunView:

@@ -20,7 +20,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection, Request
 
@@ -69,17 +69,30 @@ def _session_expiry(created: datetime, now: datetime, settings: Settings) -> dat
     return min(idle, created + timedelta(hours=settings.session_ttl_hours))
 
 
+# Every request runs one of these: built once (SQLAlchemy keeps their compiled form).
+_BY_COOKIE = (
+    select(UserSession, User, Role, Provider.status)
+    .join(User, User.id == UserSession.user_id)
+    .join(Role, Role.id == User.role_id)
+    .outerjoin(Provider, Provider.id == User.provider_id)
+    .where(UserSession.id_hash == bindparam("hash"), UserSession.expires_at > bindparam("now"))
+)
+_BY_TOKEN = (
+    select(ApiToken, User, Role, Provider.status)
+    .join(User, User.id == ApiToken.user_id)
+    .join(Role, Role.id == User.role_id)
+    .outerjoin(Provider, Provider.id == User.provider_id)
+    .where(
+        ApiToken.token_hash == bindparam("hash"),
+        ApiToken.kind == TokenKind.API,
+        ApiToken.revoked_at.is_(None),
+    )
+)
+
+
 async def _from_cookie(session: AsyncSession, cookie: str, settings: Settings) -> Principal | None:
     now = utcnow()
-    row = (
-        await session.execute(
-            select(UserSession, User, Role, Provider.status)
-            .join(User, User.id == UserSession.user_id)
-            .join(Role, Role.id == User.role_id)
-            .outerjoin(Provider, Provider.id == User.provider_id)
-            .where(UserSession.id_hash == digest(cookie), UserSession.expires_at > now)
-        )
-    ).first()
+    row = (await session.execute(_BY_COOKIE, {"hash": digest(cookie), "now": now})).first()
     if row is None or not row.User.active:
         return None
     web, user, role, status = row
@@ -98,19 +111,7 @@ async def _from_cookie(session: AsyncSession, cookie: str, settings: Settings) -
 
 async def _from_bearer(session: AsyncSession, token: str) -> Principal | None:
     now = utcnow()
-    row = (
-        await session.execute(
-            select(ApiToken, User, Role, Provider.status)
-            .join(User, User.id == ApiToken.user_id)
-            .join(Role, Role.id == User.role_id)
-            .outerjoin(Provider, Provider.id == User.provider_id)
-            .where(
-                ApiToken.token_hash == digest(token),
-                ApiToken.kind == TokenKind.API,
-                ApiToken.revoked_at.is_(None),
-            )
-        )
-    ).first()
+    row = (await session.execute(_BY_TOKEN, {"hash": digest(token)})).first()
     if row is None or not row.User.active:
         return None
     api_token, user, role, status = row
