@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import bindparam, delete, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -58,6 +58,13 @@ the waiting events before ours committed)."""
 BUSY_RETRIES = 50
 
 
+_TAKE_RELAY = select(func.pg_try_advisory_xact_lock(RELAY_LOCK))
+_WAITING_EVENTS = (
+    select(OutboxEvent.id, OutboxEvent.type, OutboxEvent.payload)
+    .where(OutboxEvent.seq.is_(None))
+    .order_by(OutboxEvent.id)
+    .limit(bindparam("batch"))
+)
 _RECORD = text(
     "UPDATE outbox_events AS o SET seq = v.seq, published_at = now() "
     "FROM unnest(CAST(:ids AS bigint[]), CAST(:seqs AS bigint[])) AS v(id, seq) "
@@ -140,16 +147,9 @@ class OutboxRelay:
                 (nothing is recorded as published then).
         """
         async with self.sessions() as session, session.begin():
-            if not await session.scalar(select(func.pg_try_advisory_xact_lock(RELAY_LOCK))):
+            if not await session.scalar(_TAKE_RELAY):
                 return None
-            rows = (
-                await session.execute(
-                    select(OutboxEvent.id, OutboxEvent.type, OutboxEvent.payload)
-                    .where(OutboxEvent.seq.is_(None))
-                    .order_by(OutboxEvent.id)
-                    .limit(self.config.batch)
-                )
-            ).all()
+            rows = (await session.execute(_WAITING_EVENTS, {"batch": self.config.batch})).all()
             if not rows:
                 return 0
             seqs = sorted((await session.execute(_NEXT_SEQS, {"n": len(rows)})).scalars())
