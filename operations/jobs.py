@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, insert, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -36,7 +36,7 @@ from operations.models import Incident, Job, JobPlace, JobTransition
 from operations.places import PlaceRole
 from operations.sla import SlaPolicy, due_times, handling_seconds
 from operations.usage import held_plans, past_jobs, plan_service_id
-from registry.db import table_of, utcnow
+from registry.db import change_params, change_with_line, line_values, table_of, utcnow
 from registry.enums import ProviderStatus
 from registry.models import Beneficiary, CancellationReason, Client, Provider, ServiceType
 
@@ -194,23 +194,8 @@ def place_row(job_id: int, role: PlaceRole, place: Place) -> JobPlace:
     )
 
 
-def _timeline_values(job_id: int, entry: TimelineEntry) -> dict[str, Any]:
-    return {
-        "job_id": job_id,
-        "from_status": entry.from_status,
-        "to_status": entry.to_status,
-        "at": entry.at,
-        "actor": entry.actor,
-        "channel": entry.channel,
-        "actor_user_id": entry.actor_user_id,
-        "provider_id": entry.provider_id,
-        "cancellation_reason_id": entry.cancellation_reason_id,
-        "note": entry.note,
-    }
-
-
 def _timeline_row(job_id: int, entry: TimelineEntry) -> JobTransition:
-    return JobTransition(**_timeline_values(job_id, entry))
+    return JobTransition(**line_values(entry, job_id=job_id))
 
 
 async def register_job(
@@ -399,44 +384,19 @@ async def move_locked(
         ),
         "updated_at": utcnow(),
     }
-    params = {f"moved_{name}": value for name, value in moved.items()}
-    line = _timeline_values(job.id, entry)
-    params |= {f"line_{name}": value for name, value in line.items()}
-    await session.execute(_MOVE, params | {"moved_job_id": job.id})
+    line = line_values(entry, job_id=job.id)
+    await session.execute(_MOVE, change_params(job.id, moved, line))
     for name, value in moved.items():  # the session's job as written (nothing to flush)
         set_committed_value(job, name, value)
     return Change(job, entry, before)
 
 
-def _move() -> Select[Any]:
-    """UPDATE of a job's status columns (parameters ``moved_<column>``, the job
-    ``moved_job_id``) and INSERT of its timeline line (``line_<column>``): one round
-    trip where a flush would take two."""
-    jobs, timeline = table_of(Job), table_of(JobTransition)
-    moved = (
-        update(jobs)
-        .where(jobs.c.id == bindparam("moved_job_id"))
-        .values(
-            {
-                name: bindparam(f"moved_{name}")
-                for name in (
-                    "status",
-                    "status_changed_at",
-                    "provider_id",
-                    "cancellation_reason_id",
-                    "updated_at",
-                )
-            }
-        )
-        .returning(jobs.c.id)
-        .cte("moved_job")
-    )
-    names = [c.name for c in timeline.c if c.name != "id"]
-    line = insert(timeline).values({name: bindparam(f"line_{name}") for name in names})
-    return select(moved.c.id).add_cte(line.cte("timeline_line"))
-
-
-_MOVE = _move()
+_MOVE = change_with_line(
+    table_of(Job),
+    ("status", "status_changed_at", "provider_id", "cancellation_reason_id", "updated_at"),
+    table_of(JobTransition),
+)
+"""A job's status columns and its timeline line, in one round trip."""
 
 
 EDITABLE = (

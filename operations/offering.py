@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import Select, bindparam, func, insert, select, update
+from sqlalchemy import Select, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -39,7 +39,7 @@ from operations.offers import (
     offer_transition,
 )
 from operations.places import PlaceRole
-from registry.db import table_of
+from registry.db import change_params, change_with_line, line_values, table_of
 from registry.enums import Channel, ProviderStatus
 from registry.models import Provider, ProviderService, RefusalReason, ServiceType
 from registry.points import Point
@@ -534,10 +534,8 @@ async def move_offer(
         "withdraw_reason": withdraw_reason or offer.withdraw_reason,
         "failure": failure or offer.failure,
     }
-    params = {f"moved_{name}": value for name, value in moved.items()}
-    line = _history_values(offer, entry)
-    params |= {f"line_{name}": value for name, value in line.items()}
-    await session.execute(_MOVE_OFFER, params | {"moved_offer_id": offer.id})
+    line = line_values(entry, offer_id=offer.id, job_id=offer.job_id, provider_id=offer.provider_id)
+    await session.execute(_MOVE_OFFER, change_params(offer.id, moved, line))
     for name, value in moved.items():  # the session's offer as written (nothing to flush)
         set_committed_value(offer, name, value)
     return OfferChange(offer, entry)
@@ -557,24 +555,8 @@ _MOVED_OFFER_COLUMNS = (
 )
 
 
-def _move_offer() -> Select[Any]:
-    """UPDATE of an offer's changing columns (parameters ``moved_<column>``, the offer
-    ``moved_offer_id``) and INSERT of its history line (``line_<column>``): one round
-    trip where a flush would take two."""
-    offers, history = table_of(Offer), table_of(OfferTransition)
-    moved = (
-        update(offers)
-        .where(offers.c.id == bindparam("moved_offer_id"))
-        .values({name: bindparam(f"moved_{name}") for name in _MOVED_OFFER_COLUMNS})
-        .returning(offers.c.id)
-        .cte("moved_offer")
-    )
-    names = [c.name for c in history.c if c.name != "id"]
-    line = insert(history).values({name: bindparam(f"line_{name}") for name in names})
-    return select(moved.c.id).add_cte(line.cte("offer_history_line"))
-
-
-_MOVE_OFFER = _move_offer()
+_MOVE_OFFER = change_with_line(table_of(Offer), _MOVED_OFFER_COLUMNS, table_of(OfferTransition))
+"""An offer's changing columns and its history line, in one round trip."""
 
 
 def _entry(
@@ -594,23 +576,6 @@ def _entry(
         actor_user_id=actor.user_id,
         **reasons,
     )
-
-
-def _history_values(offer: Offer, entry: OfferEntry) -> dict[str, Any]:
-    return {
-        "offer_id": offer.id,
-        "job_id": offer.job_id,
-        "provider_id": offer.provider_id,
-        "from_status": entry.from_status,
-        "to_status": entry.to_status,
-        "at": entry.at,
-        "actor": entry.actor,
-        "channel": entry.channel,
-        "actor_user_id": entry.actor_user_id,
-        "refusal_reason_id": entry.refusal_reason_id,
-        "withdraw_reason": entry.withdraw_reason,
-        "note": entry.note,
-    }
 
 
 def back_to_queue(job: Job) -> bool:

@@ -7,12 +7,25 @@ indexes follow :data:`NAMING_CONVENTION`, so migrations stay stable.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import dataclasses
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, Table, event, exc, func
+from sqlalchemy import (
+    DateTime,
+    MetaData,
+    Select,
+    Table,
+    bindparam,
+    event,
+    exc,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -46,6 +59,36 @@ def table_of(model: Any) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
     return table
+
+
+def change_with_line(table: Table, columns: Sequence[str], lines: Table) -> Select[Any]:
+    """One statement (data-modifying CTEs) that UPDATEs ``columns`` of one row of
+    ``table`` and INSERTs a line into ``lines`` (its history): one round trip where a
+    flush takes two. Parameters: :func:`change_params`."""
+    changed = (
+        update(table)
+        .where(table.c.id == bindparam("changed_id"))
+        .values({name: bindparam(f"changed_{name}") for name in columns})
+        .returning(table.c.id)
+        .cte(f"changed_{table.name}")
+    )
+    names = [c.name for c in lines.c if c.name != "id"]
+    line = insert(lines).values({name: bindparam(f"line_{name}") for name in names})
+    return select(changed.c.id).add_cte(line.cte(f"new_{lines.name}"))
+
+
+def line_values(entry: Any, **ids: int) -> dict[str, Any]:
+    """A history line's column values: a dataclass entry's fields (named as the
+    columns) and the ids of what it belongs to."""
+    return {f.name: getattr(entry, f.name) for f in dataclasses.fields(entry)} | ids
+
+
+def change_params(row_id: int, changed: dict[str, Any], line: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of a :func:`change_with_line` statement: the row's id, its new
+    values, the line's values (every column of it but its id)."""
+    params = {f"changed_{name}": value for name, value in changed.items()}
+    params |= {f"line_{name}": value for name, value in line.items()}
+    return params | {"changed_id": row_id}
 
 
 class Timestamped:

@@ -18,7 +18,14 @@ from operations.events import CATALOGUE, OfferEvent
 from operations.gateways import Email, ItsdangerousLinkSigner, MemoryMessages, Sms
 from operations.lifecycle import JobActor, JobStatus
 from operations.linking import LinkConfig, LinkSender
-from operations.models import DispatchMessage, DispatchSettings, Job, Offer, OfferTransition
+from operations.models import (
+    DispatchMessage,
+    DispatchSettings,
+    Job,
+    Offer,
+    OfferTransition,
+    OutboxEvent,
+)
 from operations.offers import AcceptOutcome, OfferStatus, WithdrawReason
 from operations.service import ArrivalSource, Operations
 from registry import models as m
@@ -464,3 +471,54 @@ async def test_the_promise_the_arrival_and_the_scorecard(db: Sessions) -> None:
         assert provider is not None
         assert provider.acceptance_rate == Decimal("0.3333")
         assert provider.on_time_rate == Decimal("1.0000")
+
+
+async def test_the_one_statement_writes_leave_the_session_as_the_database(
+    db: Sessions,
+) -> None:
+    """An offer's creation and moves and the job's move are written by statements of
+    their own, not by a flush: the session's job and offer, and so what is announced
+    and answered, must say what the database says, with nothing left for a flush to
+    write again; each move's history line is there at once."""
+    world = await make_world(db)
+    [pid] = await _providers(db, world, 1)
+    ops, _ = operations(db, reach=Reach(online=[pid]))
+    job_id = await open_job(ops, world)
+    async with ops.unit() as uow:
+        session = uow.session
+        made = await dispatch.offer_job(uow, job_id, pid, Channel.APP, OPERATOR)
+        job = await session.get(Job, job_id)  # held: the session's own from here on
+        offer = await session.get(Offer, made.id)
+        assert job is not None and offer is not None
+        assert job.status is JobStatus.DISPATCHING and made.status is OS.PENDING
+        accepted = await dispatch.accept_offer(uow, made.id, _provider(pid), eta_minutes=12)
+        assert accepted.outcome is AcceptOutcome.ACCEPTED
+        assert accepted.offer is not None and accepted.job is not None
+        assert job not in session.dirty and offer not in session.dirty
+        assert all(isinstance(row, OutboxEvent) for row in session.new)  # only the events
+        jobs, offers = Job.__table__, Offer.__table__
+        job_row = (
+            await session.execute(
+                select(jobs.c.status, jobs.c.provider_id).where(jobs.c.id == job_id)
+            )
+        ).one()
+        assert (job.status, job.provider_id) == tuple(job_row) == (JobStatus.ASSIGNED, pid)
+        assert accepted.job.status is JobStatus.ASSIGNED
+        offer_row = (
+            await session.execute(
+                select(offers.c.status, offers.c.version, offers.c.eta_minutes).where(
+                    offers.c.id == made.id
+                )
+            )
+        ).one()
+        seen = (offer.status, offer.version, offer.eta_minutes)
+        assert seen == tuple(offer_row) == (OS.ACCEPTED, 2, 12)
+        assert (accepted.offer.status, accepted.offer.version) == (OS.ACCEPTED, 2)
+        lines = (
+            await session.execute(
+                select(OfferTransition.to_status)
+                .where(OfferTransition.offer_id == made.id)
+                .order_by(OfferTransition.id)
+            )
+        ).scalars()
+        assert list(lines) == [OS.PENDING, OS.ACCEPTED]
