@@ -38,7 +38,14 @@ from operations.errors import (
 from operations.events import JOB_STATUS
 from operations.lifecycle import AWAITING_PROVIDER, JobActor, JobStatus
 from operations.models import DispatchRun, Job
-from operations.runs import announce_run, finish_run, locked_run, start, start_if_enabled
+from operations.runs import (
+    announce_run,
+    finish_run,
+    locked_run,
+    save_step,
+    start,
+    start_if_enabled,
+)
 from operations.service import Operations, UnitOfWork, announce_job
 from operations.views import RunView, run_view
 from registry.enums import Channel
@@ -153,7 +160,7 @@ async def _step(
                 found, known = await _ranked(uow, ready, radius, limit, client_weights)
             except (LiveUnavailableError, ClientWeightsError) as exc:
                 run.next_at, run.note = uow.now + RETRY_AFTER, exc.message
-                await uow.session.flush()
+                await save_step(uow.session, run)
                 return
         decision = plan_step(rules, state, expiries, found)
         # Fewer to offer than room among a full list: there may be more at this
@@ -174,8 +181,8 @@ async def _step(
     else:
         await _offer(uow, ready, run, decision.offers, known)
     run.updated_at = uow.now
-    announce_run(uow, run)  # before the flush: the run and every event in one write
-    await uow.session.flush()
+    announce_run(uow, run)
+    await save_step(uow.session, run)  # the step's events are written at its commit
 
 
 async def _partners_matter(uow: UnitOfWork, ready: dispatch.Offering) -> bool:

@@ -1,7 +1,12 @@
 """The outbox: events that may not be lost reach the bus at least once.
 
 A change and the events that announce it commit together: :func:`emit` adds the
-event to the change's transaction (table ``outbox_events``). Any node relays what
+event to the change's transaction (table ``outbox_events``): the session keeps the
+transaction's events and writes them all in one INSERT just before it commits (a
+``before_commit`` listener on every session, so that no way of committing can leave
+them out; a rollback drops them). Events emitted inside a savepoint that rolls back
+are written with the outer transaction all the same: nothing emits inside one.
+Any node relays what
 committed (:class:`OutboxRelay`): at most one node at a time holds the relay's
 advisory lock, reads the waiting events in id order, publishes them, and numbers
 them in the order published (``seq``, from a sequence) in the same transaction, so
@@ -36,14 +41,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import bindparam, delete, func, select, text
+from sqlalchemy import bindparam, delete, event, func, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from operations.models import PUBLICATION_SEQUENCE, OutboxEvent
 from realtime.bus import Bus, Relayed
 from realtime.events import EventType, P
 from realtime.tasks import owned_task
+from registry.db import table_of
 
 log = logging.getLogger("acionar.outbox")
 
@@ -114,11 +121,36 @@ class Backlog:
     oldest_s: float = 0.0
 
 
+_PENDING = "acionar.outbox_pending"
+"""``session.info`` key: the events emitted in the session's transaction, written
+when it commits."""
+_INSERT_EVENTS = insert(table_of(OutboxEvent))
+
+
 def emit(session: AsyncSession, event: EventType[P], payload: P) -> None:
-    """Add a durable event to the transaction of ``session``: it is relayed once
-    that transaction commits, and never if it rolls back."""
+    """Add a durable event to the transaction of ``session``: it is written with
+    that transaction's commit (one INSERT of all its events, in the order emitted,
+    just before the commit) and so relayed once it commits, and never if it rolls
+    back."""
     assert event.durable, f"{event.name} is lossy: publish it on the bus"
-    session.add(OutboxEvent(type=event.name, payload=event.encode(payload)))
+    pending = session.info.setdefault(_PENDING, [])
+    pending.append({"type": event.name, "payload": event.encode(payload)})
+
+
+def _write_pending(session: Session) -> None:
+    """Before a commit: the events its transaction emitted, in one statement."""
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        session.execute(_INSERT_EVENTS, pending)
+
+
+def _drop_pending(session: Session) -> None:
+    """After a rollback: its events are gone with it."""
+    session.info.pop(_PENDING, None)
+
+
+event.listen(Session, "before_commit", _write_pending)
+event.listen(Session, "after_rollback", _drop_pending)
 
 
 class OutboxRelay:

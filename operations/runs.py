@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from operations import offering
 from operations.auto_plan import RunStatus
@@ -17,6 +18,7 @@ from operations.events import AUTO_DISPATCH, RunEvent
 from operations.lifecycle import JobStatus
 from operations.models import DispatchRun, Job
 from operations.views import RunView, run_view
+from registry.db import table_of
 
 if TYPE_CHECKING:
     from operations.service import UnitOfWork
@@ -33,6 +35,26 @@ _LOCKED_RUN = (
 async def locked_run(session: AsyncSession, job_id: int) -> DispatchRun | None:
     """The job's run, locked (take the job's lock first)."""
     return (await session.execute(_LOCKED_RUN, {"job_id": job_id})).scalar_one_or_none()
+
+
+_STEPPED = ("attempts", "step", "asked", "next_at", "updated_at", "note")
+"""The columns of a run that a step changes."""
+_RUNS = table_of(DispatchRun)
+_SAVE_STEP = (
+    update(_RUNS)
+    .where(_RUNS.c.job_id == bindparam("run_job_id"))
+    .values({name: bindparam(f"run_{name}") for name in _STEPPED})
+)
+
+
+async def save_step(session: AsyncSession, run: DispatchRun) -> None:
+    """Write what a step changed of the (locked) run in one statement, and keep the
+    session's run as written (no flush writes it again)."""
+    values = {name: getattr(run, name) for name in _STEPPED}
+    params = {f"run_{name}": value for name, value in values.items()}
+    await session.execute(_SAVE_STEP, params | {"run_job_id": run.job_id})
+    for name, value in values.items():
+        set_committed_value(run, name, value)
 
 
 def announce_run(uow: UnitOfWork, run: DispatchRun) -> RunView:
